@@ -48,8 +48,8 @@ const IceServerSchema = v.strictObject({
     v.pipe(v.string(), v.maxLength(512)),
     v.pipe(v.array(v.pipe(v.string(), v.maxLength(512))), v.maxLength(8)),
   ]),
-  username: v.optional(v.pipe(v.string(), v.maxLength(256))),
-  credential: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  username: v.exactOptional(v.pipe(v.string(), v.maxLength(256))),
+  credential: v.exactOptional(v.pipe(v.string(), v.maxLength(256))),
 })
 export type IceServer = v.InferOutput<typeof IceServerSchema>
 export const IceServersSchema = v.pipe(v.array(IceServerSchema), v.maxLength(16))

@@ -1,0 +1,43 @@
+import type { Emitter } from './emitter.ts'
+import type { IceServer, SignalData } from './signaling-protocol.ts'
+
+/** Events of one link: it opens once, carries frames, and closes once. */
+export type LinkEvents = {
+  open: []
+  message: [frame: Uint8Array]
+  close: [reason: string]
+}
+
+/**
+ * A framed, reliable, ordered message channel to one other node (a WebRTC data channel in the
+ * browser, an in-memory pair in tests). The core never sees what is underneath.
+ */
+export interface Link {
+  readonly events: Emitter<LinkEvents>
+  /** True between `open` and `close`. */
+  readonly open: boolean
+  /** Bytes queued but not yet sent. */
+  readonly bufferedAmount: number
+  /**
+   * Queue one frame (≤ MAX_FRAME). Resolves once the frame is accepted below the link's
+   * high-water mark, so awaiting each send applies backpressure; rejects if the link closes.
+   */
+  send(frame: Uint8Array): Promise<void>
+  /** Close the link; `close` fires once (also when the other side or the network closes it). */
+  close(reason?: string): void
+}
+
+/** A link still being negotiated: SDP/ICE from the remote side is fed in through `signal`. */
+export interface RtcLink extends Link {
+  signal(data: SignalData): void
+}
+
+/** Options for creating a WebRTC link; `onSignal` carries our SDP/ICE to the remote side. */
+export type LinkOptions = {
+  initiator: boolean
+  iceServers: IceServer[]
+  onSignal: (data: SignalData) => void
+}
+
+/** Makes links; the browser passes a simple-peer backed factory, tests an in-memory one. */
+export type LinkFactory = (options: LinkOptions) => RtcLink

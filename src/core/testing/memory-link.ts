@@ -1,0 +1,108 @@
+import { Emitter } from '../emitter.ts'
+import type { LinkEvents, LinkFactory, LinkOptions, RtcLink } from '../link.ts'
+import type { SignalData } from '../signaling-protocol.ts'
+import { MAX_FRAME } from '../wire.ts'
+
+/**
+ * An in-memory link: frames are delivered asynchronously, in order, to the other end. Used by
+ * unit tests in place of a WebRTC data channel.
+ */
+export class MemoryLink implements RtcLink {
+  readonly events = new Emitter<LinkEvents>()
+  open = false
+  other: MemoryLink | undefined
+  /** When set, frames sent by this end are replaced by the result (fault injection). */
+  tamper: ((frame: Uint8Array) => Uint8Array | undefined) | undefined
+  #closed = false
+
+  get bufferedAmount(): number {
+    return 0
+  }
+
+  connect(other: MemoryLink): void {
+    this.other = other
+    other.other = this
+    queueMicrotask(() => {
+      this.#opened()
+      other.#opened()
+    })
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    if (!this.open || !this.other) throw new Error('link is not open')
+    if (frame.length > MAX_FRAME) throw new RangeError('frame too large')
+    const out = this.tamper ? this.tamper(frame.slice()) : frame.slice()
+    const other = this.other
+    if (out) setImmediate(() => other.open && other.events.emit('message', out))
+  }
+
+  close(reason = 'closed'): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.open = false
+    this.events.emit('close', reason)
+    const other = this.other
+    if (other) setImmediate(() => other.close('remote closed'))
+  }
+
+  /** Simulate a link that goes silent without closing (a frozen tab, a dead network path). */
+  freeze(): void {
+    this.tamper = () => undefined
+  }
+
+  /** A pre-connected pair needs no negotiation. */
+  signal(_data: SignalData): void {}
+
+  #opened() {
+    if (this.#closed || this.open) return
+    this.open = true
+    this.events.emit('open')
+  }
+}
+
+/** Two connected in-memory links. */
+export function linkPair(): [MemoryLink, MemoryLink] {
+  const a = new MemoryLink()
+  const b = new MemoryLink()
+  a.connect(b)
+  return [a, b]
+}
+
+/**
+ * A LinkFactory for node tests: links negotiate through the real signaling path. The initiator
+ * sends an offer naming itself; the answerer looks it up here and connects the pair.
+ */
+export function memoryLinkNetwork(): { factory: (name: string) => LinkFactory; links: MemoryLink[] } {
+  const byId = new Map<string, MemoryLink>()
+  const links: MemoryLink[] = []
+  let next = 0
+  const factory =
+    (_name: string): LinkFactory =>
+    (options) => {
+      const id = `m${next++}`
+      const link = new NegotiatingLink(options, id, byId)
+      byId.set(id, link)
+      links.push(link)
+      if (options.initiator) queueMicrotask(() => options.onSignal({ type: 'offer', sdp: id }))
+      return link
+    }
+  return { factory, links }
+}
+
+class NegotiatingLink extends MemoryLink {
+  constructor(
+    private readonly opts: LinkOptions,
+    readonly id: string,
+    private readonly byId: Map<string, MemoryLink>,
+  ) {
+    super()
+  }
+
+  override signal(data: SignalData): void {
+    if (data.type !== 'offer' || !('sdp' in data) || !data.sdp) return
+    const remote = this.byId.get(data.sdp)
+    if (!remote || remote.other) return
+    this.connect(remote)
+    this.opts.onSignal({ type: 'answer', sdp: this.id })
+  }
+}

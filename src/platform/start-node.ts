@@ -1,0 +1,74 @@
+import { DcmxNode, DEFAULT_NODE_CONFIG } from '../core/node.ts'
+import { SignalingClient } from '../core/signaling-client.ts'
+import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
+import type { LinkFactory } from '../core/link.ts'
+import { systemClock } from './clock.ts'
+import { loadTabIdentity } from './identity-store.ts'
+import { createRtcLink } from './rtc-link.ts'
+import { openBrowserSocket } from './socket.ts'
+
+export const DEFAULT_ROOM = 'lobby'
+/** A sane ceiling on links a user can ask for; each one costs a peer connection. */
+const MAX_LINK_BUDGET = 32
+
+export type BrowserNodeOptions = { room: string; linkBudget: number; warnings: string[] }
+
+/** Read `?room=` and `?links=` from the page URL; bad values fall back to defaults with a warning. */
+export function readOptions(url: URL): BrowserNodeOptions {
+  const warnings: string[] = []
+  let room = url.searchParams.get('room') ?? DEFAULT_ROOM
+  if (!isRoom(room)) {
+    warnings.push(`Room "${room.slice(0, 40)}" is not valid (letters, digits, . _ - up to 64); using "${DEFAULT_ROOM}".`)
+    room = DEFAULT_ROOM
+  }
+  let linkBudget = DEFAULT_NODE_CONFIG.linkBudget
+  const links = url.searchParams.get('links')
+  if (links !== null) {
+    const n = Number(links)
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_LINK_BUDGET) linkBudget = n
+    else warnings.push(`Link budget "${links.slice(0, 10)}" is not a whole number from 1 to ${MAX_LINK_BUDGET}; using ${linkBudget}.`)
+  }
+  return { room, linkBudget, warnings }
+}
+
+/** Mark the first moment something happened, for the load-to-first-link benchmark. */
+function markOnce(name: string) {
+  if (performance.getEntriesByName(name).length === 0) performance.mark(name)
+}
+
+/** Build this tab's node from the browser's WebCrypto, IndexedDB, WebSocket and WebRTC, and start it. */
+export async function startBrowserNode(options: BrowserNodeOptions = readOptions(new URL(location.href))) {
+  const identity = await loadTabIdentity()
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
+  const signaling = new SignalingClient({
+    url: `${scheme}://${location.host}${SIGNALING_PATH}`,
+    room: options.room,
+    peerId: identity.peerId,
+    openSocket: openBrowserSocket,
+    clock: systemClock,
+    random: Math.random,
+  })
+  const createLink: LinkFactory = (linkOptions) => {
+    const link = createRtcLink(linkOptions)
+    link.events.on('open', () => markOnce('dcmx:first-channel-open'))
+    return link
+  }
+  const node = new DcmxNode({
+    identity,
+    crypto: { subtle: crypto.subtle, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) },
+    clock: systemClock,
+    random: Math.random,
+    signaling,
+    createLink,
+    config: { linkBudget: options.linkBudget },
+  })
+  node.events.on('change', () => {
+    if (node.peers.some((p) => p.state === 'connected')) markOnce('dcmx:first-peer-verified')
+  })
+  // Closing the tab closes its links at once, so other nodes drop it without waiting for pings.
+  addEventListener('pagehide', () => node.stop())
+  // A page restored from the back/forward cache comes back to life as the same node.
+  addEventListener('pageshow', (event) => event.persisted && node.start())
+  node.start()
+  return node
+}

@@ -1,0 +1,87 @@
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test'
+import { resolve } from 'node:path'
+import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
+
+const STATIC_DIR = resolve(import.meta.dirname, '..', '..', 'dist')
+
+/** One browser context (its own storage) running the app: one DCMX node. */
+export type TestNode = { context: BrowserContext; page: Page; peerId: string }
+
+type Fixtures = {
+  /** The real signaling server serving the built app, on an ephemeral port. */
+  signaling: { server: SignalingServer; restart(): Promise<void>; stop(): Promise<void> }
+  /** A fresh room per test, so tests never see each other's nodes. */
+  room: string
+  /** Open a new node in `room` (or `opts.room`) and wait until it shows its peer id. */
+  openNode: (opts?: { room?: string; links?: number; initScript?: () => void }) => Promise<TestNode>
+}
+
+export const test = base.extend<Fixtures>({
+  // eslint-disable-next-line no-empty-pattern
+  signaling: async ({}, use) => {
+    const start = (port = 0) =>
+      startSignaling({ port, host: '127.0.0.1', staticDir: STATIC_DIR, log: () => {} })
+    let server: SignalingServer | undefined = await start()
+    const port = server.port
+    const handle = {
+      get server() {
+        if (!server) throw new Error('signaling server is stopped')
+        return server
+      },
+      async stop() {
+        await server?.close()
+        server = undefined
+      },
+      async restart() {
+        await handle.stop()
+        server = await start(port)
+      },
+    }
+    await use(handle)
+    await server?.close()
+  },
+
+  room: async ({}, use, testInfo) => {
+    await use(`t${testInfo.testId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20)}-${Date.now() % 100_000}`)
+  },
+
+  openNode: async ({ browser, signaling, room }, use) => {
+    const contexts: BrowserContext[] = []
+    const base = signaling.server.url
+    await use(async (opts = {}) => {
+      const context = await browser.newContext()
+      contexts.push(context)
+      const page = await context.newPage()
+      if (opts.initScript) await page.addInitScript(opts.initScript)
+      const params = new URLSearchParams({ room: opts.room ?? room })
+      if (opts.links) params.set('links', String(opts.links))
+      await page.goto(`${base}/?${params}`)
+      const peerId = await readPeerId(page)
+      return { context, page, peerId }
+    })
+    for (const context of contexts) await context.close().catch(() => {})
+  },
+})
+
+export { expect }
+
+/** The node's own peer id, as the page shows it. */
+export async function readPeerId(page: Page): Promise<string> {
+  const output = page.getByLabel('Your peer id')
+  await expect(output).toHaveText(/^[0-9a-f]{32}$/)
+  return (await output.textContent()) ?? ''
+}
+
+/** The item for `peerId` in the page's Peers list. */
+export function peerItem(page: Page, peerId: string) {
+  return page.getByRole('list', { name: 'Peers' }).getByRole('listitem').filter({ hasText: peerId })
+}
+
+/** Wait until `page` lists every one of `peerIds` as connected with a measured round-trip time. */
+export async function expectConnected(page: Page, peerIds: string[]) {
+  for (const id of peerIds) {
+    const item = peerItem(page, id)
+    await expect(item.getByTestId('peer-state')).toHaveText('connected')
+    await expect(item.getByTestId('peer-rtt')).toHaveText(/^\d+(\.\d)? ms$/)
+  }
+}
