@@ -1,7 +1,7 @@
 import type { Emitter } from './emitter.ts'
 import type { IceServer, SignalData } from './signaling-protocol.ts'
 
-/** Events of one link: it opens once, carries frames, and closes once. */
+/** Events of one link: it opens once, then carries frames (never before `open`), and closes once. */
 export type LinkEvents = {
   open: []
   message: [frame: Uint8Array]

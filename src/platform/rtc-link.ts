@@ -8,6 +8,8 @@ import type { SignalData } from '../core/signaling-protocol.ts'
 const HIGH_WATER = 1024 * 1024
 /** Sending resumes once the queue drains below this. */
 const LOW_WATER = 256 * 1024
+/** Frames held while simple-peer finishes `connect`; the handshake needs two, a flood is an attack. */
+const MAX_EARLY_FRAMES = 64
 
 /**
  * A WebRTC data channel through simple-peer, seen by the core only as an RtcLink. Everything
@@ -19,6 +21,9 @@ class SimplePeerLink implements RtcLink {
   readonly #peer: SimplePeer
   #closed = false
   #drain: { promise: Promise<void>; resolve: () => void } | undefined
+  /** Frames that arrived before `connect`: simple-peer delivers data as soon as the channel opens,
+   * but fires `connect` only after an extra stats round trip, so the remote side may speak first. */
+  #early: Uint8Array[] = []
 
   constructor(options: LinkOptions) {
     this.#peer = new SimplePeer({
@@ -36,8 +41,12 @@ class SimplePeerLink implements RtcLink {
       }
       this.open = true
       this.events.emit('open')
+      for (const frame of this.#early.splice(0)) if (this.open) this.events.emit('message', frame)
     })
-    this.#peer.on('data', (data) => this.events.emit('message', data))
+    this.#peer.on('data', (data) => {
+      if (this.open) this.events.emit('message', data)
+      else if (this.#early.push(data) > MAX_EARLY_FRAMES) this.close('too many frames before the link opened')
+    })
     this.#peer.on('error', (error) => this.#finish(`${error.code ?? 'error'}: ${error.message}`))
     this.#peer.on('close', () => this.#finish('remote closed'))
   }

@@ -31,6 +31,8 @@ test('four nodes in one room link up, measure RTT, carry messages intact, and dr
       ids.filter((id) => id !== node.peerId),
     )
     await expect(node.page.getByRole('list', { name: 'Peers' }).getByRole('listitem')).toHaveCount(3)
+    // Among honest nodes every handshake succeeds the first time: nothing is rejected or timed out.
+    await expect(node.page.getByRole('log', { name: 'Activity' })).not.toContainText('Rejected')
   }
 
   // A 48 KiB payload crosses the link and comes back byte for byte.
