@@ -22,7 +22,7 @@ export default ts.config(
   {
     // The core is framework-free and receives its I/O: no DOM or Node globals reached directly.
     files: ['src/core/**/*.ts'],
-    ignores: ['src/core/**/*.test.ts'],
+    ignores: ['src/core/**/*.test.ts', 'src/core/testing/**'],
     rules: {
       'no-restricted-globals': [
         'error',
@@ -34,7 +34,10 @@ export default ts.config(
         'localStorage',
         'navigator',
       ],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use the injected Clock.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the injected Clock.' },
+      ],
     },
   },
 )

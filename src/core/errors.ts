@@ -1,12 +1,6 @@
 /** Error codes a user or the log can act on. */
 export type DcmxErrorCode =
-  | 'IDENTITY'
-  | 'LINK_CLOSED'
-  | 'TIMEOUT'
-  | 'PEER_GONE'
-  | 'BAD_MESSAGE'
-  | 'SIGNALING'
-  | 'UNSUPPORTED'
+  'IDENTITY' | 'LINK_CLOSED' | 'TIMEOUT' | 'PEER_GONE' | 'BAD_MESSAGE' | 'SIGNALING' | 'UNSUPPORTED'
 
 /** An error with a machine-readable code; the message is a sentence for people. */
 export class DcmxError extends Error {

@@ -39,7 +39,10 @@ export async function generateKeys(subtle: SubtleCrypto, prefer: KeyAlg[] = ['Ed
   for (const alg of prefer) {
     try {
       // The private key is not extractable: not even this page's scripts can read it out later.
-      const keys = (await subtle.generateKey(ALGORITHMS[alg].generate, false, ['sign', 'verify'])) as CryptoKeyPair
+      const keys = (await subtle.generateKey(ALGORITHMS[alg].generate, false, [
+        'sign',
+        'verify',
+      ])) as CryptoKeyPair
       return { alg, keys } satisfies StoredKeys
     } catch (error) {
       lastError = error

@@ -102,7 +102,10 @@ describe('DcmxNode', () => {
 
   it('closes a link that stops answering pings', async () => {
     await startServer()
-    const [a, b] = [await startNode('silent', { refillMs: 60_000 }), await startNode('silent', { refillMs: 60_000 })]
+    const [a, b] = [
+      await startNode('silent', { refillMs: 60_000 }),
+      await startNode('silent', { refillMs: 60_000 }),
+    ]
     await waitFor(() => connected(a).includes(b.peerId) && connected(b).includes(a.peerId))
     for (const l of network.links) if (l.open) l.freeze()
     await waitFor(() => a.peers.length === 0 && b.peers.length === 0, 3_000)

@@ -3,7 +3,13 @@ import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import type { Identity } from './identity.ts'
 import type { LinkFactory, RtcLink } from './link.ts'
-import { DEFAULT_SESSION_CONFIG, PeerSession, type CryptoDeps, type PingResult, type SessionConfig } from './peer-session.ts'
+import {
+  DEFAULT_SESSION_CONFIG,
+  PeerSession,
+  type CryptoDeps,
+  type PingResult,
+  type SessionConfig,
+} from './peer-session.ts'
 import type { SignalingClient, SignalingState } from './signaling-client.ts'
 import type { PeerRef, SignalData } from './signaling-protocol.ts'
 
@@ -110,10 +116,16 @@ export class DcmxNode {
     if (this.#started) return
     this.#started = true
     const { signaling } = this.deps
+    let wasDown = false
     this.#stoppers.push(
       signaling.events.on('state', (state) => {
-        if (state.state === 'online') this.#info('Signaling server joined')
-        if (state.state === 'reconnecting') this.#warn(`Signaling server lost: ${state.lastError}`)
+        // Log transitions, not every retry: one line when the server goes, one when it is back.
+        if (state.state === 'online') this.#info('Joined the room on the signaling server')
+        if (state.state === 'reconnecting' && !wasDown) {
+          this.#warn(`Signaling server unreachable (${state.lastError}); links stay up, retrying`)
+        }
+        if (state.state === 'reconnecting') wasDown = true
+        if (state.state === 'online') wasDown = false
         this.events.emit('change')
       }),
       signaling.events.on('peers', (refs) => this.#linkTo(refs)),
@@ -142,7 +154,8 @@ export class DcmxNode {
   }
 
   #connected(peerId: string): Entry | undefined {
-    for (const e of this.#entries.values()) if (e.peer.state === 'connected' && e.peer.remoteId === peerId) return e
+    for (const e of this.#entries.values())
+      if (e.peer.state === 'connected' && e.peer.remoteId === peerId) return e
     return undefined
   }
 
@@ -234,7 +247,8 @@ export class DcmxNode {
     if (this.#entries.get(entry.session) === entry) this.#entries.delete(entry.session)
     const who = short(entry.peer.remoteId ?? entry.expectedPeerId)
     if (rejected) this.#warn(`Rejected peer ${who}: ${reason}`)
-    else if (reason !== 'duplicate link' && reason !== 'node stopped') this.#info(`Link to ${who} closed: ${reason}`)
+    else if (reason !== 'duplicate link' && reason !== 'node stopped')
+      this.#info(`Link to ${who} closed: ${reason}`)
     if (this.#started) {
       this.#refillDelay = this.config.refillMs
       this.#armRefill()

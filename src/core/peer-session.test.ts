@@ -23,7 +23,9 @@ function session(link: MemoryLink, identity: Identity, clock: FakeClock, expecte
   return { s, closed }
 }
 
-async function pair(opts: { tamperA?: (frame: Uint8Array) => Uint8Array | undefined; expectB?: string } = {}) {
+async function pair(
+  opts: { tamperA?: (frame: Uint8Array) => Uint8Array | undefined; expectB?: string } = {},
+) {
   const clock = new FakeClock()
   const [la, lb] = linkPair()
   const [ia, ib] = await Promise.all([testIdentity(), testIdentity('ECDSA-P256')])
@@ -56,7 +58,9 @@ describe('PeerSession handshake', () => {
   })
 
   it('rejects and closes a link whose proof signature is forged', async () => {
-    const { a, b } = await pair({ tamperA: rewrite('proof', (h) => (h.sig = toBase64(new Uint8Array(64).fill(7)))) })
+    const { a, b } = await pair({
+      tamperA: rewrite('proof', (h) => (h.sig = toBase64(new Uint8Array(64).fill(7)))),
+    })
     expect(b.s.state).toBe('closed')
     expect(b.closed[0]).toEqual({ reason: 'identity proof failed', rejected: true })
     expect(a.s.state).toBe('closed')

@@ -41,7 +41,12 @@ export type SessionEvents = {
   closed: [reason: string, rejected: boolean]
 }
 
-type Pending = { sentAt: number; timer: TimerHandle; resolve: (r: PingResult) => void; reject: (e: Error) => void }
+type Pending = {
+  sentAt: number
+  timer: TimerHandle
+  resolve: (r: PingResult) => void
+  reject: (e: Error) => void
+}
 export type PingResult = { rttMs: number; body: Uint8Array }
 
 const NONCE_BYTES = 32
@@ -94,7 +99,8 @@ export class PeerSession {
 
   /** Send a ping carrying `body` (echoed back); resolves with the round trip. */
   ping(body: Uint8Array = new Uint8Array(0)): Promise<PingResult> {
-    if (this.state !== 'connected') return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
+    if (this.state !== 'connected')
+      return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
     const id = this.#nextPingId++
     return new Promise((resolve, reject) => {
       const timer = this.deps.clock.setTimeout(() => {
@@ -145,7 +151,9 @@ export class PeerSession {
         return this.#onProof(msg.sig)
       case 'ping':
         if (this.state !== 'connected') return this.close('ping before identity proof', true)
-        return this.#send(msg.body ? { type: 'pong', id: msg.id, body: msg.body } : { type: 'pong', id: msg.id })
+        return this.#send(
+          msg.body ? { type: 'pong', id: msg.id, body: msg.body } : { type: 'pong', id: msg.id },
+        )
       case 'pong':
         return this.#onPong(msg.id, msg.body ?? new Uint8Array(0))
       default:

@@ -39,7 +39,11 @@ describe('wire codec', () => {
     ['an extra field', frame(3, { type: 'ping', id: 1, x: 1 }), 'BAD_HEADER'],
     ['a negative id', frame(3, { type: 'ping', id: -1 }), 'BAD_HEADER'],
     ['a peer id that is not hex', frame(1, { ...samples[0], peerId: 'Z'.repeat(32) }), 'BAD_HEADER'],
-    ['a body on a message that has none', frame(2, { type: 'proof', sig: 'AA==' }, new Uint8Array(1)), 'BAD_BODY'],
+    [
+      'a body on a message that has none',
+      frame(2, { type: 'proof', sig: 'AA==' }, new Uint8Array(1)),
+      'BAD_BODY',
+    ],
   ])('rejects %s', (_name, bytes, code) => {
     const decoded = decodeWire(bytes)
     expect(decoded.ok).toBe(false)
@@ -59,7 +63,7 @@ describe('wire codec', () => {
 
   it('never throws on random or mutated frames (fuzz)', () => {
     let seed = 42
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
     const valid = samples.map(encodeWire)
     let accepted = 0
     for (let i = 0; i < 30_000; i++) {

@@ -78,7 +78,9 @@ export function encodeWire(msg: Wire): Uint8Array {
   const json = encoder.encode(JSON.stringify(header))
   const bodyLength = body?.length ?? 0
   if (json.length > MAX_HEADER || PREFIX + json.length + bodyLength > MAX_FRAME) {
-    throw new RangeError(`${msg.type} frame of ${PREFIX + json.length + bodyLength} bytes exceeds ${MAX_FRAME}`)
+    throw new RangeError(
+      `${msg.type} frame of ${PREFIX + json.length + bodyLength} bytes exceeds ${MAX_FRAME}`,
+    )
   }
   const frame = new Uint8Array(PREFIX + json.length + bodyLength)
   const view = new DataView(frame.buffer)
@@ -92,7 +94,8 @@ export function encodeWire(msg: Wire): Uint8Array {
 
 /** Decode an untrusted frame. Never throws. */
 export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
-  if (frame.length > MAX_FRAME) return fail('TOO_LARGE', `frame of ${frame.length} bytes exceeds ${MAX_FRAME}`)
+  if (frame.length > MAX_FRAME)
+    return fail('TOO_LARGE', `frame of ${frame.length} bytes exceeds ${MAX_FRAME}`)
   if (frame.length < PREFIX) return fail('TRUNCATED', `frame of ${frame.length} bytes has no header`)
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
   const version = view.getUint8(0)
@@ -100,7 +103,8 @@ export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
   const type = TYPE_BY_CODE.get(view.getUint8(1))
   if (!type) return fail('UNKNOWN_TYPE', `unknown message type ${view.getUint8(1)}`)
   const headerLength = view.getUint16(2)
-  if (headerLength > MAX_HEADER) return fail('TOO_LARGE', `header of ${headerLength} bytes exceeds ${MAX_HEADER}`)
+  if (headerLength > MAX_HEADER)
+    return fail('TOO_LARGE', `header of ${headerLength} bytes exceeds ${MAX_HEADER}`)
   if (PREFIX + headerLength > frame.length) return fail('TRUNCATED', 'header runs past the end of the frame')
 
   let json: unknown
@@ -114,7 +118,8 @@ export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
   if (!parsed.success) return fail('BAD_HEADER', `${type}: ${describe(parsed.issues[0])}`)
 
   const body = frame.subarray(PREFIX + headerLength)
-  if (body.length > maxBody) return fail('BAD_BODY', `${type} body of ${body.length} bytes exceeds ${maxBody}`)
+  if (body.length > maxBody)
+    return fail('BAD_BODY', `${type} body of ${body.length} bytes exceeds ${maxBody}`)
   // Copy the body out so the message never aliases a buffer the transport may reuse.
   return ok((body.length > 0 ? { ...parsed.output, body: body.slice() } : parsed.output) as Wire)
 }

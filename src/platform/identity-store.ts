@@ -29,7 +29,10 @@ export async function loadTabIdentity(subtle: SubtleCrypto = crypto.subtle): Pro
 async function claimSlot(): Promise<number | undefined> {
   if (!('locks' in navigator)) return 0
   const remembered = Number(sessionStorage.getItem(SLOT_KEY) ?? 0)
-  const order = [remembered, ...Array.from({ length: MAX_SLOTS }, (_, i) => i).filter((i) => i !== remembered)]
+  const order = [
+    remembered,
+    ...Array.from({ length: MAX_SLOTS }, (_, i) => i).filter((i) => i !== remembered),
+  ]
   for (const slot of order) {
     if (await holdLock(`dcmx-identity-${slot}`)) {
       sessionStorage.setItem(SLOT_KEY, String(slot))

@@ -18,7 +18,9 @@ export function readOptions(url: URL): BrowserNodeOptions {
   const warnings: string[] = []
   let room = url.searchParams.get('room') ?? DEFAULT_ROOM
   if (!isRoom(room)) {
-    warnings.push(`Room "${room.slice(0, 40)}" is not valid (letters, digits, . _ - up to 64); using "${DEFAULT_ROOM}".`)
+    warnings.push(
+      `Room "${room.slice(0, 40)}" is not valid (letters, digits, . _ - up to 64); using "${DEFAULT_ROOM}".`,
+    )
     room = DEFAULT_ROOM
   }
   let linkBudget = DEFAULT_NODE_CONFIG.linkBudget
@@ -26,7 +28,10 @@ export function readOptions(url: URL): BrowserNodeOptions {
   if (links !== null) {
     const n = Number(links)
     if (Number.isInteger(n) && n >= 1 && n <= MAX_LINK_BUDGET) linkBudget = n
-    else warnings.push(`Link budget "${links.slice(0, 10)}" is not a whole number from 1 to ${MAX_LINK_BUDGET}; using ${linkBudget}.`)
+    else
+      warnings.push(
+        `Link budget "${links.slice(0, 10)}" is not a whole number from 1 to ${MAX_LINK_BUDGET}; using ${linkBudget}.`,
+      )
   }
   return { room, linkBudget, warnings }
 }
@@ -39,6 +44,7 @@ function markOnce(name: string) {
 /** Build this tab's node from the browser's WebCrypto, IndexedDB, WebSocket and WebRTC, and start it. */
 export async function startBrowserNode(options: BrowserNodeOptions = readOptions(new URL(location.href))) {
   const identity = await loadTabIdentity()
+  markOnce('dcmx:identity-ready')
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
   const signaling = new SignalingClient({
     url: `${scheme}://${location.host}${SIGNALING_PATH}`,
@@ -63,6 +69,7 @@ export async function startBrowserNode(options: BrowserNodeOptions = readOptions
     config: { linkBudget: options.linkBudget },
   })
   node.events.on('change', () => {
+    if (node.signaling.state === 'online') markOnce('dcmx:signaling-online')
     if (node.peers.some((p) => p.state === 'connected')) markOnce('dcmx:first-peer-verified')
   })
   // Closing the tab closes its links at once, so other nodes drop it without waiting for pings.

@@ -41,6 +41,7 @@ export const test = base.extend<Fixtures>({
     await server?.close()
   },
 
+  // eslint-disable-next-line no-empty-pattern
   room: async ({}, use, testInfo) => {
     await use(`t${testInfo.testId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20)}-${Date.now() % 100_000}`)
   },

@@ -62,7 +62,8 @@ test('a reload keeps the peer id; links survive a signaling restart and nodes re
   await expectConnected(b.page, [a.peerId, c.peerId])
 
   await signaling.stop()
-  for (const node of [a, b, c]) await expect(node.page.getByLabel('Signaling')).toHaveText(/reconnecting|connecting/)
+  for (const node of [a, b, c])
+    await expect(node.page.getByLabel('Signaling')).toHaveText(/reconnecting|connecting/)
   // Without the server, the existing links keep working.
   const payload = randomBytes(1024)
   expect(await echo(a, c.peerId, payload)).toEqual(payload)
@@ -87,7 +88,10 @@ test('a node whose identity proof is forged is rejected and its link closed', as
   const forger = await openNode({
     initScript: () => {
       const sign = SubtleCrypto.prototype.sign
-      SubtleCrypto.prototype.sign = async function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto['sign']>) {
+      SubtleCrypto.prototype.sign = async function (
+        this: SubtleCrypto,
+        ...args: Parameters<SubtleCrypto['sign']>
+      ) {
         const sig = new Uint8Array(await sign.apply(this, args))
         sig[0]! ^= 0x01
         return sig.buffer

@@ -32,7 +32,9 @@ export class FakeClock implements Clock {
     const end = this.#now + ms
     for (;;) {
       await settle()
-      const next = [...this.#timers.values()].filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0]
+      const next = [...this.#timers.values()]
+        .filter((t) => t.at <= end)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0]
       if (!next) break
       this.#timers.delete(next.id)
       this.#now = next.at
