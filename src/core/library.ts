@@ -1,0 +1,240 @@
+import type { Catalog, TagReader, Track } from './catalog.ts'
+import { trackFrom } from './catalog.ts'
+import type { Clock } from './clock.ts'
+import type { ContentStore, Staged } from './content.ts'
+import { Emitter } from './emitter.ts'
+import { DcmxError } from './errors.ts'
+
+/** Runs `fn` while holding the named lock, across every tab of the origin (Web Locks in browsers). */
+export type WithLock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
+
+export type ImportState = 'queued' | 'reading' | 'storing' | 'done' | 'duplicate' | 'failed' | 'cancelled'
+
+/** One file in the import queue, as the view shows it. */
+export type ImportJob = {
+  id: number
+  name: string
+  size: number
+  bytesDone: number
+  state: ImportState
+  /** A sentence for people once the job has ended (why it failed, what it duplicated). */
+  message?: string
+  /** The track the job produced or matched. */
+  contentHash?: string
+}
+
+export type LibraryConfig = {
+  /** Files larger than this are refused before any byte is copied. */
+  maxFileBytes: number
+}
+
+/** 2 GiB: far beyond any album-length lossless file, and within what browsers let one origin store. */
+export const DEFAULT_LIBRARY_CONFIG: LibraryConfig = { maxFileBytes: 2 * 1024 ** 3 }
+
+export type LibraryEvents = { tracks: []; imports: [] }
+
+/** A file to import: a Blob with a name (a File in browsers). */
+export type ImportFile = Blob & { readonly name: string }
+
+const ENDED: ImportState[] = ['done', 'duplicate', 'failed', 'cancelled']
+export const isEnded = (job: ImportJob): boolean => ENDED.includes(job.state)
+
+/**
+ * The local library: an import queue that reads tags, copies and hashes each file into the content
+ * store, and commits a catalog entry last, so a crash never leaves a half-visible track; plus
+ * listing and removing tracks. One file is imported at a time: hashing and storage are disk-bound,
+ * and a second concurrent import only splits the same bandwidth.
+ */
+export class Library {
+  readonly events = new Emitter<LibraryEvents>()
+  tracks: Track[] = []
+  imports: ImportJob[] = []
+  readonly config: LibraryConfig
+  #nextId = 1
+  #controllers = new Map<number, AbortController>()
+  #files = new Map<number, ImportFile>()
+  #running = false
+
+  constructor(
+    private readonly deps: {
+      store: ContentStore
+      catalog: Catalog
+      tags: TagReader
+      clock: Clock
+      withLock: WithLock
+      config?: Partial<LibraryConfig>
+    },
+  ) {
+    this.config = { ...DEFAULT_LIBRARY_CONFIG, ...deps.config }
+  }
+
+  /** Load the catalog, and sweep temporaries that crashed imports left behind. */
+  async load(): Promise<void> {
+    await this.deps.store.sweep().catch(() => 0)
+    await this.refresh()
+  }
+
+  /** Re-read the catalog (another tab may have changed it). */
+  async refresh(): Promise<void> {
+    this.tracks = (await this.deps.catalog.list()).sort((a, b) => a.addedAt - b.addedAt)
+    this.events.emit('tracks')
+  }
+
+  /** Queue files for import; returns their jobs. */
+  add(files: Iterable<ImportFile>): ImportJob[] {
+    const jobs: ImportJob[] = []
+    for (const file of files) {
+      const job: ImportJob = { id: this.#nextId++, name: file.name, size: file.size, bytesDone: 0, state: 'queued' }
+      this.#files.set(job.id, file)
+      this.imports = [...this.imports, job]
+      jobs.push(job)
+    }
+    this.events.emit('imports')
+    void this.#drain()
+    return jobs
+  }
+
+  /** Cancel a queued or running import; nothing of it stays in the store. */
+  cancel(id: number): void {
+    const job = this.imports.find((j) => j.id === id)
+    if (!job || isEnded(job)) return
+    this.#controllers.get(id)?.abort()
+    if (job.state === 'queued') this.#end(job, 'cancelled', 'Cancelled.')
+  }
+
+  cancelAll(): void {
+    for (const job of this.imports) this.cancel(job.id)
+  }
+
+  /** Forget ended jobs (the view's "clear" action). */
+  clearEnded(): void {
+    this.imports = this.imports.filter((j) => !isEnded(j))
+    this.events.emit('imports')
+  }
+
+  /** Remove a track: its catalog entry first (it stops being visible), then its bytes. */
+  async remove(hash: string): Promise<void> {
+    await this.deps.withLock(`dcmx-content-${hash}`, async () => {
+      await this.deps.catalog.remove(hash)
+      await this.deps.store.delete(hash)
+    })
+    await this.refresh()
+  }
+
+  /** The stored bytes of a track, for playback. */
+  async blob(hash: string): Promise<Blob> {
+    const blob = await this.deps.store.get(hash)
+    if (!blob) throw new DcmxError('NOT_FOUND', 'This track’s audio is missing from storage; remove it and import it again.')
+    return blob
+  }
+
+  async #drain() {
+    if (this.#running) return
+    this.#running = true
+    try {
+      for (let job = this.#nextQueued(); job; job = this.#nextQueued()) await this.#run(job)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  #nextQueued() {
+    return this.imports.find((j) => j.state === 'queued')
+  }
+
+  async #run(job: ImportJob) {
+    const file = this.#files.get(job.id)!
+    const controller = new AbortController()
+    this.#controllers.set(job.id, controller)
+    let staged: Staged | undefined
+    try {
+      if (file.size === 0) throw new DcmxError('NOT_AUDIO', 'The file is empty.')
+      if (file.size > this.config.maxFileBytes) {
+        throw new DcmxError('TOO_BIG', `The file is ${formatBytes(file.size)}; the limit is ${formatBytes(this.config.maxFileBytes)}.`)
+      }
+      this.#update(job, { state: 'reading' })
+      const tags = await this.deps.tags.read(file)
+      controller.signal.throwIfAborted()
+      this.#update(job, { state: 'storing' })
+      staged = await this.deps.store.ingest(file, {
+        signal: controller.signal,
+        onProgress: (bytesDone) => this.#update(job, { bytesDone }),
+      })
+      const hash = staged.digest.contentHash
+      const known = await this.deps.catalog.get(hash)
+      if (known) {
+        await staged.discard()
+        staged = undefined
+        return this.#end(job, 'duplicate', `Already in your library as “${known.title}”.`, hash)
+      }
+      const track = trackFrom(staged.digest, tags, file.name, this.deps.clock.now())
+      const toCommit = staged
+      const added = await this.deps.withLock(`dcmx-content-${hash}`, async () => {
+        await toCommit.commit()
+        if (tags.cover) await this.deps.catalog.putCover(tags.cover)
+        return this.deps.catalog.add(track)
+      })
+      staged = undefined
+      await this.refresh()
+      if (!added) return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', hash)
+      this.#end(job, 'done', `Added “${track.title}”.`, hash)
+    } catch (error) {
+      await staged?.discard().catch(() => {})
+      if (controller.signal.aborted || isAbort(error)) return this.#end(job, 'cancelled', 'Cancelled.')
+      this.#end(job, 'failed', explain(error, file))
+    } finally {
+      this.#controllers.delete(job.id)
+      this.#files.delete(job.id)
+    }
+  }
+
+  #update(job: ImportJob, patch: Partial<ImportJob>) {
+    const next = { ...job, ...patch }
+    Object.assign(job, next)
+    this.imports = this.imports.map((j) => (j.id === job.id ? { ...next } : j))
+    this.events.emit('imports')
+  }
+
+  #end(job: ImportJob, state: ImportState, message: string, contentHash?: string) {
+    this.#files.delete(job.id)
+    this.#update(job, {
+      state,
+      message,
+      ...(state === 'done' || state === 'duplicate' ? { bytesDone: job.size } : {}),
+      ...(contentHash ? { contentHash } : {}),
+    })
+  }
+}
+
+function isAbort(error: unknown): boolean {
+  return (error instanceof DcmxError && error.code === 'ABORTED') || (error as { name?: string })?.name === 'AbortError'
+}
+
+/** The sentence a user sees for a failed import. */
+function explain(error: unknown, file: ImportFile): string {
+  if (error instanceof DcmxError) {
+    switch (error.code) {
+      case 'QUOTA':
+        return `Not enough storage space for this file (${formatBytes(file.size)}). Remove some tracks, or allow this site more storage, and try again.`
+      default:
+        return error.message
+    }
+  }
+  if ((error as { name?: string })?.name === 'QuotaExceededError') {
+    return `Not enough storage space for this file (${formatBytes(file.size)}). Remove some tracks, or allow this site more storage, and try again.`
+  }
+  return `Could not import this file: ${error instanceof Error ? error.message : String(error)}`
+}
+
+/** 1536 → "1.5 KB"; decimal units, as operating systems show file sizes. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = n
+  let unit = -1
+  do {
+    value /= 1000
+    unit++
+  } while (value >= 1000 && unit < units.length - 1)
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`
+}
