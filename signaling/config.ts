@@ -1,0 +1,132 @@
+/** Command-line flags and environment variables of `npm start`, parsed into server options. */
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as v from 'valibot'
+import { err, ok, type Result } from '../src/core/result.ts'
+import { IceServersSchema, type IceServer } from '../src/core/signaling-protocol.ts'
+import { DEFAULT_HOST, DEFAULT_PORT } from './options.ts'
+
+/** Where `vite build` writes the app: `dist/` at the repository root. */
+export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
+
+/** The settings `npm start` controls; the rest of SignalingOptions keep their defaults. */
+export type Config = {
+  port: number
+  host: string
+  staticDir: string
+  iceServers: IceServer[]
+  allowedOrigins?: string[]
+}
+
+/** What the process should do: run with a config, or print usage. */
+export type ConfigOutcome = { kind: 'run'; config: Config } | { kind: 'help'; text: string }
+
+/** Usage text printed by --help. */
+export const USAGE = `Usage: tsx signaling/main.ts [options]
+
+Serves the built DCMX app and its WebRTC signaling endpoint (ws://<host>:<port>/signal).
+
+Options (flags override environment variables):
+  --port <n>               PORT                  TCP port (default ${DEFAULT_PORT}; 0 = any free port)
+  --host <addr>            HOST                  interface to bind (default ${DEFAULT_HOST})
+  --static <dir>           DCMX_STATIC_DIR       built app to serve (default <repo>/dist)
+  --ice-servers <json>     DCMX_ICE_SERVERS      JSON array of RTCIceServer sent to browsers
+                                                 e.g. '[{"urls":"stun:stun.example.org:3478"}]'
+  --allowed-origins <list> DCMX_ALLOWED_ORIGINS  comma-separated Origins allowed to open the socket
+  --help                                         print this text
+`
+
+const FLAGS = {
+  '--port': 'PORT',
+  '--host': 'HOST',
+  '--static': 'DCMX_STATIC_DIR',
+  '--ice-servers': 'DCMX_ICE_SERVERS',
+  '--allowed-origins': 'DCMX_ALLOWED_ORIGINS',
+} as const
+type Flag = keyof typeof FLAGS
+
+const isFlag = (s: string): s is Flag => Object.hasOwn(FLAGS, s)
+
+function parsePort(text: string, source: string): Result<number, string> {
+  const n = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n > 65_535) {
+    return err(`${source}: expected a port number 0-65535, got ${JSON.stringify(text)}`)
+  }
+  return ok(n)
+}
+
+function parseIceServers(text: string, source: string): Result<IceServer[], string> {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return err(`${source}: not valid JSON (${e instanceof Error ? e.message : String(e)})`)
+  }
+  const parsed = v.safeParse(IceServersSchema, json)
+  if (!parsed.success) {
+    const issue = parsed.issues[0]
+    const path = issue.path?.map((p) => String(p.key)).join('.')
+    return err(
+      `${source}: not a valid RTCIceServer array${path ? ` at ${path}` : ''}: ${issue.message} ` +
+        `(example: [{"urls":"turn:turn.example.org:3478","username":"u","credential":"p"}])`,
+    )
+  }
+  return ok(parsed.output)
+}
+
+/** Parse argv (without node and script) and env into a config; pure, never throws, never exits. */
+export function parseConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): Result<ConfigOutcome, string> {
+  const given = new Map<Flag, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (arg === '--help' || arg === '-h') return ok({ kind: 'help', text: USAGE })
+    const eq = arg.indexOf('=')
+    const name = eq > 0 ? arg.slice(0, eq) : arg
+    if (!isFlag(name)) return err(`unknown argument ${JSON.stringify(arg)} (see --help)`)
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
+    if (value === undefined) return err(`${name} needs a value (see --help)`)
+    given.set(name, value)
+  }
+  // A flag wins over its environment variable; an empty environment variable counts as unset.
+  const pick = (flag: Flag): { value: string; source: string } | undefined => {
+    const fromFlag = given.get(flag)
+    if (fromFlag !== undefined) return { value: fromFlag, source: flag }
+    const fromEnv = env[FLAGS[flag]]
+    return fromEnv ? { value: fromEnv, source: FLAGS[flag] } : undefined
+  }
+
+  const portIn = pick('--port')
+  const port = portIn ? parsePort(portIn.value, portIn.source) : ok(DEFAULT_PORT)
+  if (!port.ok) return port
+
+  const iceIn = pick('--ice-servers')
+  const iceServers = iceIn ? parseIceServers(iceIn.value, iceIn.source) : ok([])
+  if (!iceServers.ok) return iceServers
+
+  const config: Config = {
+    port: port.value,
+    host: pick('--host')?.value ?? DEFAULT_HOST,
+    staticDir: pick('--static')?.value ?? DEFAULT_STATIC_DIR,
+    iceServers: iceServers.value,
+  }
+  const originsIn = pick('--allowed-origins')
+  if (originsIn) {
+    const origins = originsIn.value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+    if (origins.length === 0) return err(`${originsIn.source}: expected a comma-separated list of origins`)
+    // Browsers send Origin as scheme://host[:port] with no path; anything else would never match.
+    const bad = origins.find((s) => !URL.canParse(s) || new URL(s).origin !== s)
+    if (bad !== undefined) {
+      return err(
+        `${originsIn.source}: ${JSON.stringify(bad)} is not an origin (like https://dcmx.example.org)`,
+      )
+    }
+    config.allowedOrigins = origins
+  }
+  return ok({ kind: 'run', config })
+}

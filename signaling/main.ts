@@ -1,0 +1,62 @@
+/** Entry point of `npm start` / `npm run serve`: the built app and the signaling endpoint on one port. */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { SIGNALING_PATH } from '../src/core/signaling-protocol.ts'
+import { parseConfig } from './config.ts'
+import { startSignaling } from './server.ts'
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 5_000
+
+const parsed = parseConfig(process.argv.slice(2), process.env)
+if (!parsed.ok) {
+  console.error(`dcmx: ${parsed.error}`)
+  process.exit(2)
+}
+if (parsed.value.kind === 'help') {
+  process.stdout.write(parsed.value.text)
+  process.exit(0)
+}
+const { config } = parsed.value
+
+if (!existsSync(join(config.staticDir, 'index.html'))) {
+  console.error(
+    `dcmx: no built app in ${config.staticDir} (index.html is missing).\n` +
+      `Run \`npm run build\` first (\`npm start\` builds and then serves), or pass --static <dir>.`,
+  )
+  process.exit(1)
+}
+
+try {
+  const server = await startSignaling(config)
+  const wsBase = server.url.replace(/^http/, 'ws')
+  console.log(`DCMX running at ${server.url}/ (signaling at ${wsBase}${SIGNALING_PATH})`)
+
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`dcmx: second ${signal}, exiting now`)
+      process.exit(1)
+    }
+    stopping = true
+    console.log(`dcmx: ${signal}, shutting down`)
+    setTimeout(() => {
+      console.error('dcmx: shutdown timed out')
+      process.exit(1)
+    }, SHUTDOWN_TIMEOUT_MS).unref()
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(`dcmx: error while shutting down: ${String(e)}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+} catch (e) {
+  const code = (e as { code?: string }).code
+  const hint = code === 'EADDRINUSE' ? ` (port ${config.port} is taken; try --port)` : ''
+  console.error(`dcmx: could not start: ${e instanceof Error ? e.message : String(e)}${hint}`)
+  process.exit(1)
+}

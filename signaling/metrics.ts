@@ -1,0 +1,91 @@
+/** Counters of the signaling server and their rendering in the Prometheus text exposition format 0.0.4. */
+import { SIGNALING_ERROR_CODES, type SignalingErrorCode } from '../src/core/signaling-protocol.ts'
+
+/** Why an HTTP upgrade to WebSocket was refused before a session existed. */
+export type UpgradeRefusal = 'path' | 'origin' | 'server_full'
+const UPGRADE_REFUSALS: readonly UpgradeRefusal[] = ['path', 'origin', 'server_full']
+
+/** Content-Type of the /metrics response. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+/** A point-in-time copy of every metric the server exposes. */
+export type MetricsSnapshot = {
+  connections: number
+  rooms: number
+  relayed: number
+  rejected: Record<SignalingErrorCode, number>
+  joins: number
+  heartbeatDrops: number
+  upgradesRefused: Record<UpgradeRefusal, number>
+  uptimeS: number
+}
+
+const zeroes = <K extends string>(keys: readonly K[]) =>
+  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>
+
+/** The mutable counters; gauges (connections, rooms) are read from live state when a snapshot is taken. */
+export class Counters {
+  relayed = 0
+  joins = 0
+  heartbeatDrops = 0
+  readonly rejected = zeroes(SIGNALING_ERROR_CODES)
+  readonly upgradesRefused = zeroes(UPGRADE_REFUSALS)
+
+  /** Copy the counters together with the current gauge values. */
+  snapshot(gauges: { connections: number; rooms: number; uptimeS: number }): MetricsSnapshot {
+    return {
+      ...gauges,
+      relayed: this.relayed,
+      joins: this.joins,
+      heartbeatDrops: this.heartbeatDrops,
+      rejected: { ...this.rejected },
+      upgradesRefused: { ...this.upgradesRefused },
+    }
+  }
+}
+
+type Family = {
+  name: string
+  help: string
+  type: 'gauge' | 'counter'
+  value: number | Record<string, number>
+}
+
+const PREFIX = 'dcmx_signaling_'
+
+/** Render a snapshot as Prometheus text: a HELP and a TYPE line before each family's samples. */
+export function renderPrometheus(m: MetricsSnapshot): string {
+  const families: Family[] = [
+    { name: 'connections', type: 'gauge', help: 'Open WebSocket sessions.', value: m.connections },
+    { name: 'rooms', type: 'gauge', help: 'Rooms with at least one member.', value: m.rooms },
+    { name: 'uptime_seconds', type: 'gauge', help: 'Seconds since the server started.', value: m.uptimeS },
+    { name: 'messages_relayed_total', type: 'counter', help: 'Signal messages relayed.', value: m.relayed },
+    {
+      name: 'messages_rejected_total',
+      type: 'counter',
+      help: 'Client frames answered with an error or a close, by error code.',
+      value: m.rejected,
+    },
+    { name: 'joins_total', type: 'counter', help: 'Successful room joins.', value: m.joins },
+    {
+      name: 'heartbeat_drops_total',
+      type: 'counter',
+      help: 'Sockets terminated for not answering a ping.',
+      value: m.heartbeatDrops,
+    },
+    {
+      name: 'upgrades_refused_total',
+      type: 'counter',
+      help: 'WebSocket upgrades refused, by reason.',
+      value: m.upgradesRefused,
+    },
+  ]
+  const lines: string[] = []
+  for (const f of families) {
+    const name = PREFIX + f.name
+    lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`)
+    if (typeof f.value === 'number') lines.push(`${name} ${f.value}`)
+    else for (const [reason, v] of Object.entries(f.value)) lines.push(`${name}{reason="${reason}"} ${v}`)
+  }
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import type { ServerMessage } from '../src/core/signaling-protocol.ts'
+import { MemoryRooms, sampleIndices, type Member } from './rooms.ts'
+
+const rand = (max: number) => Math.floor(Math.random() * max)
+
+describe('sampleIndices', () => {
+  it('draws min(k, available) distinct in-range indices, never the excluded one', () => {
+    for (let n = 0; n <= 9; n++) {
+      for (let k = 0; k <= 11; k++) {
+        for (const exclude of [undefined, ...Array.from({ length: n }, (_, i) => i)]) {
+          const got = sampleIndices(n, k, exclude, rand)
+          const available = exclude === undefined ? n : n - 1
+          expect(got).toHaveLength(Math.min(k, available))
+          expect(new Set(got).size).toBe(got.length)
+          for (const i of got) {
+            expect(i).toBeGreaterThanOrEqual(0)
+            expect(i).toBeLessThan(n)
+            expect(i).not.toBe(exclude)
+          }
+        }
+      }
+    }
+  })
+
+  it('is roughly uniform', () => {
+    const counts = [0, 0, 0, 0, 0]
+    const draws = 10_000
+    for (let i = 0; i < draws; i++) for (const j of sampleIndices(5, 2, 0, rand)) counts[j]! += 1
+    expect(counts[0]).toBe(0)
+    // Each of the 4 candidates is expected 5000 times (2 of 4 per draw); allow ±6%.
+    for (const c of counts.slice(1)) expect(Math.abs(c - 5_000)).toBeLessThan(300)
+  })
+})
+
+describe('MemoryRooms', () => {
+  const member = (session: string, inbox: ServerMessage[] = []): Member => ({
+    session,
+    peerId: session.padEnd(32, '0').slice(0, 32),
+    deliver: (m) => inbox.push(m),
+  })
+
+  it('keeps membership consistent through swap-removals', () => {
+    const rooms = new MemoryRooms(100, rand)
+    const names = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(7, '0')}`)
+    for (const s of names) rooms.join(member(s), 'r', 0)
+    for (const s of names.filter((_, i) => i % 3 === 0)) expect(rooms.leave(s)).toBe(true)
+    const left = names.filter((_, i) => i % 3 !== 0)
+    const seen = new Set((rooms.sample(left[0]!, 100) ?? []).map((p) => p.session))
+    expect([...seen].sort()).toEqual(left.slice(1).sort())
+    for (const s of left) rooms.leave(s)
+    expect(rooms.roomCount()).toBe(0)
+    expect(rooms.leave('s0000001')).toBe(false)
+  })
+
+  it('routes only within a room', () => {
+    const rooms = new MemoryRooms(100, rand)
+    const inbox: ServerMessage[] = []
+    rooms.join(member('aaaaaaaa'), 'r1', 8)
+    rooms.join(member('bbbbbbbb', inbox), 'r1', 8)
+    rooms.join(member('cccccccc'), 'r2', 8)
+    const data = { type: 'renegotiate', renegotiate: true } as const
+    expect(rooms.route('aaaaaaaa', 'bbbbbbbb', data).ok).toBe(true)
+    expect(rooms.route('cccccccc', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'UNKNOWN_PEER' })
+    expect(rooms.route('aaaaaaaa', 'aaaaaaaa', data)).toEqual({ ok: false, error: 'UNKNOWN_PEER' })
+    expect(rooms.route('dddddddd', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'NOT_JOINED' })
+    expect(inbox).toHaveLength(1)
+  })
+})
