@@ -60,7 +60,13 @@ export interface TagReader {
 }
 
 /** Build the catalog entry for imported bytes. */
-export function trackFrom(digest: Digest, tags: Tags, fileName: string, addedAt: number, source = 'local'): Track {
+export function trackFrom(
+  digest: Digest,
+  tags: Tags,
+  fileName: string,
+  addedAt: number,
+  source = 'local',
+): Track {
   const optional = {
     ...(tags.codec ? { codec: tags.codec } : {}),
     ...(tags.artist ? { artist: tags.artist } : {}),

@@ -84,7 +84,13 @@ export class Library {
   add(files: Iterable<ImportFile>): ImportJob[] {
     const jobs: ImportJob[] = []
     for (const file of files) {
-      const job: ImportJob = { id: this.#nextId++, name: file.name, size: file.size, bytesDone: 0, state: 'queued' }
+      const job: ImportJob = {
+        id: this.#nextId++,
+        name: file.name,
+        size: file.size,
+        bytesDone: 0,
+        state: 'queued',
+      }
       this.#files.set(job.id, file)
       this.imports = [...this.imports, job]
       jobs.push(job)
@@ -124,7 +130,11 @@ export class Library {
   /** The stored bytes of a track, for playback. */
   async blob(hash: string): Promise<Blob> {
     const blob = await this.deps.store.get(hash)
-    if (!blob) throw new DcmxError('NOT_FOUND', 'This track’s audio is missing from storage; remove it and import it again.')
+    if (!blob)
+      throw new DcmxError(
+        'NOT_FOUND',
+        'This track’s audio is missing from storage; remove it and import it again.',
+      )
     return blob
   }
 
@@ -150,7 +160,10 @@ export class Library {
     try {
       if (file.size === 0) throw new DcmxError('NOT_AUDIO', 'The file is empty.')
       if (file.size > this.config.maxFileBytes) {
-        throw new DcmxError('TOO_BIG', `The file is ${formatBytes(file.size)}; the limit is ${formatBytes(this.config.maxFileBytes)}.`)
+        throw new DcmxError(
+          'TOO_BIG',
+          `The file is ${formatBytes(file.size)}; the limit is ${formatBytes(this.config.maxFileBytes)}.`,
+        )
       }
       this.#update(job, { state: 'reading' })
       const tags = await this.deps.tags.read(file)
@@ -176,7 +189,8 @@ export class Library {
       })
       staged = undefined
       await this.refresh()
-      if (!added) return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', hash)
+      if (!added)
+        return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', hash)
       this.#end(job, 'done', `Added “${track.title}”.`, hash)
     } catch (error) {
       await staged?.discard().catch(() => {})
@@ -207,7 +221,10 @@ export class Library {
 }
 
 function isAbort(error: unknown): boolean {
-  return (error instanceof DcmxError && error.code === 'ABORTED') || (error as { name?: string })?.name === 'AbortError'
+  return (
+    (error instanceof DcmxError && error.code === 'ABORTED') ||
+    (error as { name?: string })?.name === 'AbortError'
+  )
 }
 
 /** The sentence a user sees for a failed import. */
