@@ -1,0 +1,392 @@
+import { untrack } from 'svelte'
+import type { Track } from '../core/catalog.ts'
+import { DcmxError } from '../core/errors.ts'
+import { isEnded, type ImportFile, type ImportJob, type Library } from '../core/library.ts'
+import type { StorageEstimate, StorageStatus } from '../core/storage-status.ts'
+import { CoverUrls, type CoverSource } from './cover-urls.ts'
+import { compareTracks, matches, overallProgress, type SortDir, type SortKey } from './library-helpers.ts'
+
+export * from './library-helpers.ts'
+export type { CoverSource } from './cover-urls.ts'
+
+/** The parts of the Library the view uses: a fake of this shape renders the view without storage. */
+export type LibrarySource = Pick<
+  Library,
+  'tracks' | 'imports' | 'events' | 'add' | 'cancel' | 'cancelAll' | 'clearEnded' | 'remove' | 'blob'
+>
+
+/** Past this many seconds into a track, "Previous" restarts it instead of going back (as most players do). */
+const RESTART_AFTER_S = 3
+
+/**
+ * The library, the import queue, storage and the player as the view needs them, kept current from
+ * the library's events. It owns every object URL it creates (audio and covers) and revokes them.
+ */
+export class LibraryView {
+  tracks = $state.raw<Track[]>([])
+  imports = $state.raw<ImportJob[]>([])
+  search = $state('')
+  sortKey = $state<SortKey>('added')
+  sortDir = $state<SortDir>('asc')
+
+  /** The tracks matching the search, in the chosen order: what the table shows and the queue plays. */
+  visible = $derived(
+    this.tracks.filter((t) => matches(t, this.search)).sort(compareTracks(this.sortKey, this.sortDir)),
+  )
+  queue = $derived(this.visible.map((t) => t.contentHash))
+  libraryBytes = $derived(this.tracks.reduce((sum, t) => sum + t.size, 0))
+  progress = $derived(overallProgress(this.imports))
+
+  estimate = $state.raw<StorageEstimate | undefined>()
+  storageError = $state<string | undefined>()
+  persistOutcome = $state<'granted' | 'declined' | undefined>()
+  persisting = $state(false)
+
+  /** Content hash of the track in the player (playing or paused). */
+  current = $state<string | undefined>()
+  currentTrack = $derived(this.tracks.find((t) => t.contentHash === this.current))
+  playing = $state(false)
+  /** A sentence when the current track cannot be played. */
+  playerError = $state<string | undefined>()
+  /** A sentence when the last removal failed. */
+  error = $state<string | undefined>()
+
+  hasNext = $derived(this.queue.indexOf(this.current ?? '') + 1 < this.queue.length)
+  hasPrevious = $derived(this.current !== undefined)
+
+  #library: LibrarySource
+  #storage: StorageStatus
+  #covers: CoverUrls
+  #unsubscribe: (() => void)[]
+  #stopEffects: () => void
+  #audio: HTMLAudioElement | undefined
+  /** The object URL the audio element plays; plain (not $state) so attaching never tracks it. */
+  #src: string | undefined
+  #loadSeq = 0
+  #estimateSeq = 0
+  /** How many listed imports had ended at the last 'imports' event. */
+  #endedCount = 0
+  #disposed = false
+
+  /** Cover hashes of the tracks on screen and of the one in the player (repeats included). */
+  #coversShown = $derived(
+    [...this.visible, ...(this.currentTrack ? [this.currentTrack] : [])].flatMap((t) =>
+      t.coverHash ? [t.coverHash] : [],
+    ),
+  )
+
+  constructor(library: LibrarySource, storage: StorageStatus, covers: CoverSource) {
+    this.#library = library
+    this.#storage = storage
+    this.#covers = new CoverUrls(covers)
+    this.#onTracks()
+    this.#onImports()
+    this.#unsubscribe = [
+      library.events.on('tracks', () => this.#onTracks()),
+      library.events.on('imports', () => this.#onImports()),
+    ]
+    this.#stopEffects = $effect.root(() => {
+      $effect(() => {
+        const shown = this.#coversShown
+        untrack(() => this.#covers.show(shown))
+      })
+      $effect(() => {
+        const track = this.currentTrack
+        const artwork = this.coverUrl(track?.coverHash)
+        untrack(() => this.#describeToSystem(track, artwork))
+      })
+    })
+    this.#handleMediaKeys(true)
+    void this.refreshStorage()
+  }
+
+  /** Queue files for import. */
+  addFiles(files: Iterable<ImportFile>): ImportJob[] {
+    return this.#library.add(files)
+  }
+
+  cancel(id: number): void {
+    this.#library.cancel(id)
+  }
+
+  cancelAll(): void {
+    this.#library.cancelAll()
+  }
+
+  clearEnded(): void {
+    this.#library.clearEnded()
+  }
+
+  /** A header click: a new column sorts ascending, the same column flips, a third click restores import order. */
+  sortBy(key: SortKey): void {
+    if (key !== this.sortKey) {
+      this.sortKey = key
+      this.sortDir = 'asc'
+    } else if (this.sortDir === 'asc') {
+      this.sortDir = 'desc'
+    } else if (key === 'added') {
+      this.sortDir = 'asc'
+    } else {
+      this.sortKey = 'added'
+      this.sortDir = 'asc'
+    }
+  }
+
+  /** The object URL of a cover on screen, once it has loaded. */
+  coverUrl(hash: string | undefined): string | undefined {
+    return this.#covers.get(hash)
+  }
+
+  isPlaying(hash: string): boolean {
+    return this.playing && this.current === hash
+  }
+
+  /** Play a track (by default the current one, or the first in the list); resumes if it is already loaded. */
+  async play(hash?: string): Promise<void> {
+    const target = hash ?? this.current ?? this.queue[0]
+    if (target === undefined) return
+    this.playerError = undefined
+    if (target === this.current && this.#src !== undefined) return this.#start()
+    const seq = ++this.#loadSeq
+    this.current = target
+    this.#audio?.pause()
+    let blob: Blob
+    try {
+      blob = await this.#library.blob(target)
+    } catch (error) {
+      if (seq !== this.#loadSeq) return
+      this.#setSource(undefined)
+      this.playerError = unreadable(error)
+      return
+    }
+    if (seq !== this.#loadSeq || this.#disposed) return
+    // Stored blobs may carry no type; slicing re-labels without copying, which some engines need.
+    const mime = this.tracks.find((t) => t.contentHash === target)?.mime
+    this.#setSource(URL.createObjectURL(!blob.type && mime ? blob.slice(0, blob.size, mime) : blob))
+    await this.#start()
+  }
+
+  pause(): void {
+    this.#audio?.pause()
+  }
+
+  /** The player bar's Play/Pause button. */
+  togglePlay(): Promise<void> {
+    if (this.playing) {
+      this.pause()
+      return Promise.resolve()
+    }
+    return this.play()
+  }
+
+  /** A row's Play/Pause button. */
+  toggle(hash: string): Promise<void> {
+    if (this.isPlaying(hash)) {
+      this.pause()
+      return Promise.resolve()
+    }
+    return this.play(hash)
+  }
+
+  /** The next track in the list as shown; nothing after the last. */
+  async next(): Promise<void> {
+    const target = this.queue[this.queue.indexOf(this.current ?? '') + 1]
+    if (target !== undefined) await this.play(target)
+  }
+
+  /** Restart the track if it has played a while, else go to the one before it. */
+  async previous(): Promise<void> {
+    const audio = this.#audio
+    const index = this.queue.indexOf(this.current ?? '')
+    const target = index > 0 ? this.queue[index - 1] : undefined
+    if (target === undefined || (audio && audio.currentTime > RESTART_AFTER_S)) {
+      if (audio) audio.currentTime = 0
+      return
+    }
+    await this.play(target)
+  }
+
+  /** Remove a track (stopping it first if it is playing), then re-read the storage estimate. */
+  async remove(hash: string): Promise<void> {
+    if (hash === this.current) this.#stop()
+    const title = this.tracks.find((t) => t.contentHash === hash)?.title ?? 'this track'
+    try {
+      await this.#library.remove(hash)
+      this.error = undefined
+    } catch (error) {
+      this.error = `Could not remove “${title}”: ${messageOf(error)} Reload the page and try again.`
+    }
+    await this.refreshStorage()
+  }
+
+  /** Ask the browser to keep this origin's data under storage pressure. */
+  async persist(): Promise<void> {
+    this.persisting = true
+    try {
+      this.persistOutcome = (await this.#storage.persist()) ? 'granted' : 'declined'
+    } catch {
+      this.persistOutcome = 'declined'
+    } finally {
+      this.persisting = false
+    }
+    await this.refreshStorage()
+  }
+
+  /** Re-read usage, quota and persistence; the latest request wins. */
+  async refreshStorage(): Promise<void> {
+    const seq = ++this.#estimateSeq
+    try {
+      const estimate = await this.#storage.estimate()
+      if (seq !== this.#estimateSeq || this.#disposed) return
+      this.estimate = estimate
+      this.storageError = undefined
+    } catch {
+      if (seq !== this.#estimateSeq || this.#disposed) return
+      this.storageError = 'This browser does not say how much space it allows this site.'
+    }
+  }
+
+  /** Give the view the page's one audio element (a Svelte attachment: returns the detach). */
+  attachAudio = (audio: HTMLAudioElement): (() => void) =>
+    untrack(() => {
+      this.#audio = audio
+      const listeners: [string, () => void][] = [
+        ['play', () => (this.playing = true)],
+        ['pause', () => (this.playing = false)],
+        ['ended', () => void this.next()],
+        ['error', () => this.#onMediaError(audio)],
+      ]
+      for (const [type, listener] of listeners) audio.addEventListener(type, listener)
+      if (this.#src !== undefined) audio.src = this.#src
+      return () => {
+        for (const [type, listener] of listeners) audio.removeEventListener(type, listener)
+        if (this.#audio === audio) this.#audio = undefined
+      }
+    })
+
+  /** Stop listening, stop playing, and revoke every object URL. */
+  dispose(): void {
+    this.#disposed = true
+    for (const off of this.#unsubscribe) off()
+    this.#stopEffects()
+    this.#stop()
+    this.#covers.dispose()
+    this.#handleMediaKeys(false)
+  }
+
+  #onTracks() {
+    this.tracks = [...this.#library.tracks]
+    // Removed here or in another tab: the player must not keep reading deleted bytes.
+    if (this.current !== undefined && !this.tracks.some((t) => t.contentHash === this.current)) this.#stop()
+  }
+
+  #onImports() {
+    const jobs = this.#library.imports
+    this.imports = [...jobs]
+    // Each event changes one job (or clears the ended ones), so a rise in the count is a job ending.
+    const ended = jobs.filter(isEnded).length
+    if (ended > this.#endedCount) void this.refreshStorage()
+    this.#endedCount = ended
+  }
+
+  async #start() {
+    const audio = this.#audio
+    if (!audio) {
+      this.playerError = 'The player is not on the page yet; try again in a moment.'
+      return
+    }
+    try {
+      await audio.play()
+    } catch (error) {
+      const name = (error as { name?: unknown } | null)?.name
+      // Superseded by another track or a pause: not a failure.
+      if (name === 'AbortError') return
+      this.playing = !audio.paused
+      this.playerError =
+        name === 'NotAllowedError'
+          ? 'The browser blocked playback; press Play to start.'
+          : name === 'NotSupportedError'
+            ? this.#unsupported()
+            : `Playback failed: ${messageOf(error)}`
+    }
+  }
+
+  #onMediaError(audio: HTMLAudioElement) {
+    // Detaching the source (after a removal) is not a playback failure.
+    if (this.#src === undefined || !audio.error) return
+    this.playerError =
+      audio.error.code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED ||
+      audio.error.code === MediaError.MEDIA_ERR_DECODE
+        ? this.#unsupported()
+        : `Playback stopped: ${audio.error.message || 'the browser could not read the track'}.`
+  }
+
+  #unsupported(): string {
+    const track = this.currentTrack
+    const format = track ? [track.container, track.codec].filter(Boolean).join(' / ') : ''
+    return `This browser cannot play this track${format ? ` (${format})` : ''}. Try another browser.`
+  }
+
+  #setSource(url: string | undefined) {
+    const previous = this.#src
+    this.#src = url
+    const audio = this.#audio
+    if (audio) {
+      if (url !== undefined) audio.src = url
+      else {
+        audio.removeAttribute('src')
+        audio.load()
+      }
+    }
+    if (previous !== undefined) URL.revokeObjectURL(previous)
+  }
+
+  #stop() {
+    this.#loadSeq++
+    this.#audio?.pause()
+    this.#setSource(undefined)
+    this.current = undefined
+    this.playing = false
+  }
+
+  /** Title, artist and artwork for the operating system's media controls. */
+  #describeToSystem(track: Track | undefined, artwork: string | undefined) {
+    if (typeof navigator === 'undefined' || !('mediaSession' in navigator)) return
+    navigator.mediaSession.metadata = track
+      ? new MediaMetadata({
+          title: track.title,
+          artist: track.artist ?? '',
+          album: track.album ?? '',
+          artwork: artwork ? [{ src: artwork }] : [],
+        })
+      : null
+  }
+
+  /** Hardware and lock-screen media keys drive the same player. */
+  #handleMediaKeys(on: boolean) {
+    if (typeof navigator === 'undefined' || !('mediaSession' in navigator)) return
+    const handlers: [MediaSessionAction, MediaSessionActionHandler][] = [
+      ['play', () => void this.play()],
+      ['pause', () => this.pause()],
+      ['previoustrack', () => void this.previous()],
+      ['nexttrack', () => void this.next()],
+    ]
+    for (const [action, handler] of handlers) {
+      try {
+        navigator.mediaSession.setActionHandler(action, on ? handler : null)
+      } catch {
+        // An action this browser does not support.
+      }
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The sentence for a track whose bytes cannot be read back. */
+function unreadable(error: unknown): string {
+  if (error instanceof DcmxError) return error.message
+  return `Could not read this track from storage (${messageOf(error)}). Try again, or remove it and import it again.`
+}
