@@ -1,0 +1,89 @@
+import { proxy, wrap, type Remote } from 'comlink'
+import type { Tags } from '../core/catalog.ts'
+import type { Digest, Hasher, IngestOptions } from '../core/content.ts'
+import { DcmxError } from '../core/errors.ts'
+import type { ContentWorkerApi } from '../workers/content.worker.ts'
+import { decodeWorkerError } from '../workers/worker-errors.ts'
+
+/**
+ * The main thread's side of the content worker: one worker, started on first use, shared by the
+ * stores and the tag reader. Calls take an AbortSignal (abort → the worker stops at its next
+ * chunk) and a progress callback, and fail with DcmxError (QUOTA, NOT_AUDIO, UNREADABLE,
+ * UNSUPPORTED when the worker itself dies) or a DOMException named AbortError.
+ */
+type Connection = { worker: Worker; api: Remote<ContentWorkerApi>; died: Promise<never> }
+
+let connection: Connection | undefined
+let nextJobId = 1
+
+function connect(): Connection {
+  if (connection) return connection
+  const worker = new Worker(new URL('../workers/content.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'dcmx-content',
+  })
+  let die!: (error: Error) => void
+  const died = new Promise<never>((_, reject) => (die = reject))
+  died.catch(() => {})
+  // Comlink never settles calls to a dead worker; a worker that fails to load or throws at top
+  // level fails every pending call instead, and the next call starts a fresh worker.
+  const fail = (event: Event) => {
+    const detail = event instanceof ErrorEvent && event.message ? event.message : 'it could not run'
+    die(new DcmxError('UNSUPPORTED', `The storage worker stopped (${detail}). Reload the page to try again.`))
+    worker.terminate()
+    if (connection?.worker === worker) connection = undefined
+  }
+  worker.addEventListener('error', fail)
+  worker.addEventListener('messageerror', fail)
+  connection = { worker, api: wrap<ContentWorkerApi>(worker), died }
+  return connection
+}
+
+/** Stop the worker (tests, page teardown); the next call starts a new one. */
+export function terminateContentWorker(): void {
+  connection?.worker.terminate()
+  connection = undefined
+}
+
+async function call<T>(
+  run: (api: Remote<ContentWorkerApi>, jobId: number) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  signal?.throwIfAborted()
+  const { api, died } = connect()
+  const jobId = nextJobId++
+  const onAbort = () => void api.cancel(jobId).catch(() => {})
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.race([run(api, jobId), died])
+  } catch (error) {
+    throw error instanceof DcmxError ? error : decodeWorkerError(error)
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+const progress = (options: IngestOptions) => (options.onProgress ? proxy(options.onProgress) : undefined)
+
+/** Copy `file` to OPFS `tmp/<tmpName>` and hash it in one pass; the temporary is gone if this fails. */
+export function ingestInWorker(file: Blob, tmpName: string, options: IngestOptions = {}): Promise<Digest> {
+  return call((api, jobId) => api.ingest(jobId, file, tmpName, progress(options)), options.signal)
+}
+
+/** Hash `file` (whole and per piece) without storing it. */
+export function hashInWorker(file: Blob, options: IngestOptions = {}): Promise<Digest> {
+  return call((api, jobId) => api.hash(jobId, file, progress(options)), options.signal)
+}
+
+/** Read tags and check the file is audio, by content. */
+export function readTagsInWorker(file: Blob): Promise<Tags> {
+  return call((api) => api.readTags(file))
+}
+
+/** Whether OPFS sync access handles work in a worker here (creates and deletes `tmp/<tmpName>`). */
+export function probeSyncAccessInWorker(tmpName: string): Promise<boolean> {
+  return call((api) => api.probe(tmpName))
+}
+
+/** The core's Hasher, backed by the worker. */
+export const workerHasher: Hasher = { digest: (source, options) => hashInWorker(source, options) }

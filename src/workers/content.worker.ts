@@ -1,0 +1,215 @@
+/**
+ * The content worker: reads a file once, hashing it (whole-file and per-piece SHA-256) and, for an
+ * ingest, writing it to an OPFS temporary through a synchronous access handle in the same pass;
+ * and reads audio tags. The main thread reaches it through src/platform/content-worker.ts.
+ */
+import { expose, releaseProxy } from 'comlink'
+import type { Tags } from '../core/catalog.ts'
+import type { Digest } from '../core/content.ts'
+import { createDigester } from './digest.ts'
+import { readTags } from './tags.ts'
+import { encodeWorkerError } from './worker-errors.ts'
+
+/** Bytes hashed and written per step: large enough to amortise each call, small enough to cancel promptly. */
+const CHUNK_BYTES = 2 * 1024 * 1024
+/** Progress goes out at most this often (by bytes or by time), so the channel is not flooded. */
+const PROGRESS_BYTES = 1024 * 1024
+const PROGRESS_MS = 100
+/** Temporaries live here; src/platform/opfs-store.ts owns the layout. */
+const TMP_DIR = 'tmp'
+
+type Progress = (bytesDone: number) => void
+
+// The app's type-check sees this file with the DOM lib, which lacks sync handles (worker-only).
+type SyncHandle = {
+  write(buffer: Uint8Array, options: { at: number }): number
+  truncate(size: number): void
+  flush(): void
+  close(): void
+}
+type SyncCapable = { createSyncAccessHandle(): Promise<SyncHandle> }
+
+/** Jobs running now, and those asked to stop at their next chunk. */
+const running = new Set<number>()
+const cancelled = new Set<number>()
+
+const api = {
+  /** Copy `file` to OPFS `tmp/<tmpName>` while hashing it; on any failure the temporary is deleted. */
+  ingest(jobId: number, file: Blob, tmpName: string, onProgress?: Progress): Promise<Digest> {
+    return job(jobId, onProgress, async () => {
+      const dir = await tmpDirectory()
+      try {
+        const fileHandle = await dir.getFileHandle(tmpName, { create: true })
+        const handle = await (fileHandle as unknown as SyncCapable).createSyncAccessHandle()
+        try {
+          handle.truncate(0)
+          const digest = await pass(jobId, file, onProgress, (chunk, at) => {
+            const written = handle.write(chunk, { at })
+            // Chromium throws QuotaExceededError; a short write can only mean the same thing.
+            if (written !== chunk.length)
+              throw new DOMException(`wrote ${written} of ${chunk.length} bytes`, 'QuotaExceededError')
+          })
+          handle.flush()
+          return digest
+        } finally {
+          handle.close()
+        }
+      } catch (error) {
+        await dir.removeEntry(tmpName).catch(() => {})
+        throw error
+      }
+    })
+  },
+
+  /** The same pass without writing: for the IndexedDB store and for re-verifying stored blobs. */
+  hash(jobId: number, file: Blob, onProgress?: Progress): Promise<Digest> {
+    return job(jobId, onProgress, () => pass(jobId, file, onProgress))
+  },
+
+  /** Stop a running ingest or hash at its next chunk; it rejects with an AbortError. */
+  cancel(jobId: number): void {
+    if (running.has(jobId)) cancelled.add(jobId)
+  },
+
+  /** Tags and audio check by content (see tags.ts). */
+  async readTags(file: Blob): Promise<Tags> {
+    try {
+      return await readTags(file)
+    } catch (error) {
+      throw encodeWorkerError(error)
+    }
+  },
+
+  /** Whether OPFS sync access handles work here: create, write and delete `tmp/<tmpName>`. */
+  async probe(tmpName: string): Promise<boolean> {
+    let dir: FileSystemDirectoryHandle | undefined
+    try {
+      dir = await tmpDirectory()
+      const fileHandle = await dir.getFileHandle(tmpName, { create: true })
+      const handle = await (fileHandle as unknown as SyncCapable).createSyncAccessHandle()
+      try {
+        handle.write(new Uint8Array([1]), { at: 0 })
+        handle.flush()
+      } finally {
+        handle.close()
+      }
+      return true
+    } catch {
+      return false
+    } finally {
+      await dir?.removeEntry(tmpName).catch(() => {})
+    }
+  },
+}
+
+/** The worker's API as the main thread sees it through Comlink (import the type only). */
+export type ContentWorkerApi = typeof api
+
+expose(api)
+
+async function tmpDirectory(): Promise<FileSystemDirectoryHandle> {
+  const root = await navigator.storage.getDirectory()
+  return root.getDirectoryHandle(TMP_DIR, { create: true })
+}
+
+/** Run a cancellable job; errors leave in a form that survives Comlink, and the progress proxy is freed. */
+async function job<T>(jobId: number, onProgress: Progress | undefined, run: () => Promise<T>): Promise<T> {
+  running.add(jobId)
+  try {
+    return await run()
+  } catch (error) {
+    throw encodeWorkerError(error)
+  } finally {
+    running.delete(jobId)
+    cancelled.delete(jobId)
+    release(onProgress)
+  }
+}
+
+/**
+ * Stream `file` (the browser reads ahead while we hash and write), gather what arrives into
+ * CHUNK_BYTES steps, feed each step to the digester and to `write`, report progress, and stop at
+ * the next chunk once the job is cancelled. Memory holds one step buffer whatever the file size.
+ */
+async function pass(
+  jobId: number,
+  file: Blob,
+  onProgress: Progress | undefined,
+  write?: (chunk: Uint8Array, at: number) => void,
+): Promise<Digest> {
+  const digester = await createDigester()
+  const report = throttled(onProgress)
+  const reader = file.stream().getReader()
+  const buffer = new Uint8Array(Math.max(1, Math.min(CHUNK_BYTES, file.size)))
+  let fill = 0
+  let at = 0
+  // write and update are synchronous, so the buffer is free again as soon as they return.
+  const step = () => {
+    const chunk = buffer.subarray(0, fill)
+    write?.(chunk, at)
+    digester.update(chunk)
+    at += fill
+    fill = 0
+    report(at, at === file.size)
+  }
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (cancelled.has(jobId)) throw new DOMException('The job was cancelled.', 'AbortError')
+      if (done) break
+      for (let offset = 0; offset < value.length;) {
+        const take = Math.min(buffer.length - fill, value.length - offset)
+        buffer.set(value.subarray(offset, offset + take), fill)
+        fill += take
+        offset += take
+        if (fill === buffer.length) {
+          step()
+          await yieldToEvents()
+        }
+      }
+    }
+    if (fill > 0) step()
+    if (at !== file.size) throw new DOMException('The file changed while it was read.', 'NotReadableError')
+    return digester.finish()
+  } catch (error) {
+    digester.release()
+    reader.cancel().catch(() => {})
+    throw error
+  }
+}
+
+/**
+ * Let queued messages run. Reads of buffered stream data resolve as microtasks, so without this
+ * a `cancel` message would wait until the whole file was read. A message round trip is a task
+ * without the 4 ms clamp that nested timers get.
+ */
+const tick = new MessageChannel()
+const ticking: (() => void)[] = []
+tick.port1.onmessage = () => ticking.shift()?.()
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => {
+    ticking.push(resolve)
+    tick.port2.postMessage(null)
+  })
+}
+
+function throttled(onProgress: Progress | undefined) {
+  let lastBytes = 0
+  let lastTime = performance.now()
+  return (bytes: number, final: boolean) => {
+    if (!onProgress) return
+    const now = performance.now()
+    if (!final && bytes - lastBytes < PROGRESS_BYTES && now - lastTime < PROGRESS_MS) return
+    lastBytes = bytes
+    lastTime = now
+    // Through Comlink this returns a promise; a closed channel must not become an unhandled rejection.
+    const sent: unknown = onProgress(bytes)
+    if (sent instanceof Promise) sent.catch(() => {})
+  }
+}
+
+/** Free the MessagePort behind a Comlink-proxied callback. */
+function release(callback: Progress | undefined) {
+  const free = (callback as unknown as Record<symbol, unknown> | undefined)?.[releaseProxy]
+  if (typeof free === 'function') (free as () => void).call(callback)
+}
