@@ -1,16 +1,30 @@
 import { mount } from 'svelte'
-import App from './ui/App.svelte'
-import StartupError from './ui/StartupError.svelte'
+import { startBrowserLibrary } from './platform/start-library.ts'
 import { readOptions, startBrowserNode } from './platform/start-node.ts'
+import App from './ui/App.svelte'
+import { LibraryView } from './ui/library-view.svelte.ts'
 import { NodeView } from './ui/node-view.svelte.ts'
+import StartupError from './ui/StartupError.svelte'
 
 const target = document.getElementById('app')!
 
+/** The library needs storage; the network part still runs when the browser refuses it. */
+async function openLibrary(): Promise<{ library?: LibraryView; libraryError?: string }> {
+  try {
+    const { library, storage, covers } = await startBrowserLibrary()
+    return { library: new LibraryView(library, storage, covers) }
+  } catch (error) {
+    console.error(error)
+    const reason = error instanceof Error ? error.message : String(error)
+    return { libraryError: `This browser did not let DCMX open its storage (${reason}).` }
+  }
+}
+
 try {
   const options = readOptions(new URL(location.href))
-  const node = await startBrowserNode(options)
+  const [node, library] = await Promise.all([startBrowserNode(options), openLibrary()])
   window.dcmx = node
-  mount(App, { target, props: { view: new NodeView(node, options.warnings) } })
+  mount(App, { target, props: { view: new NodeView(node, options.warnings), ...library } })
 } catch (error) {
   console.error(error)
   mount(StartupError, { target, props: { message: error instanceof Error ? error.message : String(error) } })

@@ -31,10 +31,16 @@ export type LibraryConfig = {
 /** 2 GiB: far beyond any album-length lossless file, and within what browsers let one origin store. */
 export const DEFAULT_LIBRARY_CONFIG: LibraryConfig = { maxFileBytes: 2 * 1024 ** 3 }
 
-export type LibraryEvents = { tracks: []; imports: [] }
+export type LibraryEvents = {
+  /** The track list changed (this tab's change, or a refresh after another tab's). */
+  tracks: []
+  imports: []
+  /** This tab committed a change to the shared catalog; other tabs should refresh. */
+  committed: []
+}
 
 /** A file to import: a Blob with a name (a File in browsers). */
-export type ImportFile = Blob & { readonly name: string }
+export type ImportFile = Blob & { readonly name: string; readonly webkitRelativePath?: string }
 
 const ENDED: ImportState[] = ['done', 'duplicate', 'failed', 'cancelled']
 export const isEnded = (job: ImportJob): boolean => ENDED.includes(job.state)
@@ -86,7 +92,8 @@ export class Library {
     for (const file of files) {
       const job: ImportJob = {
         id: this.#nextId++,
-        name: file.name,
+        // A file from a folder shows its path there, so two "01.flac" can be told apart.
+        name: file.webkitRelativePath || file.name,
         size: file.size,
         bytesDone: 0,
         state: 'queued',
@@ -124,6 +131,7 @@ export class Library {
       await this.deps.catalog.remove(hash)
       await this.deps.store.delete(hash)
     })
+    this.events.emit('committed')
     await this.refresh()
   }
 
@@ -188,6 +196,7 @@ export class Library {
         return this.deps.catalog.add(track)
       })
       staged = undefined
+      if (added) this.events.emit('committed')
       await this.refresh()
       if (!added)
         return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', hash)
