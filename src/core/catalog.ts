@@ -33,11 +33,13 @@ export type Cover = { hash: string; mime: string; data: Blob }
 export interface Catalog {
   list(): Promise<Track[]>
   get(hash: string): Promise<Track | undefined>
-  /** Insert unless a track with this hash exists; false if it did (atomic: two tabs cannot both add). */
-  add(track: Track): Promise<boolean>
-  /** Remove a track and return it; its cover goes too once no other track uses it. */
+  /**
+   * Insert a track, and its cover unless that is already stored, in one atomic step; false (and
+   * nothing written) if a track with this hash exists, so two tabs cannot both add it.
+   */
+  add(track: Track, cover?: Cover): Promise<boolean>
+  /** Remove a track and return it; its cover goes too once no other track uses it (same step). */
   remove(hash: string): Promise<Track | undefined>
-  putCover(cover: Cover): Promise<void>
   getCover(hash: string): Promise<Cover | undefined>
 }
 

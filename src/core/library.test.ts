@@ -149,6 +149,22 @@ describe('Library import', () => {
     expect(seen.at(-1)).toBe(300_000)
   })
 
+  it('stores a shared cover once and keeps it until its last track goes', async () => {
+    const { catalog, library } = setup()
+    const jobs = await importAll(library, [
+      fakeAudio('1.mp3', 'One|A|Album|1|ART'),
+      fakeAudio('2.mp3', 'Two|A|Album|1|ART'),
+    ])
+    expect(catalog.covers.size).toBe(1)
+    const coverHash = library.tracks[0]?.coverHash
+    expect(coverHash).toBeDefined()
+    expect(library.tracks.map((t) => t.coverHash)).toEqual([coverHash, coverHash])
+    await library.remove(jobs[0]!.contentHash!)
+    expect(catalog.covers.has(coverHash!)).toBe(true)
+    await library.remove(jobs[1]!.contentHash!)
+    expect(catalog.covers.size).toBe(0)
+  })
+
   it('removes a track: catalog entry, bytes and its unused cover', async () => {
     const { store, catalog, library } = setup()
     const [job] = await importAll(library, [fakeAudio('r.mp3', 'R|||1')])

@@ -131,8 +131,9 @@ export class Library {
       await this.deps.catalog.remove(hash)
       await this.deps.store.delete(hash)
     })
+    this.tracks = this.tracks.filter((t) => t.contentHash !== hash)
+    this.events.emit('tracks')
     this.events.emit('committed')
-    await this.refresh()
   }
 
   /** The stored bytes of a track, for playback. */
@@ -192,14 +193,17 @@ export class Library {
       const toCommit = staged
       const added = await this.deps.withLock(`dcmx-content-${hash}`, async () => {
         await toCommit.commit()
-        if (tags.cover) await this.deps.catalog.putCover(tags.cover)
-        return this.deps.catalog.add(track)
+        return this.deps.catalog.add(track, tags.cover)
       })
       staged = undefined
-      if (added) this.events.emit('committed')
-      await this.refresh()
-      if (!added)
+      if (!added) {
+        await this.refresh()
         return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', hash)
+      }
+      // Append rather than re-read the catalog: a batch of n imports stays O(n), not O(n²).
+      this.tracks = [...this.tracks, track]
+      this.events.emit('tracks')
+      this.events.emit('committed')
       this.#end(job, 'done', `Added “${track.title}”.`, hash)
     } catch (error) {
       await staged?.discard().catch(() => {})

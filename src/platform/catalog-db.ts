@@ -34,11 +34,14 @@ export class CatalogDb implements Catalog {
     return (await this.#db()).get('tracks', hash)
   }
 
-  async add(track: Track): Promise<boolean> {
-    const tx = (await this.#db()).transaction('tracks', 'readwrite')
+  async add(track: Track, cover?: Cover): Promise<boolean> {
+    const tx = (await this.#db()).transaction(['tracks', 'covers'], 'readwrite')
     return transact(tx, async () => {
-      if ((await tx.store.getKey(track.contentHash)) !== undefined) return false
-      await tx.store.add(track)
+      const tracks = tx.objectStore('tracks')
+      if ((await tracks.getKey(track.contentHash)) !== undefined) return false
+      const covers = tx.objectStore('covers')
+      if (cover && (await covers.getKey(cover.hash)) === undefined) await covers.add(cover)
+      await tracks.add(track)
       return true
     })
   }
@@ -54,14 +57,6 @@ export class CatalogDb implements Catalog {
       if (cover !== undefined && (await tracks.index('coverHash').count(cover)) === 0)
         await tx.objectStore('covers').delete(cover)
       return track
-    })
-  }
-
-  /** Store a cover once: a cover already stored under this hash is left as it is. */
-  async putCover(cover: Cover): Promise<void> {
-    const tx = (await this.#db()).transaction('covers', 'readwrite')
-    await transact(tx, async () => {
-      if ((await tx.store.getKey(cover.hash)) === undefined) await tx.store.add(cover)
     })
   }
 

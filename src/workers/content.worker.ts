@@ -10,8 +10,8 @@ import { createDigester } from './digest.ts'
 import { readTags } from './tags.ts'
 import { encodeWorkerError } from './worker-errors.ts'
 
-/** Bytes hashed and written per step: large enough to amortise each call, small enough to cancel promptly. */
-const CHUNK_BYTES = 2 * 1024 * 1024
+/** Bytes read, hashed and written per step: large enough to amortise each call, small enough to cancel promptly. */
+const CHUNK_BYTES = 4 * 1024 * 1024
 /** Progress goes out at most this often (by bytes or by time), so the channel is not flooded. */
 const PROGRESS_BYTES = 1024 * 1024
 const PROGRESS_MS = 100
@@ -127,9 +127,10 @@ async function job<T>(jobId: number, onProgress: Progress | undefined, run: () =
 }
 
 /**
- * Stream `file` (the browser reads ahead while we hash and write), gather what arrives into
- * CHUNK_BYTES steps, feed each step to the digester and to `write`, report progress, and stop at
- * the next chunk once the job is cancelled. Memory holds one step buffer whatever the file size.
+ * Read `file` in CHUNK_BYTES slices, always fetching the next slice while the current one is
+ * hashed and written (double buffering, so disk and hashing overlap), feed each to the digester
+ * and to `write`, report progress, and stop at the next slice once the job is cancelled. Memory
+ * holds two slices whatever the file size.
  */
 async function pass(
   jobId: number,
@@ -139,41 +140,30 @@ async function pass(
 ): Promise<Digest> {
   const digester = await createDigester()
   const report = throttled(onProgress)
-  const reader = file.stream().getReader()
-  const buffer = new Uint8Array(Math.max(1, Math.min(CHUNK_BYTES, file.size)))
-  let fill = 0
-  let at = 0
-  // write and update are synchronous, so the buffer is free again as soon as they return.
-  const step = () => {
-    const chunk = buffer.subarray(0, fill)
-    write?.(chunk, at)
-    digester.update(chunk)
-    at += fill
-    fill = 0
-    report(at, at === file.size)
+  const fetchSlice = (from: number) => {
+    const slice = file.slice(from, from + CHUNK_BYTES).arrayBuffer()
+    slice.catch(() => {}) // a prefetch abandoned by a cancel must not surface as unhandled
+    return slice
   }
+  let next = file.size > 0 ? fetchSlice(0) : undefined
+  let at = 0
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
+    while (next) {
+      const chunk = new Uint8Array(await next)
       if (cancelled.has(jobId)) throw new DOMException('The job was cancelled.', 'AbortError')
-      if (done) break
-      for (let offset = 0; offset < value.length;) {
-        const take = Math.min(buffer.length - fill, value.length - offset)
-        buffer.set(value.subarray(offset, offset + take), fill)
-        fill += take
-        offset += take
-        if (fill === buffer.length) {
-          step()
-          await yieldToEvents()
-        }
-      }
+      if (chunk.length === 0)
+        throw new DOMException('The file changed while it was read.', 'NotReadableError')
+      const end = at + chunk.length
+      next = end < file.size ? fetchSlice(end) : undefined
+      write?.(chunk, at)
+      digester.update(chunk)
+      at = end
+      report(at, at === file.size)
+      await yieldToEvents()
     }
-    if (fill > 0) step()
-    if (at !== file.size) throw new DOMException('The file changed while it was read.', 'NotReadableError')
-    return digester.finish()
+    return await digester.finish()
   } catch (error) {
     digester.release()
-    reader.cancel().catch(() => {})
     throw error
   }
 }

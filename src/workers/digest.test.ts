@@ -108,8 +108,8 @@ describe('createDigester', () => {
       da.update(a.subarray(at, at + 1000))
       db.update(b.subarray(at, at + 1000))
     }
-    expect(da.finish()).toEqual(expected(a))
-    expect(db.finish()).toEqual(expected(b))
+    expect(await da.finish()).toEqual(expected(a))
+    expect(await db.finish()).toEqual(expected(b))
 
     const released = await createDigester()
     released.update(randomBytes(100))
@@ -124,6 +124,6 @@ describe('createDigester', () => {
     digester.update(new Uint8Array(10))
     digester.update(new Uint8Array(PIECE_SIZE))
     expect(digester.bytes).toBe(PIECE_SIZE + 10)
-    expect(digester.finish().size).toBe(PIECE_SIZE + 10)
+    expect((await digester.finish()).size).toBe(PIECE_SIZE + 10)
   })
 })

@@ -9,72 +9,78 @@ export interface Digester {
   /** Bytes fed so far. */
   readonly bytes: number
   /** Finish the pass and return its digest; the digester cannot be used again. */
-  finish(): Digest
-  /** Give the hashers back without a result (an aborted pass). Safe to call more than once. */
+  finish(): Promise<Digest>
+  /** Give the hasher back without a result (an aborted pass). Safe to call more than once. */
   release(): void
 }
 
-type Hashers = { file: IHasher; piece: IHasher }
-
 /**
- * Hashers kept for reuse: instantiating hash-wasm's WASM costs far more than init(). A worker
- * normally runs one pass at a time and so holds one pair; concurrent passes take another pair
+ * Whole-file hashers kept for reuse: instantiating hash-wasm's WASM costs far more than init().
+ * A worker normally runs one pass at a time and so holds one; concurrent passes take another
  * rather than interleaving updates on a shared hasher.
  */
-const idle: Hashers[] = []
+const idle: IHasher[] = []
 
-async function acquire(): Promise<Hashers> {
-  return idle.pop() ?? { file: await createSHA256(), piece: await createSHA256() }
-}
-
-/** Start a digest pass. Memory stays bounded: only the 32-byte piece hashes are kept. */
-export async function createDigester(): Promise<Digester> {
-  let hashers: Hashers | undefined = await acquire()
-  hashers.file.init()
-  hashers.piece.init()
-  const pieces: Uint8Array[] = []
-  let bytes = 0
+/**
+ * Start a digest pass. The whole-file hash streams through hash-wasm (WebCrypto cannot stream);
+ * each fixed-size piece is a one-shot WebCrypto digest, which Chromium computes off this thread,
+ * so the two hashes of every byte run in parallel instead of one after the other. Memory stays
+ * bounded: one piece buffer and the 32-byte piece hashes.
+ */
+export async function createDigester(subtle: SubtleCrypto = crypto.subtle): Promise<Digester> {
+  let file: IHasher | undefined = idle.pop() ?? (await createSHA256())
+  file.init()
+  const pieces: Promise<ArrayBuffer>[] = []
+  const piece = new Uint8Array(PIECE_SIZE)
   let pieceFill = 0
+  let bytes = 0
 
-  const using = (): Hashers => {
-    if (!hashers) throw new Error('digester already finished')
-    return hashers
+  const using = (): IHasher => {
+    if (!file) throw new Error('digester already finished')
+    return file
   }
   const release = () => {
-    if (hashers) idle.push(hashers)
-    hashers = undefined
+    if (file) idle.push(file)
+    file = undefined
   }
+  // digest() copies its input before returning, so the piece buffer can be refilled at once.
+  const hashPiece = (data: Uint8Array) => pieces.push(subtle.digest('SHA-256', data as BufferSource))
 
   return {
     get bytes() {
       return bytes
     },
     update(chunk) {
-      const { file, piece } = using()
-      file.update(chunk)
-      for (let at = 0; at < chunk.length;) {
+      using().update(chunk)
+      let at = 0
+      // Whole pieces straight from the chunk; only pieces split across chunks are copied.
+      while (at < chunk.length) {
+        if (pieceFill === 0 && chunk.length - at >= PIECE_SIZE) {
+          hashPiece(chunk.subarray(at, at + PIECE_SIZE))
+          at += PIECE_SIZE
+          continue
+        }
         const take = Math.min(PIECE_SIZE - pieceFill, chunk.length - at)
-        piece.update(chunk.subarray(at, at + take))
-        at += take
+        piece.set(chunk.subarray(at, at + take), pieceFill)
         pieceFill += take
+        at += take
         if (pieceFill === PIECE_SIZE) {
-          pieces.push(piece.digest('binary').slice())
-          piece.init()
+          hashPiece(piece)
           pieceFill = 0
         }
       }
       bytes += chunk.length
     },
-    finish() {
-      const { file, piece } = using()
-      if (pieceFill > 0) pieces.push(piece.digest('binary').slice())
-      const contentHash = file.digest('hex')
-      // The root reuses the piece hasher: SHA-256 over the raw 32-byte piece hashes, in order.
-      piece.init()
-      for (const p of pieces) piece.update(p)
-      const piecesRoot = piece.digest('hex')
+    async finish() {
+      const contentHash = using().digest('hex')
       release()
-      return { contentHash, size: bytes, pieces: pieces.map(toHex), piecesRoot }
+      if (pieceFill > 0) hashPiece(piece.subarray(0, pieceFill))
+      const raw = (await Promise.all(pieces)).map((p) => new Uint8Array(p))
+      // The root: SHA-256 over the raw 32-byte piece hashes, in order.
+      const joined = new Uint8Array(raw.length * 32)
+      raw.forEach((p, i) => joined.set(p, i * 32))
+      const piecesRoot = toHex(new Uint8Array(await subtle.digest('SHA-256', joined)))
+      return { contentHash, size: bytes, pieces: raw.map(toHex), piecesRoot }
     },
     release,
   }

@@ -1,10 +1,12 @@
-import { chromium, type Browser } from '@playwright/test'
-import { existsSync } from 'node:fs'
+import { chromium, type Browser, type BrowserContext } from '@playwright/test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /** The same Chromium and flags as the end-to-end tests (see playwright.config.ts). */
-export async function launchChromium(): Promise<Browser> {
+function launchOptions() {
   const path = process.env.DCMX_CHROMIUM ?? '/usr/bin/chromium'
-  return chromium.launch({
+  return {
     headless: true,
     ...(existsSync(path) ? { executablePath: path } : {}),
     args: [
@@ -15,10 +17,31 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run',
       '--disable-gpu',
     ],
-  })
+  }
 }
 
-/** Median, and the p-th percentile by nearest rank, of a list of numbers. */
+/** A browser whose contexts are off-the-record (storage in memory), as in the e2e tests. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch(launchOptions())
+}
+
+/**
+ * A browser with a profile on disk, as a user's is. Storage benchmarks need it: Chromium keeps an
+ * off-the-record context's OPFS in memory, which would measure RAM instead of the disk.
+ */
+export async function launchPersistent(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'dcmx-bench-profile-'))
+  const context = await chromium.launchPersistentContext(dir, launchOptions())
+  return {
+    context,
+    async close() {
+      await context.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The p-th percentile by nearest rank of a list of numbers. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   if (sorted.length === 0) return NaN

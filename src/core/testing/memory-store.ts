@@ -129,8 +129,9 @@ export class MemoryCatalog implements Catalog {
   async get(hash: string) {
     return this.tracks.get(hash)
   }
-  async add(track: Track) {
+  async add(track: Track, cover?: Cover) {
     if (this.tracks.has(track.contentHash)) return false
+    if (cover && !this.covers.has(cover.hash)) this.covers.set(cover.hash, cover)
     this.tracks.set(track.contentHash, track)
     return true
   }
@@ -141,24 +142,21 @@ export class MemoryCatalog implements Catalog {
     if (cover && ![...this.tracks.values()].some((t) => t.coverHash === cover)) this.covers.delete(cover)
     return track
   }
-  async putCover(cover: Cover) {
-    this.covers.set(cover.hash, cover)
-  }
   async getCover(hash: string) {
     return this.covers.get(hash)
   }
 }
 
 /**
- * Tags from a tiny fake format: a file whose text starts with "AUDIO|title|artist|album|seconds"
- * is audio; "BROKEN" is damaged audio; anything else is not audio.
+ * Tags from a tiny fake format: a file whose text starts with "AUDIO|title|artist|album|seconds|cover"
+ * is audio (cover: the cover image's bytes as text); "BROKEN" is damaged audio; anything else is not audio.
  */
 export const fakeTags: TagReader = {
   async read(source: Blob): Promise<Tags> {
     const head = new TextDecoder().decode(await source.slice(0, 256).arrayBuffer())
     if (head.startsWith('BROKEN')) throw new DcmxError('UNREADABLE', 'This audio file looks damaged.')
     if (!head.startsWith('AUDIO|')) throw new DcmxError('NOT_AUDIO', 'This is not an audio file.')
-    const [, title, artist, album, seconds] = head.split('|')
+    const [, title, artist, album, seconds, cover] = (head.split('\n')[0] ?? '').split('|')
     return {
       mime: 'audio/x-fake',
       container: 'FAKE',
@@ -166,13 +164,22 @@ export const fakeTags: TagReader = {
       ...(artist ? { artist } : {}),
       ...(album ? { album } : {}),
       ...(seconds ? { durationS: Number.parseFloat(seconds) } : {}),
+      ...(cover
+        ? {
+            cover: {
+              hash: sha256(Buffer.from(cover)).toString('hex'),
+              mime: 'image/png',
+              data: new Blob([cover]),
+            },
+          }
+        : {}),
     }
   },
 }
 
 /** A file for the fake tag format, padded to `size` bytes. */
 export function fakeAudio(name: string, tags: string, size = 1000): Blob & { name: string } {
-  const head = new TextEncoder().encode(`AUDIO|${tags}|`)
+  const head = new TextEncoder().encode(`AUDIO|${tags}\n`)
   const bytes = new Uint8Array(Math.max(size, head.length)).fill(42)
   bytes.set(head)
   return Object.assign(new Blob([bytes]), { name })

@@ -1,0 +1,191 @@
+import type { Page } from '@playwright/test'
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { launchPersistent, percentile } from './browser.ts'
+
+const MiB = 1024 * 1024
+
+/** A file of `mib` MiB on disk (random bytes, one random MiB repeated), so the browser gets a disk-backed File. */
+function makeFile(mib: number): string {
+  const path = join(tmpdir(), `dcmx-bench-${mib}m-${process.pid}.bin`)
+  const block = Buffer.alloc(MiB)
+  for (let i = 0; i < MiB; i += 4) block.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i)
+  const fd = openSync(path, 'w')
+  for (let i = 0; i < mib; i++) {
+    block.writeUInt32LE(i, 0) // no two MiB alike
+    writeSync(fd, block)
+  }
+  closeSync(fd)
+  return path
+}
+
+/** A WAV file of `mib` MiB (silence), for timing a real import of a large track. */
+function makeWavFile(mib: number): string {
+  const path = join(tmpdir(), `dcmx-bench-${mib}m-${process.pid}.wav`)
+  const dataBytes = mib * MiB - 44
+  const header = Buffer.alloc(44)
+  header.write('RIFF', 0)
+  header.writeUInt32LE(36 + dataBytes, 4)
+  header.write('WAVEfmt ', 8)
+  header.writeUInt32LE(16, 16)
+  header.writeUInt16LE(1, 20)
+  header.writeUInt16LE(2, 22)
+  header.writeUInt32LE(44100, 24)
+  header.writeUInt32LE(44100 * 4, 28)
+  header.writeUInt16LE(4, 32)
+  header.writeUInt16LE(16, 34)
+  header.write('data', 36)
+  header.writeUInt32LE(dataBytes, 40)
+  const fd = openSync(path, 'w')
+  writeSync(fd, header)
+  const block = Buffer.alloc(MiB)
+  for (let written = 0; written < dataBytes; written += MiB) {
+    block.writeUInt32LE(written, 0)
+    writeSync(fd, block, 0, Math.min(MiB, dataBytes - written))
+  }
+  closeSync(fd)
+  return path
+}
+
+/** Resident memory of every Chromium process on the machine (the bench's browser is the only one running). */
+function chromiumRss(): number {
+  let total = 0
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      if (!/^Name:\s+chrom/m.test(status)) continue
+      total += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total
+}
+
+async function choose(page: Page, path: string) {
+  await page.getByLabel('Bench file').setInputFiles(path)
+}
+
+const run = <T>(page: Page, expr: string) => page.evaluate(expr) as Promise<T>
+
+export type StorageResult = {
+  hashMiB: number
+  readMBs: number
+  pipelineMBs: number
+  wasmMBs: number
+  subtleMBs: number
+  storeWriteMBs: number
+  storeReadMBs: number
+  rawWriteMBs: number
+  importMiB: number
+  importMs: number
+  importState: string
+  rssBaselineMiB: number
+  rssPeakMiB: number
+  heapPeakMiB: number
+  smallTracks: number
+  smallImported: number
+  perTrackMs: number
+  catalogPerTrackMs: number
+}
+
+const MBs = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000)
+
+const REPEATS = 3
+
+/** One warm-up run, then REPEATS measured runs. */
+async function repeat<T>(fn: () => Promise<T>): Promise<T[]> {
+  await fn()
+  const out: T[] = []
+  for (let i = 0; i < REPEATS; i++) out.push(await fn())
+  return out
+}
+
+/**
+ * Storage figures, each beside its ceiling in the same browser: the hashing pipeline vs hash-wasm
+ * and WebCrypto on the bytes in memory; store write/read vs a bare OPFS sync handle; memory during
+ * a large import; and many small imports. Runs in its own browser with an on-disk profile.
+ */
+export async function measureStorage(
+  baseUrl: string,
+  sizes = { hashMiB: 512, importMiB: 1024, smallTracks: 1000 },
+): Promise<StorageResult> {
+  const browser = await launchPersistent()
+  const { context } = browser
+  const page = context.pages()[0] ?? (await context.newPage())
+  await page.goto(`${baseUrl}/`)
+  await page.waitForFunction('window.bench !== undefined')
+  const big = makeFile(sizes.hashMiB)
+  const wav = makeWavFile(sizes.importMiB)
+  try {
+    await choose(page, big)
+    const bytes = sizes.hashMiB * MiB
+    // Each figure is the median of REPEATS runs, after one warm-up run (worker start, WASM compile).
+    const reads = await repeat(() => run<{ ms: number }>(page, 'bench.readOnly()'))
+    const pipeline = await repeat(() => run<{ ms: number; hash: string }>(page, 'bench.hashPipeline()'))
+    const memory = await repeat(() =>
+      run<{ wasmMs: number; subtleMs: number; hash: string }>(page, 'bench.hashInMemory()'),
+    )
+    if (memory.every((m) => m.hash !== pipeline[0]!.hash))
+      throw new Error('pipeline and in-memory hashes differ')
+    const store = await repeat(() => run<{ writeMs: number; readMs: number }>(page, 'bench.store()'))
+    const raw = await repeat(() => run<{ writeMs: number }>(page, 'bench.rawOpfs()'))
+    const med = <T>(xs: T[], key: keyof T) =>
+      percentile(
+        xs.map((x) => x[key] as number),
+        50,
+      )
+
+    // Memory while importing a large track: sample the browser's RSS and the page's JS heap.
+    await page.reload()
+    await page.waitForFunction('window.bench !== undefined')
+    await choose(page, wav)
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Performance.enable')
+    const rssBaseline = chromiumRss()
+    let rssPeak = rssBaseline
+    let heapPeak = 0
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        rssPeak = Math.max(rssPeak, chromiumRss())
+        const { metrics } = await cdp.send('Performance.getMetrics')
+        heapPeak = Math.max(heapPeak, metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
+    const imported = await run<{ ms: number; state: string }>(page, 'bench.importChosen()')
+    sampling = false
+    await sampler
+
+    const many = await run<{ ms: number; done: number; catalogMs: number; n: number }>(
+      page,
+      `bench.importMany(${sizes.smallTracks})`,
+    )
+    return {
+      hashMiB: sizes.hashMiB,
+      readMBs: MBs(bytes, med(reads, 'ms')),
+      pipelineMBs: MBs(bytes, med(pipeline, 'ms')),
+      wasmMBs: MBs(bytes, med(memory, 'wasmMs')),
+      subtleMBs: MBs(bytes, med(memory, 'subtleMs')),
+      storeWriteMBs: MBs(bytes, med(store, 'writeMs')),
+      storeReadMBs: MBs(bytes, med(store, 'readMs')),
+      rawWriteMBs: MBs(bytes, med(raw, 'writeMs')),
+      importMiB: sizes.importMiB,
+      importMs: imported.ms,
+      importState: imported.state,
+      rssBaselineMiB: rssBaseline / MiB,
+      rssPeakMiB: rssPeak / MiB,
+      heapPeakMiB: heapPeak / MiB,
+      smallTracks: many.n,
+      smallImported: many.done,
+      perTrackMs: many.ms / many.n,
+      catalogPerTrackMs: many.catalogMs / many.n,
+    }
+  } finally {
+    rmSync(big, { force: true })
+    rmSync(wav, { force: true })
+    await browser.close()
+  }
+}
