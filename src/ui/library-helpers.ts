@@ -8,7 +8,8 @@ export type SortDir = 'asc' | 'desc'
 /** 187 → "3:07", 3723 → "1:02:03"; "—" when the length is unknown. */
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—'
-  const total = Math.round(seconds)
+  // Whole seconds, truncated as the browser's own audio controls show them, so the two agree.
+  const total = Math.floor(seconds)
   const h = Math.floor(total / 3600)
   const m = Math.floor((total % 3600) / 60)
   const s = String(total % 60).padStart(2, '0')
