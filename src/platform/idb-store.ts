@@ -1,3 +1,4 @@
+import { stagedOnce } from './staged.ts'
 import type { IDBPDatabase } from 'idb'
 import type { ContentStore, Digest, IngestOptions, Staged, StoreUsage } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
@@ -34,21 +35,11 @@ export class IdbStore implements ContentStore {
       await release()
       throw error
     }
-    let settled = false
-    const settle = async (keep: boolean) => {
-      if (settled) return
-      settled = true
-      try {
-        if (keep) await this.#commit(name, digest)
-        else await this.#unstage(name)
-      } catch (error) {
-        if (keep) await this.#unstage(name).catch(() => {})
-        throw error
-      } finally {
-        await release()
-      }
-    }
-    return { digest, commit: () => settle(true), discard: () => settle(false) }
+    return stagedOnce(digest, {
+      commit: () => this.#commit(name, digest),
+      discard: () => this.#unstage(name),
+      release,
+    })
   }
 
   async #commit(name: string, digest: Digest) {

@@ -1,3 +1,4 @@
+import { stagedOnce } from './staged.ts'
 import {
   isContentHash,
   shardPath,
@@ -48,22 +49,11 @@ export class OpfsStore implements ContentStore {
       await release()
       throw error
     }
-    let settled = false
-    const settle = async (keep: boolean) => {
-      if (settled) return
-      settled = true
-      try {
-        if (keep) await this.#commit(name, digest.contentHash)
-        else await this.#removeTmp(name)
-      } catch (error) {
-        // A failed commit leaves nothing behind either (what cannot be removed now, sweep will).
-        if (keep) await this.#removeTmp(name).catch(() => {})
-        throw error
-      } finally {
-        await release()
-      }
-    }
-    return { digest, commit: () => settle(true), discard: () => settle(false) }
+    return stagedOnce(digest, {
+      commit: () => this.#commit(name, digest.contentHash),
+      discard: () => this.#removeTmp(name),
+      release,
+    })
   }
 
   async #commit(name: string, hash: string) {

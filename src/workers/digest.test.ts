@@ -1,22 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { PIECE_SIZE } from '../core/content.ts'
+import { referenceDigest } from '../core/testing/memory-store.ts'
 import { createDigester } from './digest.ts'
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
 
 /** The digest computed the obvious way with node:crypto, over the whole buffer at once. */
-function expected(bytes: Uint8Array) {
-  const pieces: Buffer[] = []
-  for (let at = 0; at < bytes.length; at += PIECE_SIZE)
-    pieces.push(sha256(bytes.subarray(at, at + PIECE_SIZE)))
-  return {
-    contentHash: sha256(bytes).toString('hex'),
-    size: bytes.length,
-    pieces: pieces.map((p) => p.toString('hex')),
-    piecesRoot: sha256(Buffer.concat(pieces)).toString('hex'),
-  }
-}
+const expected = referenceDigest
 
 /** A deterministic pseudo-random generator, so a failing chunking can be reproduced from its seed. */
 function rng(seed: number) {

@@ -1,28 +1,12 @@
 import { chromium, type Browser, type BrowserContext } from '@playwright/test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-/** The same Chromium and flags as the end-to-end tests (see playwright.config.ts). */
-function launchOptions() {
-  const path = process.env.DCMX_CHROMIUM ?? '/usr/bin/chromium'
-  return {
-    headless: true,
-    ...(existsSync(path) ? { executablePath: path } : {}),
-    args: [
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-gpu',
-    ],
-  }
-}
+import { chromiumLaunchOptions } from '../chromium.ts'
 
 /** A browser whose contexts are off-the-record (storage in memory), as in the e2e tests. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch(launchOptions())
+  return chromium.launch(chromiumLaunchOptions())
 }
 
 /**
@@ -31,7 +15,7 @@ export function launchChromium(): Promise<Browser> {
  */
 export async function launchPersistent(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'dcmx-bench-profile-'))
-  const context = await chromium.launchPersistentContext(dir, launchOptions())
+  const context = await chromium.launchPersistentContext(dir, chromiumLaunchOptions())
   return {
     context,
     async close() {

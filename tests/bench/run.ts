@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { measureRelayLatency } from '../../signaling/relay-bench.ts'
 import { startSignaling } from '../../signaling/server.ts'
+import { chromiumExecutable } from '../chromium.ts'
 import { launchChromium } from './browser.ts'
 import { measureFirstLink } from './first-link.ts'
 import { measureStorage } from './storage.ts'
@@ -22,7 +23,10 @@ const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0))
 function machine() {
   let chromium = 'unknown'
   try {
-    chromium = execFileSync(process.env.DCMX_CHROMIUM ?? '/usr/bin/chromium', ['--version'])
+    // stderr ignored: Debian's wrapper script prints a harmless shell warning there.
+    chromium = execFileSync(chromiumExecutable() ?? 'chromium', ['--version'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim()
   } catch {
