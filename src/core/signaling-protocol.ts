@@ -99,7 +99,10 @@ export type DecodeError = { code: 'TOO_LARGE' | 'BAD_JSON' | 'BAD_MESSAGE'; mess
 
 function decode<T>(schema: v.GenericSchema<unknown, T>, text: string): Result<T, DecodeError> {
   if (text.length > MAX_SIGNAL_FRAME) {
-    return err({ code: 'TOO_LARGE', message: `frame of ${text.length} bytes exceeds ${MAX_SIGNAL_FRAME}` })
+    return err({
+      code: 'TOO_LARGE',
+      message: `frame of ${text.length} characters exceeds ${MAX_SIGNAL_FRAME}`,
+    })
   }
   let json: unknown
   try {
