@@ -16,8 +16,9 @@ const failure = (argv: string[], env: Record<string, string | undefined> = {}): 
   return r.error
 }
 
-const STUN = '[{"urls":"stun:stun.example.org:3478"}]'
-const TURN = '[{"urls":["turn:turn.example.org:3478"],"username":"u","credential":"p"}]'
+// Placeholder ICE server URLs: parsing only, nothing is ever contacted.
+const ICE_A = '[{"urls":"ice-server-a.invalid:3478"}]'
+const ICE_B = '[{"urls":["ice-server-b.invalid:3478"],"username":"u","credential":"p"}]'
 
 describe('parseConfig', () => {
   it('has defaults for everything', () => {
@@ -37,26 +38,26 @@ describe('parseConfig', () => {
       PORT: '9000',
       HOST: '127.0.0.1',
       DCMX_STATIC_DIR: '/srv/dcmx',
-      DCMX_ICE_SERVERS: STUN,
+      DCMX_ICE_SERVERS: ICE_A,
       DCMX_ALLOWED_ORIGINS: 'https://a.example, http://localhost:5173',
     })
     expect(config).toEqual({
       port: 9000,
       host: '127.0.0.1',
       staticDir: '/srv/dcmx',
-      iceServers: [{ urls: 'stun:stun.example.org:3478' }],
+      iceServers: [{ urls: 'ice-server-a.invalid:3478' }],
       allowedOrigins: ['https://a.example', 'http://localhost:5173'],
     })
   })
 
   it('lets flags override the environment, in both --flag value and --flag=value forms', () => {
-    const env = { PORT: '9000', HOST: '127.0.0.1', DCMX_ICE_SERVERS: STUN, DCMX_STATIC_DIR: '/env' }
-    const config = run(['--port', '9100', '--host=::1', `--ice-servers=${TURN}`, '--static', '/flag'], env)
+    const env = { PORT: '9000', HOST: '127.0.0.1', DCMX_ICE_SERVERS: ICE_A, DCMX_STATIC_DIR: '/env' }
+    const config = run(['--port', '9100', '--host=::1', `--ice-servers=${ICE_B}`, '--static', '/flag'], env)
     expect(config.port).toBe(9100)
     expect(config.host).toBe('::1')
     expect(config.staticDir).toBe('/flag')
     expect(config.iceServers).toEqual([
-      { urls: ['turn:turn.example.org:3478'], username: 'u', credential: 'p' },
+      { urls: ['ice-server-b.invalid:3478'], username: 'u', credential: 'p' },
     ])
     expect(run(['--port=0'], env).port).toBe(0)
   })
@@ -67,11 +68,11 @@ describe('parseConfig', () => {
 
   it('explains bad ICE server JSON and names where it came from', () => {
     expect(failure([], { DCMX_ICE_SERVERS: '[{' })).toMatch(/^DCMX_ICE_SERVERS: not valid JSON/)
-    expect(failure(['--ice-servers', '{"urls":"stun:x"}'])).toMatch(
+    expect(failure(['--ice-servers', '{"urls":"ice-x"}'])).toMatch(
       /^--ice-servers: not a valid RTCIceServer array/,
     )
-    expect(failure(['--ice-servers', '[{"url":"stun:x"}]'])).toMatch(/at 0\.urls/)
-    expect(failure(['--ice-servers', '[{"urls":"stun:x","password":"p"}]'])).toMatch(/RTCIceServer/)
+    expect(failure(['--ice-servers', '[{"url":"ice-x"}]'])).toMatch(/at 0\.urls/)
+    expect(failure(['--ice-servers', '[{"urls":"ice-x","password":"p"}]'])).toMatch(/RTCIceServer/)
   })
 
   it('rejects bad ports, unknown flags, missing values and non-origins', () => {

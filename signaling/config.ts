@@ -31,7 +31,7 @@ Options (flags override environment variables):
   --host <addr>            HOST                  interface to bind (default ${DEFAULT_HOST})
   --static <dir>           DCMX_STATIC_DIR       built app to serve (default <repo>/dist)
   --ice-servers <json>     DCMX_ICE_SERVERS      JSON array of RTCIceServer sent to browsers
-                                                 e.g. '[{"urls":"stun:stun.example.org:3478"}]'
+                                                 (default none; see the README for an example)
   --allowed-origins <list> DCMX_ALLOWED_ORIGINS  comma-separated Origins allowed to open the socket
   --help                                         print this text
 `
@@ -68,7 +68,7 @@ function parseIceServers(text: string, source: string): Result<IceServer[], stri
     const path = issue.path?.map((p) => String(p.key)).join('.')
     return err(
       `${source}: not a valid RTCIceServer array${path ? ` at ${path}` : ''}: ${issue.message} ` +
-        `(example: [{"urls":"turn:turn.example.org:3478","username":"u","credential":"p"}])`,
+        `(expected [{"urls": "<url>" or ["<url>", …], "username"?: "…", "credential"?: "…"}])`,
     )
   }
   return ok(parsed.output)

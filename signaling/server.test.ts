@@ -37,9 +37,10 @@ describe('welcome', () => {
   })
 
   it('sends the configured ICE servers', async () => {
+    // Placeholders: the server hands these to browsers verbatim and never contacts them.
     const iceServers = [
-      { urls: 'stun:stun.example.org:3478' },
-      { urls: ['turn:turn.example.org:3478'], username: 'u', credential: 'p' },
+      { urls: 'ice-server-a.invalid:3478' },
+      { urls: ['ice-server-b.invalid:3478'], username: 'u', credential: 'p' },
     ]
     const server = await start({ iceServers })
     const a = await connect(server)
