@@ -19,9 +19,6 @@ export function shardPath(hash: string): string {
   return `content/${hash.slice(0, 2)}/${hash}`
 }
 
-/** Number of pieces a blob of `size` bytes has (an empty blob has none). */
-export const pieceCount = (size: number): number => Math.ceil(size / PIECE_SIZE)
-
 /** What one pass over a blob's bytes yields. */
 export type Digest = {
   contentHash: string
@@ -34,11 +31,6 @@ export type Digest = {
 
 export type Progress = (bytesDone: number) => void
 export type IngestOptions = { signal?: AbortSignal; onProgress?: Progress }
-
-/** Streaming SHA-256 with piece hashes, bounded memory, progress and cancellation. */
-export interface Hasher {
-  digest(source: Blob, options?: IngestOptions): Promise<Digest>
-}
 
 /** Bytes written under a temporary name, hashed, and not yet visible to anyone. */
 export interface Staged {

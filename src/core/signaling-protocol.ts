@@ -124,5 +124,4 @@ export const decodeClientMessage = (text: string) => decode(ClientMessageSchema,
 /** Decode a frame sent by the server (used by the client). Never throws. */
 export const decodeServerMessage = (text: string) => decode(ServerMessageSchema, text)
 
-export const isPeerId = (s: string) => PEER_ID.test(s)
 export const isRoom = (s: string) => ROOM.test(s)

@@ -71,6 +71,12 @@ describe('CatalogDb', () => {
     expect(await catalog.list()).toEqual([])
   })
 
+  it('keeps settings across connections', async () => {
+    await new CatalogDb({ db: dcmxConnection() }).setConfig('linkBudget', { links: 4 })
+    expect(await new CatalogDb({ db: dcmxConnection() }).getConfig('linkBudget')).toEqual({ links: 4 })
+    expect(await new CatalogDb({ db: dcmxConnection() }).getConfig('missing')).toBeUndefined()
+  })
+
   it('keeps logs bounded per topic, dropping the oldest', async () => {
     const catalog = new CatalogDb({ db: dcmxConnection() })
     for (let i = 0; i < MAX_LOGS_PER_TOPIC + 5; i++) await catalog.appendLog('network', 'info', `line ${i}`)

@@ -1,6 +1,6 @@
 import { proxy, wrap, type Remote } from 'comlink'
 import type { Tags } from '../core/catalog.ts'
-import type { Digest, Hasher, IngestOptions } from '../core/content.ts'
+import type { Digest, IngestOptions } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
 import type { ContentWorkerApi } from '../workers/content.worker.ts'
 import { decodeWorkerError } from '../workers/worker-errors.ts'
@@ -37,12 +37,6 @@ function connect(): Connection {
   worker.addEventListener('messageerror', fail)
   connection = { worker, api: wrap<ContentWorkerApi>(worker), died }
   return connection
-}
-
-/** Stop the worker (tests, page teardown); the next call starts a new one. */
-export function terminateContentWorker(): void {
-  connection?.worker.terminate()
-  connection = undefined
 }
 
 async function call<T>(
@@ -84,6 +78,3 @@ export function readTagsInWorker(file: Blob): Promise<Tags> {
 export function probeSyncAccessInWorker(tmpName: string): Promise<boolean> {
   return call((api) => api.probe(tmpName))
 }
-
-/** The core's Hasher, backed by the worker. */
-export const workerHasher: Hasher = { digest: (source, options) => hashInWorker(source, options) }
