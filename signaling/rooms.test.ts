@@ -66,4 +66,37 @@ describe('MemoryRooms', () => {
     expect(rooms.route('dddddddd', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'NOT_JOINED' })
     expect(inbox).toHaveLength(1)
   })
+
+  it('looks up peer ids in the room only, and forgets sessions that leave', () => {
+    const rooms = new MemoryRooms(100, rand)
+    const a = member('aaaaaaaa')
+    rooms.join(a, 'r1', 0)
+    rooms.join(member('bbbbbbbb'), 'r1', 0)
+    rooms.join(member('cccccccc'), 'r2', 0)
+    const ids = ['aaaaaaaa', 'bbbbbbbb', 'cccccccc', 'dddddddd'].map((s) => member(s).peerId)
+    expect(rooms.lookup('aaaaaaaa', [...ids, ids[1]!], 4)).toEqual([{ session: 'bbbbbbbb', peerId: ids[1] }])
+    expect(rooms.lookup('dddddddd', ids, 4)).toBeUndefined()
+    rooms.leave('bbbbbbbb')
+    expect(rooms.lookup('aaaaaaaa', ids, 4)).toEqual([])
+    // A session that moves rooms is found only in the new one.
+    rooms.join(member('cccccccc'), 'r1', 0)
+    expect(rooms.lookup('aaaaaaaa', ids, 4)).toEqual([{ session: 'cccccccc', peerId: ids[2] }])
+  })
+
+  it('returns at most perId of the sessions that claim one peer id, drawn at random', () => {
+    const rooms = new MemoryRooms(100, rand)
+    const id = 'e'.repeat(32)
+    rooms.join(member('asker000'), 'r', 0)
+    const claimants = Array.from({ length: 10 }, (_, i) => `claim${String(i).padStart(3, '0')}`)
+    for (const s of claimants) rooms.join({ ...member(s), peerId: id }, 'r', 0)
+    const seen = new Set<string>()
+    for (let i = 0; i < 50; i++) {
+      const found = rooms.lookup('asker000', [id], 4) ?? []
+      expect(found).toHaveLength(4)
+      expect(new Set(found.map((p) => p.session)).size).toBe(4)
+      for (const p of found) seen.add(p.session)
+    }
+    // An impostor that claimed the id first cannot keep the others out of every answer.
+    expect([...seen].sort()).toEqual(claimants)
+  })
 })

@@ -20,6 +20,11 @@ export interface Rooms {
   leave(session: string): boolean
   /** A fresh random sample of up to `k` other members of the session's room; undefined if not joined. */
   sample(session: string, k: number): PeerRef[] | undefined
+  /**
+   * Other members of the session's room that claim one of `peerIds`, at most `perId` sessions per
+   * id (drawn at random when more claim it); undefined if not joined.
+   */
+  lookup(session: string, peerIds: readonly string[], perId: number): PeerRef[] | undefined
   /** Deliver signal data from one session to another in the same room. */
   route(from: string, to: string, data: SignalData): Result<void, RouteError>
   /** Number of non-empty rooms. */
@@ -29,7 +34,13 @@ export interface Rooms {
 /** Uniform integer in [0, max); injectable so tests could make sampling deterministic. */
 export type RandomInt = (max: number) => number
 
-type Room = { members: Member[]; index: Map<string, number> }
+type Room = {
+  members: Member[]
+  /** Session → position in `members`. */
+  index: Map<string, number>
+  /** Peer id → sessions claiming it. Ids are claims, not proofs, so one id may have several. */
+  byPeer: Map<string, Set<string>>
+}
 
 /** Draw up to `k` distinct indices in [0, n) except `exclude`, by a partial Fisher–Yates shuffle that
  *  records only the swaps it makes (O(k) time and memory, the member array is never copied). */
@@ -76,11 +87,14 @@ export class MemoryRooms implements Rooms {
 
     let room = this.rooms.get(roomName)
     if (!room) {
-      room = { members: [], index: new Map() }
+      room = { members: [], index: new Map(), byPeer: new Map() }
       this.rooms.set(roomName, room)
     }
     room.index.set(member.session, room.members.length)
     room.members.push(member)
+    const claimants = room.byPeer.get(member.peerId)
+    if (claimants) claimants.add(member.session)
+    else room.byPeer.set(member.peerId, new Set([member.session]))
     this.roomBySession.set(member.session, roomName)
     return ok(this.draw(room, member.session, k))
   }
@@ -91,7 +105,11 @@ export class MemoryRooms implements Rooms {
     this.roomBySession.delete(session)
     const room = this.rooms.get(roomName)
     const i = room?.index.get(session)
-    if (!room || i === undefined) return false
+    const gone = i === undefined ? undefined : room?.members[i]
+    if (!room || i === undefined || !gone) return false
+    const claimants = room.byPeer.get(gone.peerId)
+    claimants?.delete(session)
+    if (claimants?.size === 0) room.byPeer.delete(gone.peerId)
     // Swap-remove: move the last member into the freed slot.
     const last = room.members.pop()
     room.index.delete(session)
@@ -106,6 +124,21 @@ export class MemoryRooms implements Rooms {
   sample(session: string, k: number): PeerRef[] | undefined {
     const room = this.roomOf(session)
     return room ? this.draw(room, session, k) : undefined
+  }
+
+  lookup(session: string, peerIds: readonly string[], perId: number): PeerRef[] | undefined {
+    const room = this.roomOf(session)
+    if (!room) return undefined
+    const found: PeerRef[] = []
+    for (const peerId of new Set(peerIds)) {
+      const claimants = [...(room.byPeer.get(peerId) ?? [])].filter((s) => s !== session)
+      // A random draw, so an impostor that claimed the id first cannot hide the real peer for good.
+      for (const i of sampleIndices(claimants.length, perId, undefined, this.rand)) {
+        const claimant = claimants[i]
+        if (claimant !== undefined) found.push({ session: claimant, peerId })
+      }
+    }
+    return found
   }
 
   route(from: string, to: string, data: SignalData): Result<void, RouteError> {

@@ -1,8 +1,9 @@
 /**
  * DCMX signaling server: serves the built app, and relays WebRTC offers/answers/candidates between
  * browser nodes over WebSocket (protocol: src/core/signaling-protocol.ts). A `join` is answered with a
- * random sample of the room; nobody else is told. `leave` and socket close notify nobody, they only
- * free state. The server never interprets SDP or ICE, it only checks shape and size and forwards.
+ * random sample of the room, a `lookup` with the sessions of the asked peer ids; nobody else is told.
+ * `leave` and socket close notify nobody, they only free state. The server never interprets SDP or
+ * ICE, it only checks shape and size and forwards.
  *
  * Scale-out seam: everything that knows who is in which room and how to reach a session lives behind
  * the `Rooms` interface (rooms.ts); this file only owns sockets, limits and metrics. To run several
@@ -21,6 +22,8 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { assertNever } from '../src/core/result.ts'
 import {
   decodeClientMessage,
+  MAX_LOOKUP_IDS,
+  MAX_PEER_REFS,
   MAX_SIGNAL_FRAME,
   SIGNALING_PATH,
   type ClientMessage,
@@ -74,6 +77,9 @@ type Connection = {
   /** Being closed by us; further frames are ignored. */
   closing: boolean
 }
+
+/** Sessions returned per looked-up peer id: a full lookup then still fits one `sample` frame. */
+const LOOKUP_PER_ID = Math.floor(MAX_PEER_REFS / MAX_LOOKUP_IDS)
 
 const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
 
@@ -229,6 +235,11 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       }
       case 'sample': {
         const peers = rooms.sample(conn.session, o.sampleSize)
+        if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
+        return send(conn, { type: 'sample', peers })
+      }
+      case 'lookup': {
+        const peers = rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
         if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
         return send(conn, { type: 'sample', peers })
       }

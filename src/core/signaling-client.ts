@@ -4,6 +4,8 @@ import { Emitter } from './emitter.ts'
 import { assertNever } from './result.ts'
 import {
   decodeServerMessage,
+  isPeerId,
+  MAX_LOOKUP_IDS,
   type ClientMessage,
   type IceServer,
   type PeerRef,
@@ -91,6 +93,19 @@ export class SignalingClient {
   /** Ask the server for a fresh random sample of the room. */
   requestSample(): void {
     this.#send({ type: 'sample' })
+  }
+
+  /**
+   * Ask the server for the sessions of these peers (learnt through gossip); those in the room come
+   * back as a `peers` event. Dropped silently while offline, like `requestSample`. Malformed and
+   * repeated ids are left out, since the server counts a bad frame as a strike; more than
+   * MAX_LOOKUP_IDS go out as several frames, each one against the server's rate limit.
+   */
+  lookup(peerIds: string[]): void {
+    const ids = [...new Set(peerIds)].filter(isPeerId)
+    for (let i = 0; i < ids.length; i += MAX_LOOKUP_IDS) {
+      this.#send({ type: 'lookup', peerIds: ids.slice(i, i + MAX_LOOKUP_IDS) })
+    }
   }
 
   #connect() {

@@ -16,6 +16,11 @@ const PEER_ID = /^[0-9a-f]{32}$/
 const SESSION = /^[A-Za-z0-9_-]{8,64}$/
 const ROOM = /^[A-Za-z0-9_.-]{1,64}$/
 
+/** Most peer refs one `joined` or `sample` frame carries. */
+export const MAX_PEER_REFS = 64
+/** Most peer ids one `lookup` asks for: a gossip round's worth, and a bounded server-side cost. */
+export const MAX_LOOKUP_IDS = 16
+
 const PeerIdSchema = v.pipe(v.string(), v.regex(PEER_ID))
 const SessionSchema = v.pipe(v.string(), v.regex(SESSION))
 export const RoomSchema = v.pipe(v.string(), v.regex(ROOM))
@@ -61,6 +66,11 @@ const ClientMessageSchema = v.variant('type', [
   v.strictObject({ type: v.literal('signal'), to: SessionSchema, data: SignalDataSchema }),
   /** Ask for a fresh random sample of the room (to replace lost links). */
   v.strictObject({ type: v.literal('sample') }),
+  /** Ask which of these peer ids are in the room; answered by `sample` with the ones that are. */
+  v.strictObject({
+    type: v.literal('lookup'),
+    peerIds: v.pipe(v.array(PeerIdSchema), v.minLength(1), v.maxLength(MAX_LOOKUP_IDS)),
+  }),
   /** Leave the room; the socket stays open. */
   v.strictObject({ type: v.literal('leave') }),
 ])
@@ -83,9 +93,12 @@ const ServerMessageSchema = v.variant('type', [
   v.strictObject({
     type: v.literal('joined'),
     room: RoomSchema,
-    peers: v.pipe(v.array(PeerRefSchema), v.maxLength(64)),
+    peers: v.pipe(v.array(PeerRefSchema), v.maxLength(MAX_PEER_REFS)),
   }),
-  v.strictObject({ type: v.literal('sample'), peers: v.pipe(v.array(PeerRefSchema), v.maxLength(64)) }),
+  v.strictObject({
+    type: v.literal('sample'),
+    peers: v.pipe(v.array(PeerRefSchema), v.maxLength(MAX_PEER_REFS)),
+  }),
   v.strictObject({ type: v.literal('signal'), from: PeerRefSchema, data: SignalDataSchema }),
   v.strictObject({
     type: v.literal('error'),
@@ -125,3 +138,4 @@ export const decodeClientMessage = (text: string) => decode(ClientMessageSchema,
 export const decodeServerMessage = (text: string) => decode(ServerMessageSchema, text)
 
 export const isRoom = (s: string) => ROOM.test(s)
+export const isPeerId = (s: string) => PEER_ID.test(s)

@@ -2,6 +2,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
 import type { Cover, Track } from '../core/catalog.ts'
 import { DcmxError } from '../core/errors.ts'
 import type { StoredKeys } from '../core/identity.ts'
+import type { StoredPeer } from '../core/mesh-types.ts'
 
 export type LogTopic = 'node' | 'network' | 'errors'
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -28,10 +29,12 @@ export interface DcmxDb extends DBSchema {
   blobs: { key: string; value: StoredBlob; indexes: { size: number } }
   /** v2: temporaries of the IndexedDB content store. */
   staging: { key: string; value: StagedBlob }
+  /** v3: peers remembered across reloads, by peer id (validated on load: see peer-store.ts). */
+  peers: { key: string; value: StoredPeer }
 }
 
 export const DB_NAME = 'dcmx'
-export const DB_VERSION = 2
+export const DB_VERSION = 3
 
 export type DcmxDbOptions = {
   /** Called when this connection closes to let another tab upgrade, or is closed by the browser. */
@@ -55,6 +58,7 @@ export async function openDcmxDb(options: DcmxDbOptions = {}): Promise<IDBPDatab
         blobs.createIndex('size', 'size')
         database.createObjectStore('staging', { keyPath: 'name' })
       }
+      if (oldVersion < 3) database.createObjectStore('peers', { keyPath: 'peerId' })
     },
     // A newer version opened in another tab: step aside so its upgrade can run.
     blocking: () => {
