@@ -1,8 +1,11 @@
-import type { Clock, Random } from './clock.ts'
+import { every, type Clock, type Random } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import type { Identity } from './identity.ts'
+import type { GossipPeer } from './gossip.ts'
 import type { LinkFactory, RtcLink } from './link.ts'
+import { Mesh, type MeshConfig } from './mesh.ts'
+import type { KnownPeer, LocalTracks, MeshStats, NetworkTrack, PeerStore } from './mesh-types.ts'
 import {
   DEFAULT_SESSION_CONFIG,
   PeerSession,
@@ -10,6 +13,8 @@ import {
   type PingResult,
   type SessionConfig,
 } from './peer-session.ts'
+import { PeerManager } from './peer-manager.ts'
+import { signerFor, webCryptoSha256, webCryptoVerifier, type RecordVerifier } from './records.ts'
 import type { SignalingClient, SignalingState } from './signaling-client.ts'
 import type { PeerRef, SignalData } from './signaling-protocol.ts'
 
@@ -20,14 +25,22 @@ export type NodeConfig = {
   inboundSlack: number
   /** How often a node below its budget asks the server for more peers (doubles while nothing new turns up). */
   refillMs: number
+  /** How long a peer that misbehaved (forged, lied, flooded) is refused. */
+  banMs: number
+  /** How often the passive view is saved. */
+  saveMs: number
   session: SessionConfig
+  mesh: Partial<MeshConfig>
 }
 
 export const DEFAULT_NODE_CONFIG: NodeConfig = {
   linkBudget: 8,
   inboundSlack: 4,
   refillMs: 5_000,
+  banMs: 10 * 60_000,
+  saveMs: 30_000,
   session: DEFAULT_SESSION_CONFIG,
+  mesh: {},
 }
 
 /** The longest a node below its budget waits between sample requests. */
@@ -48,6 +61,8 @@ export type LogEntry = { at: number; level: 'info' | 'warn'; message: string }
 export type NodeEvents = {
   /** Something visible changed: signaling state, a peer's state or RTT. */
   change: []
+  /** The network-wide track list changed. */
+  network: []
   log: [LogEntry]
 }
 
@@ -58,6 +73,12 @@ export type NodeDeps = {
   random: Random
   signaling: SignalingClient
   createLink: LinkFactory
+  /** This node's own tracks, announced to the mesh. */
+  local?: LocalTracks
+  /** Where the passive view persists across reloads. */
+  peerStore?: PeerStore
+  /** Record signature check; WebCrypto unless a test swaps in a cheaper one. */
+  verify?: RecordVerifier
   config?: Partial<NodeConfig>
 }
 
@@ -67,6 +88,7 @@ type Entry = {
   direction: PeerView['direction']
   link: RtcLink
   peer: PeerSession
+  gossip: GossipPeer
 }
 
 /**
@@ -78,7 +100,10 @@ export class DcmxNode {
   readonly events = new Emitter<NodeEvents>()
   readonly log: LogEntry[] = []
   readonly config: NodeConfig
+  readonly mesh: Mesh
+  readonly passive: PeerManager
   #entries = new Map<string, Entry>()
+  #banned = new Map<string, number>()
   #stoppers: (() => void)[] = []
   #refillDelay: number
   #cancelRefill = () => {}
@@ -87,6 +112,64 @@ export class DcmxNode {
   constructor(private readonly deps: NodeDeps) {
     this.config = { ...DEFAULT_NODE_CONFIG, ...deps.config }
     this.#refillDelay = this.config.refillMs
+    this.passive = new PeerManager(deps.identity.peerId, deps.random)
+    this.mesh = new Mesh({
+      signer: signerFor(deps.identity),
+      sha256: webCryptoSha256(deps.crypto.subtle),
+      verify: deps.verify ?? webCryptoVerifier(deps.crypto.subtle),
+      clock: deps.clock,
+      random: deps.random,
+      ...(deps.local ? { local: deps.local } : {}),
+      config: this.config.mesh,
+      peers: () => this.#gossipPeers(),
+      strike: (peerId, reason) => this.#strike(peerId, reason),
+      onRecords: (records) => {
+        const now = deps.clock.now()
+        for (const { rec, seenMs } of records) this.passive.heard(rec, now - seenMs)
+      },
+    })
+    this.mesh.events.on('network', () => this.events.emit('network'))
+    this.mesh.directory.events.on('peers', () => this.events.emit('change'))
+  }
+
+  /** Every track heard of in the mesh. */
+  get network(): NetworkTrack[] {
+    return this.mesh.network
+  }
+
+  get stats(): MeshStats {
+    return this.mesh.stats
+  }
+
+  /** Direct links first, then peers known through gossip, with their track counts. */
+  get knownPeers(): KnownPeer[] {
+    const out = new Map<string, KnownPeer>()
+    const tracksOf = (peerId: string) => this.mesh.directory.get(peerId)?.tracks.size ?? 0
+    for (const link of this.peers) {
+      const origin = this.mesh.directory.get(link.peerId)
+      out.set(link.peerId, {
+        peerId: link.peerId,
+        link: link.state,
+        direction: link.direction,
+        ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {}),
+        ...(link.lastSeen !== undefined || origin
+          ? { lastSeen: Math.max(link.lastSeen ?? 0, origin?.heardAt ?? 0) }
+          : {}),
+        tracks: tracksOf(link.peerId),
+      })
+    }
+    const gossiped = [...this.mesh.directory.origins()]
+      .filter((o) => o.rec.peer !== this.peerId && o.rec.ttl > 0 && !out.has(o.rec.peer))
+      .sort((a, b) => b.heardAt - a.heardAt)
+    for (const origin of gossiped) {
+      out.set(origin.rec.peer, {
+        peerId: origin.rec.peer,
+        link: 'none',
+        lastSeen: origin.heardAt,
+        tracks: origin.tracks.size,
+      })
+    }
+    return [...out.values()]
   }
 
   get peerId(): string {
@@ -134,16 +217,64 @@ export class DcmxNode {
     )
     this.#armRefill()
     signaling.start()
+    void this.mesh.start()
+    void this.deps.peerStore
+      ?.load()
+      .then((peers) => this.passive.restore(peers))
+      .catch((error) => this.#warn(`Could not load known peers: ${String(error)}`))
+    this.#stoppers.push(every(this.deps.clock, this.config.saveMs, () => void this.#savePeers()))
   }
 
   stop(): void {
+    if (!this.#started) return
     this.#started = false
     for (const stop of this.#stoppers.splice(0)) stop()
     this.#cancelRefill()
-    for (const entry of this.#entries.values()) entry.peer.close('node stopped')
-    this.#entries.clear()
+    void this.#savePeers()
+    // The leaving record is signed asynchronously; the links close once it is on its way.
+    const close = () => {
+      for (const entry of [...this.#entries.values()]) entry.peer.close('node stopped')
+      this.#entries.clear()
+    }
+    void this.mesh.stop().then(close, close)
     this.deps.signaling.stop()
     this.events.emit('change')
+  }
+
+  async #savePeers() {
+    for (const e of this.#entries.values()) {
+      const origin = e.peer.remoteId ? this.mesh.directory.get(e.peer.remoteId) : undefined
+      if (e.peer.state === 'connected' && origin) {
+        this.passive.linked({
+          peerId: origin.rec.peer,
+          alg: origin.rec.alg,
+          publicKey: origin.rec.key,
+          lastSeen: this.deps.clock.now(),
+          ...(e.peer.rttMs !== undefined ? { rttMs: e.peer.rttMs } : {}),
+        })
+      }
+    }
+    await this.deps.peerStore?.save(this.passive.snapshot()).catch(() => {})
+  }
+
+  #gossipPeers(): GossipPeer[] {
+    return [...this.#entries.values()].filter((e) => e.peer.state === 'connected').map((e) => e.gossip)
+  }
+
+  /** A protocol violation by a linked peer: counted by its session, which closes past the limit. */
+  #strike(peerId: string, reason: string) {
+    const entry = this.#connected(peerId)
+    if (!entry) return
+    this.#warn(`Peer ${short(peerId)} sent a bad message: ${reason}`)
+    entry.peer.strike(reason)
+  }
+
+  #isBanned(peerId: string): boolean {
+    const until = this.#banned.get(peerId)
+    if (until === undefined) return false
+    if (until > this.deps.clock.now()) return true
+    this.#banned.delete(peerId)
+    return false
   }
 
   /** Ping a connected peer with an optional payload; resolves with the echo and round trip. */
@@ -169,6 +300,7 @@ export class DcmxNode {
     for (const ref of refs) {
       if (this.#entries.size >= this.config.linkBudget) break
       if (ref.peerId === this.peerId || this.#entries.has(ref.session) || this.#knows(ref.peerId)) continue
+      if (this.#isBanned(ref.peerId)) continue
       this.#open(ref, 'outbound')
       added++
     }
@@ -180,6 +312,7 @@ export class DcmxNode {
     if (!entry) {
       // Only an offer opens an inbound link; stray ICE for a link we dropped is ignored.
       if (data.type !== 'offer' || from.peerId === this.peerId || this.#connected(from.peerId)) return
+      if (this.#isBanned(from.peerId)) return
       const full = this.#entries.size >= this.config.linkBudget + this.config.inboundSlack
       if (full && !this.#evictOne()) return
       entry = this.#open(from, 'inbound')
@@ -216,8 +349,15 @@ export class DcmxNode {
       random: this.deps.random,
       config: this.config.session,
       expectedPeerId: ref.peerId,
+      meter: this.mesh.meter,
     })
-    const entry: Entry = { session: ref.session, expectedPeerId: ref.peerId, direction, link, peer }
+    const gossip: GossipPeer = {
+      peerId: ref.peerId,
+      send: (msg) => peer.send(msg),
+      request: (msg) => peer.request(msg),
+    }
+    peer.onMessage = (msg) => this.mesh.receive(gossip, msg)
+    const entry: Entry = { session: ref.session, expectedPeerId: ref.peerId, direction, link, peer, gossip }
     this.#entries.set(ref.session, entry)
     peer.events.on('state', (state) => {
       if (state === 'connected') this.#onVerified(entry)
@@ -241,12 +381,20 @@ export class DcmxNode {
       if (loser === entry) return
     }
     this.#info(`Linked with ${short(remoteId)} (${entry.direction})`)
+    void this.mesh.linked(entry.gossip)
   }
 
   #onClosed(entry: Entry, reason: string, rejected: boolean) {
     if (this.#entries.get(entry.session) === entry) this.#entries.delete(entry.session)
-    const who = short(entry.peer.remoteId ?? entry.expectedPeerId)
-    if (rejected) this.#warn(`Rejected peer ${who}: ${reason}`)
+    const peerId = entry.peer.remoteId ?? entry.expectedPeerId
+    const who = short(peerId)
+    if (rejected) {
+      this.#banned.set(peerId, this.deps.clock.now() + this.config.banMs)
+      this.passive.forget(peerId)
+      this.#warn(
+        `Rejected peer ${who}: ${reason}; refusing it for ${Math.round(this.config.banMs / 60_000)} min`,
+      )
+    } else if (entry.direction === 'outbound' && !entry.peer.remoteId) this.passive.failed(peerId)
     else if (reason !== 'duplicate link' && reason !== 'node stopped')
       this.#info(`Link to ${who} closed: ${reason}`)
     if (this.#started) {
@@ -262,8 +410,13 @@ export class DcmxNode {
     this.#cancelRefill()
     const handle = clock.setTimeout(
       () => {
-        if (signaling.state.state === 'online' && this.#entries.size < this.config.linkBudget) {
-          signaling.requestSample()
+        const room = this.config.linkBudget - this.#entries.size
+        if (signaling.state.state === 'online' && room > 0) {
+          // Peers learned by gossip first (HyParView's passive view), the server's sample as well
+          // when that is not enough; the answers to both arrive as `peers` and are dialled.
+          const known = this.passive.candidates(room, (id) => this.#knows(id) || this.#isBanned(id))
+          if (known.length > 0) signaling.lookup(known)
+          if (known.length < room) signaling.requestSample()
         }
         this.#armRefill()
       },

@@ -5,8 +5,9 @@ import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import { peerIdOf, proofTranscript, verifySignature, type Identity } from './identity.ts'
 import type { Link } from './link.ts'
+import { TokenBucket } from './rate.ts'
 import { assertNever } from './result.ts'
-import { decodeWire, encodeWire, type KeyAlg, type Wire } from './wire.ts'
+import { decodeWire, encodeWire, type KeyAlg, type Wire, type WireOf } from './wire.ts'
 
 /** What a session needs from the platform's crypto. */
 export interface CryptoDeps {
@@ -21,8 +22,14 @@ export type SessionConfig = {
   deadAfterMs: number
   /** A link that has not proved the remote identity by then is closed. */
   handshakeTimeoutMs: number
-  /** Malformed frames tolerated before the link is closed. */
+  /** Malformed frames or protocol violations tolerated before the link is closed. */
   maxStrikes: number
+  /** How long a request waits for its response. */
+  requestTimeoutMs: number
+  /** Inbound budget: messages per second (and burst) and bytes per second (and burst). */
+  rate: { messages: number; messageBurst: number; bytes: number; byteBurst: number }
+  /** Frames over budget that are dropped before the link is dropped too. */
+  maxThrottled: number
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
@@ -30,14 +37,26 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   deadAfterMs: 7_000,
   handshakeTimeoutMs: 15_000,
   maxStrikes: 3,
+  requestTimeoutMs: 5_000,
+  // Control traffic is small: a busy gossip round is tens of frames. Content transfer, when it
+  // arrives, gets its own budget.
+  rate: { messages: 200, messageBurst: 400, bytes: 2 * 1024 * 1024, byteBurst: 4 * 1024 * 1024 },
+  maxThrottled: 200,
 }
+
+/** Messages the session hands to the node (everything after the handshake but ping/pong). */
+export type AppMessage = WireOf<'discover' | 'peers-req' | 'tracks-req'>
+type Response = WireOf<'peers-res' | 'tracks-res'>
+
+/** Counts traffic by message type, for the stats panel. */
+export type TrafficMeter = (direction: 'sent' | 'received', type: string, bytes: number) => void
 
 export type SessionState = 'connecting' | 'verifying' | 'connected' | 'closed'
 
 export type SessionEvents = {
   state: [SessionState]
   rtt: [ms: number]
-  /** The link was closed; `rejected` is set when the remote side failed to prove its identity. */
+  /** The link was closed; `rejected` is set when the remote side misbehaved (bad proof, floods, lies). */
   closed: [reason: string, rejected: boolean]
 }
 
@@ -67,8 +86,17 @@ export class PeerSession {
   readonly #nonce: Uint8Array
   #remote: { alg: KeyAlg; publicKey: Uint8Array; nonce: Uint8Array } | undefined
   #strikes = 0
+  #throttled = 0
   #nextPingId = 1
   #pending = new Map<number, Pending>()
+  #requests = new Map<
+    number,
+    { timer: TimerHandle; resolve: (r: Wire) => void; reject: (e: Error) => void }
+  >()
+  #messages: TokenBucket
+  #bytes: TokenBucket
+  /** Handles the messages past the handshake (set by the node); awaited, so order is kept. */
+  onMessage: ((msg: AppMessage) => Promise<void>) | undefined
   #queue: Promise<void> = Promise.resolve()
   #timers: (() => void)[] = []
 
@@ -82,9 +110,13 @@ export class PeerSession {
       config: SessionConfig
       /** The peer id the signaling server said this session belongs to, if any. */
       expectedPeerId?: string
+      meter?: TrafficMeter
     },
   ) {
     this.#nonce = deps.crypto.randomBytes(NONCE_BYTES)
+    const { rate } = deps.config
+    this.#messages = new TokenBucket(rate.messages, rate.messageBurst, deps.clock.now())
+    this.#bytes = new TokenBucket(rate.bytes, rate.byteBurst, deps.clock.now())
     link.events.on('message', (frame) => {
       this.#queue = this.#queue.then(() => this.#receive(frame))
     })
@@ -112,6 +144,32 @@ export class PeerSession {
     })
   }
 
+  /** Send a request; resolves with the response echoing its id, rejects on timeout or close. */
+  request(msg: WireOf<'peers-req' | 'tracks-req'>): Promise<Wire> {
+    if (this.state !== 'connected')
+      return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
+    return new Promise((resolve, reject) => {
+      const timer = this.deps.clock.setTimeout(() => {
+        this.#requests.delete(msg.id)
+        reject(new DcmxError('TIMEOUT', `no answer to ${msg.type}`))
+      }, this.deps.config.requestTimeoutMs)
+      this.#requests.set(msg.id, { timer, resolve, reject })
+      this.send(msg)
+    })
+  }
+
+  /** Send a message on a connected link (dropped silently if the link is gone). */
+  send(msg: Wire): void {
+    if (this.state === 'closed') return
+    this.#send(msg)
+  }
+
+  /** Count a protocol violation; past `maxStrikes` the link is closed as misbehaving. */
+  strike(reason: string): void {
+    if (++this.#strikes >= this.deps.config.maxStrikes)
+      this.close(`too many violations (last: ${reason})`, true)
+  }
+
   close(reason: string, rejected = false): void {
     if (this.state === 'closed') return
     this.#closed(reason, rejected)
@@ -132,14 +190,24 @@ export class PeerSession {
 
   async #receive(frame: Uint8Array) {
     if (this.state === 'closed') return
+    const now = this.deps.clock.now()
+    if (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now)) {
+      // Over budget: the frame is dropped unread; a peer that keeps flooding is dropped too.
+      this.deps.meter?.('received', 'throttled', frame.length)
+      if (++this.#throttled >= this.deps.config.maxThrottled)
+        this.close('flooding: over its rate budget', true)
+      return
+    }
     const decoded = decodeWire(frame)
     if (!decoded.ok) {
+      this.deps.meter?.('received', 'rejected', frame.length)
       if (++this.#strikes >= this.deps.config.maxStrikes) {
-        this.close(`too many malformed frames (last: ${decoded.error.message})`, this.state !== 'connected')
+        this.close(`too many malformed frames (last: ${decoded.error.message})`, true)
       }
       return
     }
-    this.lastSeen = this.deps.clock.now()
+    this.deps.meter?.('received', decoded.value.type, frame.length)
+    this.lastSeen = now
     await this.#handle(decoded.value)
   }
 
@@ -156,6 +224,14 @@ export class PeerSession {
         )
       case 'pong':
         return this.#onPong(msg.id, msg.body ?? new Uint8Array(0))
+      case 'discover':
+      case 'peers-req':
+      case 'tracks-req':
+        if (this.state !== 'connected') return this.close(`${msg.type} before identity proof`, true)
+        return this.onMessage?.(msg)
+      case 'peers-res':
+      case 'tracks-res':
+        return this.#onResponse(msg)
       default:
         return assertNever(msg)
     }
@@ -203,6 +279,14 @@ export class PeerSession {
     pending.resolve({ rttMs: sample, body })
   }
 
+  #onResponse(msg: Response) {
+    const pending = this.#requests.get(msg.id)
+    if (!pending) return // late (timed out) or unsolicited: harmless
+    this.#requests.delete(msg.id)
+    this.deps.clock.clearTimeout(pending.timer)
+    pending.resolve(msg)
+  }
+
   #startPinging() {
     const { clock, random, config } = this.deps
     const probe = () => {
@@ -214,7 +298,9 @@ export class PeerSession {
   }
 
   #send(msg: Wire) {
-    this.link.send(encodeWire(msg)).catch(() => {
+    const frame = encodeWire(msg)
+    this.deps.meter?.('sent', msg.type, frame.length)
+    this.link.send(frame).catch(() => {
       // The link closed under us; its close event tidies up.
     })
   }
@@ -233,6 +319,11 @@ export class PeerSession {
       pending.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
     }
     this.#pending.clear()
+    for (const request of this.#requests.values()) {
+      this.deps.clock.clearTimeout(request.timer)
+      request.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
+    }
+    this.#requests.clear()
     this.events.emit('closed', reason, rejected)
   }
 }

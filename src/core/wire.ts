@@ -16,13 +16,35 @@ export const WIRE_VERSION = 1
 /** Largest frame sent or accepted. Chrome allows 256 KiB, but 64 KiB keeps control traffic fair. */
 export const MAX_FRAME = 64 * 1024
 
-/** Headers are small typed records; a large one is a bug or an attack. */
+/** Headers are typed records; most stay under this (a type may allow more, see SCHEMAS). */
 export const MAX_HEADER = 8 * 1024
+
+/** Content hashes per `discover` page (32 raw bytes each, in the body). */
+export const PAGE_HASHES = 1800
+/** Pages in one full announcement: the most tracks a node announces is PAGE_HASHES × MAX_PAGES. */
+export const MAX_PAGES = 8
+export const MAX_ANNOUNCED = PAGE_HASHES * MAX_PAGES
+/** Entries in a gossip digest, records in a peers response, hashes in a tracks request. */
+export const MAX_DIGEST = 64
+export const MAX_PEERS_SAMPLE = 32
+export const MAX_TRACKS_PAGE = 32
+/** Caps on untrusted text in track metadata (characters). */
+export const MAX_TEXT = 256
 
 const PREFIX = 4
 
 /** Wire type codes. Codes are never reused; a new message gets a new code. */
-const TYPE_CODES = { hello: 1, proof: 2, ping: 3, pong: 4 } as const
+const TYPE_CODES = {
+  hello: 1,
+  proof: 2,
+  ping: 3,
+  pong: 4,
+  discover: 5,
+  'peers-req': 6,
+  'peers-res': 7,
+  'tracks-req': 8,
+  'tracks-res': 9,
+} as const
 type WireType = keyof typeof TYPE_CODES
 const TYPE_BY_CODE = new Map<number, WireType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as WireType]),
@@ -34,7 +56,50 @@ const RequestId = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xff
 export const KEY_ALGS = ['Ed25519', 'ECDSA-P256'] as const
 export type KeyAlg = (typeof KEY_ALGS)[number]
 
-/** Header schema per type, and the largest body that type may carry. */
+const PeerId = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/))
+const Hash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))
+const Count = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(max))
+/** Untrusted display text: capped, no control characters (they have no business in a title). */
+// eslint-disable-next-line no-control-regex
+const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT), v.regex(/^[^\u0000-\u001f\u007f]*$/))
+
+/**
+ * A node's signed announcement of itself: who it is (peer id and the key it derives from), a
+ * version (its clock in ms, strictly increasing, so a replay is never newer), how long the record
+ * stays valid, and its track set as a count and a root (sha256 over the sorted raw hashes). The
+ * track hashes themselves travel beside it, full or as a delta, and are checked against the root.
+ */
+export const RecordSchema = v.strictObject({
+  peer: PeerId,
+  alg: v.picklist(KEY_ALGS),
+  key: Base64(256),
+  ver: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  /** Seconds the record stays valid after it is heard; 0 means the node is leaving. */
+  ttl: Count(86_400),
+  root: Hash,
+  count: Count(MAX_ANNOUNCED),
+  sig: Base64(128),
+})
+export type SignedRecord = v.InferOutput<typeof RecordSchema>
+
+/** Track metadata as one node describes it to another: untrusted, capped, checked on arrival. */
+export const TrackMetaSchema = v.strictObject({
+  hash: Hash,
+  size: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 40)),
+  mime: v.pipe(v.string(), v.maxLength(64), v.regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i)),
+  container: v.exactOptional(Text),
+  codec: v.exactOptional(Text),
+  title: Text,
+  artist: v.exactOptional(Text),
+  album: v.exactOptional(Text),
+  trackNo: v.exactOptional(Count(100_000)),
+  durationS: v.exactOptional(v.pipe(v.number(), v.minValue(0), v.maxValue(1e6))),
+  pieceSize: v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(16 * 1024 * 1024)),
+  piecesRoot: Hash,
+})
+export type TrackMeta = v.InferOutput<typeof TrackMetaSchema>
+
+/** Header schema per type, the largest body that type may carry, and (optionally) a larger header cap. */
 const SCHEMAS = {
   /** Identity claim: the peer id, the public key it derives from, and a fresh challenge for the other side. */
   hello: {
@@ -55,7 +120,74 @@ const SCHEMAS = {
   /** Liveness probe; the body (optional) is echoed back by `pong`. */
   ping: { header: v.strictObject({ type: v.literal('ping'), id: RequestId }), maxBody: MAX_FRAME - 64 },
   pong: { header: v.strictObject({ type: v.literal('pong'), id: RequestId }), maxBody: MAX_FRAME - 64 },
-} satisfies Record<WireType, { header: v.GenericSchema; maxBody: number }>
+  /**
+   * An announcement: a signed record plus its track hashes as raw 32-byte values in the body —
+   * the full set (in `pages` frames for a large library) or the change since version `base`
+   * (`adds` hashes added, then the rest removed).
+   */
+  discover: {
+    header: v.strictObject({
+      type: v.literal('discover'),
+      rec: RecordSchema,
+      mode: v.picklist(['full', 'delta']),
+      base: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+      adds: Count(PAGE_HASHES),
+      page: Count(MAX_PAGES - 1),
+      pages: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PAGES)),
+    }),
+    maxBody: PAGE_HASHES * 32,
+  },
+  /**
+   * Push-pull gossip: "these are the versions I know" (a bounded sample); the answer carries
+   * records the asker lacks or has older, a random sample besides, and what the answerer wants.
+   */
+  'peers-req': {
+    header: v.strictObject({
+      type: v.literal('peers-req'),
+      id: RequestId,
+      have: v.pipe(
+        v.array(v.strictTuple([PeerId, v.pipe(v.number(), v.integer(), v.minValue(0))])),
+        v.maxLength(MAX_DIGEST),
+      ),
+      max: Count(MAX_PEERS_SAMPLE),
+    }),
+    maxBody: 0,
+  },
+  'peers-res': {
+    header: v.strictObject({
+      type: v.literal('peers-res'),
+      id: RequestId,
+      /** Records with how long ago (ms) the answerer heard each one. */
+      peers: v.pipe(
+        v.array(v.strictObject({ rec: RecordSchema, seen: Count(86_400_000) })),
+        v.maxLength(MAX_PEERS_SAMPLE),
+      ),
+      want: v.pipe(v.array(PeerId), v.maxLength(MAX_DIGEST)),
+    }),
+    maxBody: 0,
+    maxHeader: 24 * 1024,
+  },
+  /** Metadata for content hashes, a page at a time. */
+  'tracks-req': {
+    header: v.strictObject({
+      type: v.literal('tracks-req'),
+      id: RequestId,
+      hashes: v.pipe(v.array(Hash), v.minLength(1), v.maxLength(MAX_TRACKS_PAGE)),
+    }),
+    maxBody: 0,
+  },
+  'tracks-res': {
+    header: v.strictObject({
+      type: v.literal('tracks-res'),
+      id: RequestId,
+      tracks: v.pipe(v.array(TrackMetaSchema), v.maxLength(MAX_TRACKS_PAGE)),
+      /** Asked-for hashes the answerer has no metadata for (ask someone else). */
+      missing: v.pipe(v.array(Hash), v.maxLength(MAX_TRACKS_PAGE)),
+    }),
+    maxBody: 0,
+    maxHeader: MAX_FRAME - 8,
+  },
+} satisfies Record<WireType, { header: v.GenericSchema; maxBody: number; maxHeader?: number }>
 
 type HeaderOf<T extends WireType> = v.InferOutput<(typeof SCHEMAS)[T]['header']>
 
@@ -65,6 +197,14 @@ export type Wire =
   | HeaderOf<'proof'>
   | (HeaderOf<'ping'> & { body?: Uint8Array })
   | (HeaderOf<'pong'> & { body?: Uint8Array })
+  | (HeaderOf<'discover'> & { body?: Uint8Array })
+  | HeaderOf<'peers-req'>
+  | HeaderOf<'peers-res'>
+  | HeaderOf<'tracks-req'>
+  | HeaderOf<'tracks-res'>
+
+export type WireOf<T extends Wire['type']> = Extract<Wire, { type: T }>
+export type { WireType }
 
 export type WireErrorCode = 'TOO_LARGE' | 'TRUNCATED' | 'VERSION' | 'UNKNOWN_TYPE' | 'BAD_HEADER' | 'BAD_BODY'
 export type WireError = { code: WireErrorCode; message: string }
@@ -77,7 +217,7 @@ export function encodeWire(msg: Wire): Uint8Array {
   const { body, ...header } = msg as Wire & { body?: Uint8Array }
   const json = encoder.encode(JSON.stringify(header))
   const bodyLength = body?.length ?? 0
-  if (json.length > MAX_HEADER || PREFIX + json.length + bodyLength > MAX_FRAME) {
+  if (json.length > headerCap(msg.type) || PREFIX + json.length + bodyLength > MAX_FRAME) {
     throw new RangeError(
       `${msg.type} frame of ${PREFIX + json.length + bodyLength} bytes exceeds ${MAX_FRAME}`,
     )
@@ -103,8 +243,8 @@ export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
   const type = TYPE_BY_CODE.get(view.getUint8(1))
   if (!type) return fail('UNKNOWN_TYPE', `unknown message type ${view.getUint8(1)}`)
   const headerLength = view.getUint16(2)
-  if (headerLength > MAX_HEADER)
-    return fail('TOO_LARGE', `header of ${headerLength} bytes exceeds ${MAX_HEADER}`)
+  if (headerLength > headerCap(type))
+    return fail('TOO_LARGE', `${type} header of ${headerLength} bytes exceeds ${headerCap(type)}`)
   if (PREFIX + headerLength > frame.length) return fail('TRUNCATED', 'header runs past the end of the frame')
 
   let json: unknown
@@ -123,6 +263,20 @@ export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
   // Copy the body out so the message never aliases a buffer the transport may reuse.
   return ok((body.length > 0 ? { ...parsed.output, body: body.slice() } : parsed.output) as Wire)
 }
+
+function headerCap(type: WireType): number {
+  const spec = SCHEMAS[type] as { maxHeader?: number }
+  return spec.maxHeader ?? MAX_HEADER
+}
+
+/** The encoded size of a message, without building it twice when the caller needs to budget. */
+export function wireSize(msg: Wire): number {
+  const { body, ...header } = msg as Wire & { body?: Uint8Array }
+  return PREFIX + encoder.encode(JSON.stringify(header)).length + (body?.length ?? 0)
+}
+
+/** The largest header a message of this type may have. */
+export { headerCap }
 
 function fail(code: WireErrorCode, message: string): Result<never, WireError> {
   return err({ code, message })

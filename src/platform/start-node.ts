@@ -2,6 +2,8 @@ import { DcmxNode, DEFAULT_NODE_CONFIG } from '../core/node.ts'
 import { SignalingClient } from '../core/signaling-client.ts'
 import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import type { LinkFactory } from '../core/link.ts'
+import type { LocalTracks } from '../core/mesh-types.ts'
+import { IdbPeerStore } from './peer-store.ts'
 import { systemClock } from './clock.ts'
 import { loadTabIdentity } from './identity-store.ts'
 import { createRtcLink } from './rtc-link.ts'
@@ -11,9 +13,19 @@ export const DEFAULT_ROOM = 'lobby'
 /** A sane ceiling on links a user can ask for; each one costs a peer connection. */
 const MAX_LINK_BUDGET = 32
 
-export type BrowserNodeOptions = { room: string; linkBudget: number; warnings: string[] }
+/** Bounds on `?gossip=` (ms between rounds): fast enough for a demo or test, never a busy loop. */
+const MIN_GOSSIP_MS = 200
+const MAX_GOSSIP_MS = 60_000
 
-/** Read `?room=` and `?links=` from the page URL; bad values fall back to defaults with a warning. */
+export type BrowserNodeOptions = {
+  room: string
+  linkBudget: number
+  /** Mean time between gossip rounds, when the URL sets it. */
+  gossipMs?: number
+  warnings: string[]
+}
+
+/** Read `?room=`, `?links=` and `?gossip=` from the page URL; bad values fall back to defaults with a warning. */
 export function readOptions(url: URL): BrowserNodeOptions {
   const warnings: string[] = []
   let room = url.searchParams.get('room') ?? DEFAULT_ROOM
@@ -33,7 +45,17 @@ export function readOptions(url: URL): BrowserNodeOptions {
         `Link budget "${links.slice(0, 10)}" is not a whole number from 1 to ${MAX_LINK_BUDGET}; using ${linkBudget}.`,
       )
   }
-  return { room, linkBudget, warnings }
+  const gossip = url.searchParams.get('gossip')
+  let gossipMs: number | undefined
+  if (gossip !== null) {
+    const n = Number(gossip)
+    if (Number.isInteger(n) && n >= MIN_GOSSIP_MS && n <= MAX_GOSSIP_MS) gossipMs = n
+    else
+      warnings.push(
+        `Gossip interval "${gossip.slice(0, 10)}" is not a whole number of ms from ${MIN_GOSSIP_MS} to ${MAX_GOSSIP_MS}; using the default.`,
+      )
+  }
+  return { room, linkBudget, ...(gossipMs ? { gossipMs } : {}), warnings }
 }
 
 /** Mark the first moment something happened, for the load-to-first-link benchmark. */
@@ -42,7 +64,10 @@ function markOnce(name: string) {
 }
 
 /** Build this tab's node from the browser's WebCrypto, IndexedDB, WebSocket and WebRTC, and start it. */
-export async function startBrowserNode(options: BrowserNodeOptions = readOptions(new URL(location.href))) {
+export async function startBrowserNode(
+  options: BrowserNodeOptions = readOptions(new URL(location.href)),
+  local?: LocalTracks,
+) {
   const identity = await loadTabIdentity()
   markOnce('dcmx:identity-ready')
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
@@ -66,7 +91,12 @@ export async function startBrowserNode(options: BrowserNodeOptions = readOptions
     random: Math.random,
     signaling,
     createLink,
-    config: { linkBudget: options.linkBudget },
+    ...(local ? { local } : {}),
+    peerStore: new IdbPeerStore(),
+    config: {
+      linkBudget: options.linkBudget,
+      mesh: options.gossipMs ? { gossip: { intervalMs: options.gossipMs } } : {},
+    },
   })
   node.events.on('change', () => {
     if (node.signaling.state === 'online') markOnce('dcmx:signaling-online')

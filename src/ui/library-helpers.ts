@@ -19,7 +19,10 @@ export function formatDuration(seconds: number | undefined): string {
 // Numeric so "Track 2" sorts before "Track 10"; base sensitivity so case and accents do not split.
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
 
-const text = (a: string | undefined, b: string | undefined) => collator.compare(a ?? '', b ?? '')
+/** Natural order for names: "Track 2" before "Track 10", case and accents ignored; missing counts as "". */
+export const compareText = (a: string | undefined, b: string | undefined): number =>
+  collator.compare(a ?? '', b ?? '')
+const text = compareText
 /** Missing numbers (a track without a track number) go after present ones. */
 const number = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? Number(a === undefined) - Number(b === undefined) : a - b
@@ -74,8 +77,16 @@ function fold(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLocaleLowerCase()
 }
 
+/** What a search looks through: a library track, or a network track (which has no file name). */
+export type Searchable = {
+  title: string
+  artist?: string | undefined
+  album?: string | undefined
+  fileName?: string | undefined
+}
+
 /** Whether every word of `query` appears in the track's title, artist, album or file name. */
-export function matches(track: Track, query: string): boolean {
+export function matches(track: Searchable, query: string): boolean {
   const words = fold(query).split(/\s+/).filter(Boolean)
   if (words.length === 0) return true
   const haystack = fold([track.title, track.artist, track.album, track.fileName].filter(Boolean).join('\n'))

@@ -1,0 +1,410 @@
+import type { Announcement } from './announcer.ts'
+import type { Clock, Random } from './clock.ts'
+import type { Delta, Directory, Origin } from './directory.ts'
+import { packHashes, unpackHashes } from './records.ts'
+import {
+  MAX_DIGEST,
+  MAX_TRACKS_PAGE,
+  PAGE_HASHES,
+  headerCap,
+  wireSize,
+  type SignedRecord,
+  type TrackMeta,
+  type Wire,
+  type WireOf,
+} from './wire.ts'
+
+/**
+ * Push-pull gossip over the node's links. Each round a node picks a few linked peers; to each it
+ * pushes the small changes it heard recently (rumour mongering, so a new track spreads in
+ * O(log N) rounds) and sends a bounded digest of the versions it knows; the answer brings back
+ * whatever either side has newer (anti-entropy, so nothing stays missing for long). Every byte a
+ * node sends per round is bounded by the config, whatever the size of the mesh.
+ */
+
+export type GossipConfig = {
+  /** Mean time between rounds (ms); each wait is jittered by ± `jitter`. */
+  intervalMs: number
+  jitter: number
+  /** Linked peers exchanged with per round. */
+  fanout: number
+  /** Versions listed in one digest (the rest of the directory is sampled over rounds). */
+  digestSize: number
+  /** Records returned per peers request besides the ones the asker lacks. */
+  sampleSize: number
+  /** Hot versions pushed per peer per round. */
+  hotPerRound: number
+  /** Announcement bytes pushed to one peer in one round or one answer. */
+  pushBytes: number
+  requestTimeoutMs: number
+}
+
+export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
+  intervalMs: 10_000,
+  jitter: 0.5,
+  fanout: 3,
+  digestSize: 32,
+  sampleSize: 8,
+  hotPerRound: 16,
+  pushBytes: 96 * 1024,
+  requestTimeoutMs: 5_000,
+}
+
+/** A linked, verified peer as gossip sees it. */
+export interface GossipPeer {
+  readonly peerId: string
+  send(msg: Wire): void
+  /** Send a request and resolve with the response that echoes its id (rejects on timeout/close). */
+  request<T extends 'peers-req' | 'tracks-req'>(msg: WireOf<T>): Promise<Wire>
+}
+
+export type GossipDeps = {
+  directory: Directory
+  clock: Clock
+  random: Random
+  config?: Partial<GossipConfig>
+  /** The verified links gossip may use. */
+  peers(): GossipPeer[]
+  /** Metadata this node can describe its own tracks with. */
+  localMeta(hash: string): TrackMeta | undefined
+  /** Count a protocol violation against a peer (the node throttles and bans). */
+  strike(peerId: string, reason: string): void
+  /** Records seen in peers answers: candidates for the peer manager. */
+  onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+}
+
+export type GossipEvents = { meta: [] }
+
+type PendingFull = { ver: number; pages: (string[] | undefined)[]; at: number }
+
+/** Partial full announcements kept at once (each up to MAX_PAGES pages). */
+const MAX_PENDING_FULL = 16
+/** Metadata kept for tracks nobody announces any more (shown as unavailable). */
+const MAX_META = 50_000
+
+export class Gossip {
+  readonly config: GossipConfig
+  rounds = 0
+  /** Track metadata heard from peers (untrusted text, validated by the codec). */
+  readonly meta = new Map<string, TrackMeta>()
+  #nextId = 1
+  #pendingFull = new Map<string, PendingFull>()
+  #metaInFlight = new Set<string>()
+  #onMeta: (() => void) | undefined
+
+  constructor(private readonly deps: GossipDeps) {
+    this.config = { ...DEFAULT_GOSSIP_CONFIG, ...deps.config }
+  }
+
+  /** Called when metadata arrives (the network view re-renders). */
+  set onMeta(fn: () => void) {
+    this.#onMeta = fn
+  }
+
+  /** One gossip round with `fanout` random linked peers. */
+  async round(): Promise<void> {
+    this.rounds++
+    const { directory, random } = this.deps
+    directory.expire()
+    const peers = shuffle(this.deps.peers(), random).slice(0, this.config.fanout)
+    const hot = directory.takeHot(this.config.hotPerRound)
+    await Promise.all(peers.map((peer) => this.#exchange(peer, hot)))
+    directory.cool()
+    await this.#fetchMissingMeta()
+  }
+
+  /** A newly verified link: push our own record in full and swap digests at once. */
+  async linked(peer: GossipPeer, own: Announcement | undefined): Promise<void> {
+    if (own) this.#pushFull(peer, own.rec, own.tracks, Infinity)
+    await this.#exchange(peer, [])
+    await this.#fetchMissingMeta()
+  }
+
+  /** Spread our own new announcement to every link right away. */
+  announce(own: Announcement): void {
+    for (const peer of this.deps.peers()) this.#pushOrigin(peer, own, Infinity)
+  }
+
+  /** Handle one gossip message from a peer (responses are matched to requests by the session). */
+  async receive(peer: GossipPeer, msg: Wire): Promise<void> {
+    switch (msg.type) {
+      case 'discover':
+        return this.#onDiscover(peer, msg)
+      case 'peers-req':
+        return this.#onPeersReq(peer, msg)
+      case 'tracks-req':
+        return this.#onTracksReq(peer, msg)
+      default:
+        return
+    }
+  }
+
+  async #exchange(peer: GossipPeer, hot: Origin[]) {
+    let budget = this.config.pushBytes
+    for (const origin of hot) {
+      if (origin.rec.peer === peer.peerId || !origin.delta) continue
+      budget -= this.#pushOrigin(peer, origin, budget)
+    }
+    const have = this.#digest(peer, hot)
+    await this.#pull(peer, have)
+  }
+
+  /** Ask a peer for what it has newer than `have`; push back what it wants; chase the rest. */
+  async #pull(peer: GossipPeer, have: [string, number][], depth = 0): Promise<void> {
+    const id = this.#nextId++
+    let res: Wire
+    try {
+      res = await peer.request({ type: 'peers-req', id, have, max: this.config.sampleSize })
+    } catch {
+      return // timed out or the link closed: the next round tries someone else
+    }
+    if (res.type !== 'peers-res') return
+    const { directory } = this.deps
+    this.deps.onRecords?.(res.peers.map((p) => ({ rec: p.rec, seenMs: p.seen })))
+    let budget = this.config.pushBytes
+    for (const wanted of res.want) {
+      const origin = directory.get(wanted)
+      if (origin && budget > 0) budget -= this.#pushFull(peer, origin.rec, origin.tracks, budget)
+    }
+    // Versions it listed that are still newer than ours after its pushes: ask for them by name.
+    const missing = res.peers
+      .filter((p) => directory.isNewer(p.rec) && !this.#pendingFull.has(p.rec.peer))
+      .map((p): [string, number] => [p.rec.peer, directory.version(p.rec.peer)])
+      .slice(0, MAX_DIGEST)
+    if (missing.length > 0 && depth === 0) await this.#pull(peer, missing, 1)
+  }
+
+  /** Our side of a digest: hot versions first, then a random sample of the directory. */
+  #digest(peer: GossipPeer, hot: Origin[]): [string, number][] {
+    const out = new Map<string, number>()
+    for (const o of hot) if (out.size < this.config.digestSize) out.set(o.rec.peer, o.rec.ver)
+    const sample = this.deps.directory.sample(this.config.digestSize, this.deps.random)
+    for (const o of sample) if (out.size < this.config.digestSize) out.set(o.rec.peer, o.rec.ver)
+    out.delete(peer.peerId)
+    return [...out]
+  }
+
+  #onPeersReq(peer: GossipPeer, msg: WireOf<'peers-req'>) {
+    const { directory } = this.deps
+    const now = this.deps.clock.now()
+    const want: string[] = []
+    const newer: Origin[] = []
+    for (const [id, ver] of msg.have) {
+      const mine = directory.version(id)
+      const origin = directory.get(id)
+      if (ver > mine) want.push(id)
+      else if (origin && origin.rec.ver > ver) newer.push(origin)
+    }
+    // What it lacks: pushed as announcements (within budget) before the answer, so they are
+    // applied by the time it reads the answer.
+    let budget = this.config.pushBytes
+    for (const origin of newer) {
+      if (budget <= 0) break
+      const asked = msg.have.find(([id]) => id === origin.rec.peer)![1]
+      const sent =
+        origin.delta && origin.delta.base === asked ? this.#pushDelta(peer, origin.rec, origin.delta) : 0
+      budget -= sent || this.#pushFull(peer, origin.rec, origin.tracks, budget)
+    }
+    const records = new Map<string, Origin>()
+    for (const o of newer) if (records.size < msg.max) records.set(o.rec.peer, o)
+    const listed = new Map(msg.have)
+    for (const o of directory.sample(msg.max, this.deps.random)) {
+      // Nothing to learn from a record the asker just told us it holds.
+      if (records.size < msg.max && (listed.get(o.rec.peer) ?? 0) < o.rec.ver) records.set(o.rec.peer, o)
+    }
+    records.delete(peer.peerId)
+    const peers = [...records.values()].map((o) => ({ rec: o.rec, seen: clampSeen(now - o.heardAt) }))
+    const res: WireOf<'peers-res'> = { type: 'peers-res', id: msg.id, peers, want }
+    while (wireSize(res) - 4 > headerCap('peers-res') && res.peers.length > 0) res.peers.pop()
+    peer.send(res)
+  }
+
+  #onTracksReq(peer: GossipPeer, msg: WireOf<'tracks-req'>) {
+    const tracks: TrackMeta[] = []
+    const missing: string[] = []
+    for (const hash of new Set(msg.hashes)) {
+      const meta = this.deps.localMeta(hash) ?? this.meta.get(hash)
+      if (meta) tracks.push(meta)
+      else missing.push(hash)
+    }
+    const res: WireOf<'tracks-res'> = { type: 'tracks-res', id: msg.id, tracks, missing }
+    // Long titles in many scripts can outgrow a frame: what does not fit is reported missing.
+    while (wireSize(res) - 4 > headerCap('tracks-res')) res.missing.push(res.tracks.pop()!.hash)
+    peer.send(res)
+  }
+
+  async #onDiscover(peer: GossipPeer, msg: WireOf<'discover'>) {
+    const { directory } = this.deps
+    const hashes = unpackHashes(msg.body)
+    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole hashes')
+    const { rec } = msg
+    if (!directory.isNewer(rec)) return // old news or a replay: harmless, ignored
+    let outcome
+    if (msg.mode === 'delta') {
+      if (msg.base === undefined || msg.adds > hashes.length || msg.pages !== 1) {
+        return this.deps.strike(peer.peerId, 'malformed delta announcement')
+      }
+      const delta = { base: msg.base, adds: hashes.slice(0, msg.adds), dels: hashes.slice(msg.adds) }
+      outcome = await directory.applyDelta(rec, delta)
+      if (outcome === 'gap') {
+        // We missed a version in between: ask this peer for the whole set.
+        void this.#pull(peer, [[rec.peer, directory.version(rec.peer)]], 1)
+        return
+      }
+    } else {
+      const all = this.#collectPages(rec, msg.page, msg.pages, hashes)
+      if (!all) return
+      outcome = await directory.applyFull(rec, all)
+    }
+    if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement')
+    if (outcome === 'mismatch') return this.deps.strike(peer.peerId, 'announcement does not match its root')
+    // Not awaited: the answer arrives on this same link, behind the message being handled now.
+    if (outcome === 'applied') void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
+  }
+
+  /** Join the pages of a full announcement; undefined until the last one is in. */
+  #collectPages(rec: SignedRecord, page: number, pages: number, hashes: string[]): string[] | undefined {
+    if (pages === 1) return hashes
+    const now = this.deps.clock.now()
+    let pending = this.#pendingFull.get(rec.peer)
+    if (!pending || pending.ver !== rec.ver) {
+      if (pending && pending.ver > rec.ver) return undefined
+      pending = { ver: rec.ver, pages: new Array<string[] | undefined>(pages).fill(undefined), at: now }
+      this.#pendingFull.set(rec.peer, pending)
+      if (this.#pendingFull.size > MAX_PENDING_FULL) {
+        const oldest = [...this.#pendingFull].sort((a, b) => a[1].at - b[1].at)[0]![0]
+        this.#pendingFull.delete(oldest)
+      }
+    }
+    if (page >= pending.pages.length) return undefined
+    pending.pages[page] = hashes
+    if (pending.pages.some((p) => p === undefined)) return undefined
+    this.#pendingFull.delete(rec.peer)
+    return pending.pages.flatMap((p) => p!)
+  }
+
+  /** Push one origin's version: as its delta when it has one, else in full. Returns bytes sent. */
+  #pushOrigin(peer: GossipPeer, origin: Pick<Origin, 'rec' | 'tracks' | 'delta'>, budget: number): number {
+    if (origin.delta) {
+      const sent = this.#pushDelta(peer, origin.rec, origin.delta)
+      if (sent) return sent
+    }
+    return this.#pushFull(peer, origin.rec, origin.tracks, budget)
+  }
+
+  #pushDelta(peer: GossipPeer, rec: SignedRecord, delta: Delta): number {
+    if (delta.adds.length + delta.dels.length > PAGE_HASHES) return 0
+    const msg: WireOf<'discover'> = {
+      type: 'discover',
+      rec,
+      mode: 'delta',
+      base: delta.base,
+      adds: delta.adds.length,
+      page: 0,
+      pages: 1,
+      body: packHashes([...delta.adds, ...delta.dels]),
+    }
+    peer.send(msg)
+    return wireSize(msg)
+  }
+
+  /** Send a full set (in pages) if it fits the budget; returns bytes sent (0 if it did not fit). */
+  #pushFull(peer: GossipPeer, rec: SignedRecord, tracks: ReadonlySet<string>, budget: number): number {
+    const all = [...tracks]
+    const pages = Math.max(1, Math.ceil(all.length / PAGE_HASHES))
+    const estimate = all.length * 32 + pages * 600
+    if (estimate > budget) return 0
+    let sent = 0
+    for (let page = 0; page < pages; page++) {
+      const msg: WireOf<'discover'> = {
+        type: 'discover',
+        rec,
+        mode: 'full',
+        adds: 0,
+        page,
+        pages,
+        body: packHashes(all.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+      }
+      peer.send(msg)
+      sent += wireSize(msg)
+    }
+    return sent
+  }
+
+  /** Ask `peer` for metadata of those hashes we have none for, a page at a time. */
+  async #fetchMeta(peer: GossipPeer, hashes: string[]): Promise<void> {
+    const needed = hashes.filter(
+      (h) => !this.meta.has(h) && !this.deps.localMeta(h) && !this.#metaInFlight.has(h),
+    )
+    for (let i = 0; i < needed.length; i += MAX_TRACKS_PAGE) {
+      const batch = needed.slice(i, i + MAX_TRACKS_PAGE)
+      for (const h of batch) this.#metaInFlight.add(h)
+      try {
+        const res = await peer.request({ type: 'tracks-req', id: this.#nextId++, hashes: batch })
+        if (res.type === 'tracks-res') this.#acceptMeta(peer, batch, res)
+      } catch {
+        // Timed out or closed: the next round asks someone else.
+      } finally {
+        for (const h of batch) this.#metaInFlight.delete(h)
+      }
+    }
+  }
+
+  #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
+    const wanted = new Set(asked)
+    let added = false
+    for (const meta of res.tracks) {
+      if (!wanted.has(meta.hash)) return this.deps.strike(peer.peerId, 'metadata for a track not asked for')
+      if (this.meta.has(meta.hash)) continue
+      this.meta.set(meta.hash, meta)
+      added = true
+    }
+    while (this.meta.size > MAX_META) this.#forgetUnavailableMeta()
+    if (added) this.#onMeta?.()
+  }
+
+  #forgetUnavailableMeta() {
+    for (const hash of this.meta.keys()) {
+      if (this.deps.directory.holders(hash).size === 0) {
+        this.meta.delete(hash)
+        return
+      }
+    }
+    this.meta.delete(this.meta.keys().next().value!)
+  }
+
+  /** Announced tracks still without metadata: ask linked holders first, else any linked peer. */
+  async #fetchMissingMeta() {
+    const missing: string[] = []
+    for (const hash of this.deps.directory.trackHashes()) {
+      if (!this.meta.has(hash) && !this.deps.localMeta(hash) && !this.#metaInFlight.has(hash)) {
+        missing.push(hash)
+        if (missing.length >= MAX_TRACKS_PAGE * 2) break
+      }
+    }
+    if (missing.length === 0) return
+    const peers = this.deps.peers()
+    if (peers.length === 0) return
+    const byPeer = new Map<GossipPeer, string[]>()
+    for (const hash of missing) {
+      const holders = this.deps.directory.holders(hash)
+      const peer =
+        peers.find((p) => holders.has(p.peerId)) ?? peers[Math.floor(this.deps.random() * peers.length)]!
+      byPeer.set(peer, [...(byPeer.get(peer) ?? []), hash])
+    }
+    await Promise.all([...byPeer].map(([peer, hashes]) => this.#fetchMeta(peer, hashes)))
+  }
+}
+
+function shuffle<T>(items: T[], random: Random): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
+function clampSeen(ms: number): number {
+  return Math.min(86_400_000, Math.max(0, Math.round(ms)))
+}

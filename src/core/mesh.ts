@@ -1,0 +1,259 @@
+import * as v from 'valibot'
+import { Announcer, type Announcement } from './announcer.ts'
+import type { Track } from './catalog.ts'
+import { every, type Clock, type Random, type TimerHandle } from './clock.ts'
+import { Directory, type DirectoryConfig } from './directory.ts'
+import { Emitter } from './emitter.ts'
+import { Gossip, type GossipConfig, type GossipPeer } from './gossip.ts'
+import type { LocalTracks, MeshStats, NetworkTrack, TypeCount } from './mesh-types.ts'
+import type { RecordSigner, RecordVerifier, Sha256 } from './records.ts'
+import { MAX_TEXT, TrackMetaSchema, type SignedRecord, type TrackMeta, type Wire } from './wire.ts'
+
+export type MeshConfig = {
+  gossip: Partial<GossipConfig>
+  directory: Partial<DirectoryConfig>
+  /** Own record re-announced every this many gossip intervals (grows with the mesh, see below). */
+  refreshRounds: number
+  /** Validity of each own record, in refresh periods: a peer silent for that long is gone. */
+  ttlRefreshes: number
+}
+
+export const DEFAULT_MESH_CONFIG: MeshConfig = {
+  gossip: {},
+  directory: {},
+  refreshRounds: 6,
+  ttlRefreshes: 3,
+}
+
+/**
+ * Refreshes per round the mesh can carry for everyone: with N peers each refreshing every R
+ * rounds, a node relays about N / R refreshes per round, so R grows with N to keep bytes per round
+ * flat (and a departed peer takes longer to expire in a large mesh).
+ */
+const REFRESHES_PER_ROUND = 32
+
+export type MeshEvents = {
+  /** The network track list changed (coalesced). */
+  network: []
+}
+
+export type MeshDeps = {
+  signer: RecordSigner
+  sha256: Sha256
+  verify: RecordVerifier
+  clock: Clock
+  random: Random
+  local?: LocalTracks
+  config?: Partial<MeshConfig>
+  peers(): GossipPeer[]
+  strike(peerId: string, reason: string): void
+  onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+}
+
+/**
+ * The mesh protocol for one node: its own announcement, the directory of everyone else's, gossip
+ * to keep them in sync, and the network-wide track list and traffic stats the UI shows.
+ */
+export class Mesh {
+  readonly events = new Emitter<MeshEvents>()
+  readonly directory: Directory
+  readonly gossip: Gossip
+  readonly announcer: Announcer
+  readonly config: MeshConfig
+  readonly sent: Record<string, TypeCount> = {}
+  readonly received: Record<string, TypeCount> = {}
+  #localMeta = new Map<string, TrackMeta>()
+  #stoppers: (() => void)[] = []
+  #networkTimer: TimerHandle | undefined
+  #network: NetworkTrack[] | undefined
+  #running = false
+
+  constructor(private readonly deps: MeshDeps) {
+    this.config = { ...DEFAULT_MESH_CONFIG, ...deps.config }
+    this.directory = new Directory({
+      self: deps.signer.peerId,
+      clock: deps.clock,
+      sha256: deps.sha256,
+      verify: deps.verify,
+      config: this.config.directory,
+    })
+    this.gossip = new Gossip({
+      directory: this.directory,
+      clock: deps.clock,
+      random: deps.random,
+      config: this.config.gossip,
+      peers: deps.peers,
+      localMeta: (hash) => this.#localMeta.get(hash),
+      strike: deps.strike,
+      ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
+    })
+    this.gossip.onMeta = () => this.#networkChanged()
+    this.announcer = new Announcer({
+      signer: deps.signer,
+      sha256: deps.sha256,
+      clock: deps.clock,
+      ttlS: () => Math.ceil((this.#refreshMs() * this.config.ttlRefreshes) / 1000),
+    })
+    this.directory.events.on('tracks', () => this.#networkChanged())
+  }
+
+  /**
+   * Announce our tracks and start gossiping on timers; with `manual`, rounds and refreshes are
+   * left to the caller (the simulator drives thousands of nodes round by round).
+   */
+  async start(drive: 'timers' | 'manual' = 'timers'): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    const { clock, random, local } = this.deps
+    const interval = this.gossip.config.intervalMs
+    if (local) this.#stoppers.push(local.events.on('tracks', () => void this.publish()))
+    await this.publish()
+    if (drive === 'manual') return
+    this.#stoppers.push(
+      every(clock, interval, () => void this.gossip.round(), random, this.gossip.config.jitter),
+    )
+    let last = clock.now()
+    // Checked every round so the refresh period can follow the mesh's size.
+    this.#stoppers.push(
+      every(clock, interval, () => {
+        if (clock.now() - last < this.#refreshMs()) return
+        last = clock.now()
+        void this.publish(true)
+      }),
+    )
+  }
+
+  /** Stop gossiping; tell linked peers we are leaving (best effort: the links close next). */
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    for (const stop of this.#stoppers.splice(0)) stop()
+    if (this.#networkTimer !== undefined) this.deps.clock.clearTimeout(this.#networkTimer)
+    const leaving = await this.announcer.leave()
+    this.gossip.announce(leaving)
+  }
+
+  /** (Re-)announce our track set; pushed to every link at once when it changed. */
+  async publish(refresh = false): Promise<void> {
+    const tracks = this.deps.local?.tracks ?? []
+    this.#localMeta = new Map()
+    for (const track of tracks) {
+      const meta = toTrackMeta(track)
+      if (meta) this.#localMeta.set(track.contentHash, meta)
+    }
+    const own = await this.announcer.publish(this.#localMeta.keys(), refresh)
+    if (!own || !this.#running) return
+    this.directory.setOwn(own.rec, own.tracks, own.delta)
+    this.gossip.announce(own)
+    this.#networkChanged()
+  }
+
+  /** A verified link: exchange announcements at once. */
+  linked(peer: GossipPeer): Promise<void> {
+    return this.gossip.linked(peer, this.announcer.current)
+  }
+
+  receive(peer: GossipPeer, msg: Wire): Promise<void> {
+    return this.gossip.receive(peer, msg)
+  }
+
+  /** Count a frame for the stats panel. */
+  meter = (direction: 'sent' | 'received', type: string, bytes: number): void => {
+    const table = direction === 'sent' ? this.sent : this.received
+    const row = (table[type] ??= { messages: 0, bytes: 0 })
+    row.messages++
+    row.bytes += bytes
+  }
+
+  get own(): Announcement | undefined {
+    return this.announcer.current
+  }
+
+  get stats(): MeshStats {
+    const rejected = (this.received['rejected']?.messages ?? 0) + (this.received['throttled']?.messages ?? 0)
+    return {
+      sent: structuredClone(this.sent),
+      received: structuredClone(this.received),
+      rejected,
+      gossipRounds: this.gossip.rounds,
+      knownPeers: Math.max(0, this.directory.size - 1),
+      knownTracks: [...this.directory.trackHashes()].length,
+    }
+  }
+
+  /** Every track this node has heard of, with its holders; unavailable ones last. */
+  get network(): NetworkTrack[] {
+    if (this.#network) return this.#network
+    const hashes = new Set([...this.directory.trackHashes(), ...this.gossip.meta.keys()])
+    const list: NetworkTrack[] = []
+    for (const hash of hashes) {
+      const meta = this.#localMeta.get(hash) ?? this.gossip.meta.get(hash)
+      const holders = this.directory.holders(hash).size
+      list.push({
+        contentHash: hash,
+        title: meta?.title ?? `${hash.slice(0, 12)}…`,
+        ...(meta?.artist ? { artist: meta.artist } : {}),
+        ...(meta?.album ? { album: meta.album } : {}),
+        ...(meta?.durationS !== undefined ? { durationS: meta.durationS } : {}),
+        ...(meta ? { size: meta.size, mime: meta.mime } : {}),
+        holders,
+        local: this.#localMeta.has(hash),
+        described: meta !== undefined,
+      })
+    }
+    this.#network = list
+    return list
+  }
+
+  #refreshMs(): number {
+    const base = this.gossip.config.intervalMs * this.config.refreshRounds
+    const rounds = Math.max(this.config.refreshRounds, this.directory.size / REFRESHES_PER_ROUND)
+    const maxTtlMs = (this.directory.config.maxTtlS * 1000) / this.config.ttlRefreshes
+    return Math.min(Math.max(base, rounds * this.gossip.config.intervalMs), maxTtlMs)
+  }
+
+  /** Coalesce bursts of directory changes into one view update. */
+  #networkChanged() {
+    this.#network = undefined
+    if (this.#networkTimer !== undefined) return
+    this.#networkTimer = this.deps.clock.setTimeout(() => {
+      this.#networkTimer = undefined
+      this.events.emit('network')
+    }, 50)
+  }
+}
+
+/**
+ * Our own track as peers will see it, held to the same rules we hold theirs to: text capped and
+ * stripped of control characters; undefined if it still would not pass (it is then not announced).
+ */
+export function toTrackMeta(track: Track): TrackMeta | undefined {
+  const text = (s: string | undefined) => {
+    // eslint-disable-next-line no-control-regex
+    const clean = s?.replace(/[\u0000-\u001f\u007f]/g, ' ').trim()
+    if (!clean) return undefined
+    // Cut at a whole code point: the cap counts UTF-16 units, and half a surrogate pair is not text.
+    let out = ''
+    for (const ch of clean) {
+      if (out.length + ch.length > MAX_TEXT) break
+      out += ch
+    }
+    return out
+  }
+  const optional = (key: string, value: unknown) => (value === undefined ? {} : { [key]: value })
+  const meta = {
+    hash: track.contentHash,
+    size: track.size,
+    mime: track.mime,
+    ...optional('container', text(track.container)),
+    ...optional('codec', text(track.codec)),
+    title: text(track.title) ?? 'Untitled',
+    ...optional('artist', text(track.artist)),
+    ...optional('album', text(track.album)),
+    ...optional('trackNo', track.trackNo),
+    ...optional('durationS', track.durationS),
+    pieceSize: track.pieceSize,
+    piecesRoot: track.piecesRoot,
+  }
+  return v.is(TrackMetaSchema, meta) ? meta : undefined
+}

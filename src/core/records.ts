@@ -1,0 +1,95 @@
+import { fromBase64, toBase64, toHex } from './bytes.ts'
+import { peerIdOf, verifySignature, type Identity } from './identity.ts'
+import type { SignedRecord } from './wire.ts'
+
+/**
+ * Signed peer records (see RecordSchema in wire.ts): making one for this node, checking one from
+ * elsewhere, and the root that binds a record to its track set.
+ */
+
+/** SHA-256, as the platform provides it (WebCrypto in browsers and under Node). */
+export type Sha256 = (data: Uint8Array) => Promise<Uint8Array>
+
+/** Checks a record's signature and that its peer id derives from its key. */
+export type RecordVerifier = (rec: SignedRecord) => Promise<boolean>
+
+/** Signs records as this node. */
+export type RecordSigner = {
+  readonly peerId: string
+  readonly alg: SignedRecord['alg']
+  /** SPKI public key, base64. */
+  readonly key: string
+  sign(data: Uint8Array): Promise<Uint8Array>
+}
+
+const CONTEXT = 'dcmx record v1\0'
+
+/** The bytes a record's signature covers: every field but the signature, in a fixed order. */
+export function recordTranscript(rec: Omit<SignedRecord, 'sig'>): Uint8Array {
+  const fields = [rec.peer, rec.alg, rec.key, rec.ver, rec.ttl, rec.root, rec.count]
+  return new TextEncoder().encode(CONTEXT + fields.join('\0'))
+}
+
+export function signerFor(identity: Identity): RecordSigner {
+  return {
+    peerId: identity.peerId,
+    alg: identity.alg,
+    key: toBase64(identity.publicKey),
+    sign: (data) => identity.sign(data),
+  }
+}
+
+export async function signRecord(
+  signer: RecordSigner,
+  fields: Pick<SignedRecord, 'ver' | 'ttl' | 'root' | 'count'>,
+): Promise<SignedRecord> {
+  const unsigned = { peer: signer.peerId, alg: signer.alg, key: signer.key, ...fields }
+  const sig = await signer.sign(recordTranscript(unsigned))
+  return { ...unsigned, sig: toBase64(sig) }
+}
+
+/** The WebCrypto verifier: the key must hash to the peer id, and the signature must hold. */
+export function webCryptoVerifier(subtle: SubtleCrypto): RecordVerifier {
+  return async (rec) => {
+    const key = fromBase64(rec.key)
+    const sig = fromBase64(rec.sig)
+    if (!key || !sig) return false
+    if ((await peerIdOf(subtle, key)) !== rec.peer) return false
+    return verifySignature(subtle, rec.alg, key, recordTranscript(rec), sig)
+  }
+}
+
+/** Root of a track set: SHA-256 over the raw hashes in ascending order (empty set included). */
+export async function trackSetRoot(sha256: Sha256, hashes: Iterable<string>): Promise<string> {
+  const sorted = [...hashes].sort()
+  const raw = new Uint8Array(sorted.length * 32)
+  sorted.forEach((hash, i) => raw.set(hexToBytes(hash), i * 32))
+  return toHex(await sha256(raw))
+}
+
+/** Hex hashes to the raw 32-byte values a discover body carries. */
+export function packHashes(hashes: readonly string[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * 32)
+  hashes.forEach((hash, i) => out.set(hexToBytes(hash), i * 32))
+  return out
+}
+
+/** A discover body back into hex hashes; undefined if it is not a whole number of hashes. */
+export function unpackHashes(body: Uint8Array | undefined): string[] | undefined {
+  if (!body) return []
+  if (body.length % 32 !== 0) return undefined
+  const out: string[] = []
+  for (let i = 0; i < body.length; i += 32) out.push(toHex(body.subarray(i, i + 32)))
+  return out
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return out
+}
+
+/** WebCrypto SHA-256 as a Sha256. */
+export function webCryptoSha256(subtle: SubtleCrypto): Sha256 {
+  return async (data) => new Uint8Array(await subtle.digest('SHA-256', data as BufferSource))
+}

@@ -1,0 +1,371 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Track } from '../catalog.ts'
+import type { Clock, TimerHandle } from '../clock.ts'
+import { Emitter } from '../emitter.ts'
+import type { GossipConfig, GossipPeer } from '../gossip.ts'
+import { Mesh, type MeshConfig } from '../mesh.ts'
+import type { LocalTracks } from '../mesh-types.ts'
+import { DEFAULT_SESSION_CONFIG } from '../peer-session.ts'
+import { TokenBucket } from '../rate.ts'
+import { recordTranscript, type RecordSigner, type RecordVerifier, type Sha256 } from '../records.ts'
+import { decodeWire, encodeWire, type Wire } from '../wire.ts'
+
+/**
+ * A mesh simulator: hundreds to thousands of real `Mesh` instances (directory, announcer, gossip,
+ * codec) joined by in-memory links that carry real encoded frames, driven round by round. What it
+ * fakes: the transport (no WebRTC, no handshake), time (a manual clock), and signatures (a keyed
+ * hash, thousands of times cheaper than Ed25519 yet just as unforgeable to code that does not hold
+ * the key). Each link applies the same inbound rate budget a real session does.
+ */
+
+const sha256Sync = (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest())
+export const simSha256: Sha256 = (data) => Promise.resolve(sha256Sync(data))
+
+/** A cheap signer: the "signature" is sha256(secret ‖ data); peer id = sha256(key) as usual. */
+function simSigner(): RecordSigner & { secret: Uint8Array } {
+  const secret = new Uint8Array(randomBytes(32))
+  // The "public key" is the secret itself: the verifier below knows nothing else.
+  const key = Buffer.from(secret).toString('base64')
+  const peerId = Buffer.from(sha256Sync(secret)).toString('hex').slice(0, 32)
+  return {
+    peerId,
+    alg: 'Ed25519',
+    key,
+    secret,
+    sign: (data) => Promise.resolve(sha256Sync(concat(secret, data))),
+  }
+}
+
+export const simVerifier: RecordVerifier = (rec) => {
+  const secret = new Uint8Array(Buffer.from(rec.key, 'base64'))
+  const peerId = Buffer.from(sha256Sync(secret)).toString('hex').slice(0, 32)
+  if (peerId !== rec.peer) return Promise.resolve(false)
+  const expected = Buffer.from(sha256Sync(concat(secret, recordTranscript(rec)))).toString('base64')
+  return Promise.resolve(expected === rec.sig)
+}
+
+function concat(a: Uint8Array, b: Uint8Array) {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}
+
+/** Time that moves only when the simulator says so; timers are kept but never needed to fire. */
+export class SimClock implements Clock {
+  #now = 1_700_000_000_000
+  #timers = new Map<number, { at: number; fn: () => void }>()
+  #next = 1
+  now() {
+    return this.#now
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.#next++
+    this.#timers.set(id, { at: this.#now + ms, fn })
+    return id
+  }
+  clearTimeout(handle: TimerHandle) {
+    this.#timers.delete(handle as number)
+  }
+  /** Move time on, running the timers that fall due (in no particular order). */
+  advance(ms: number) {
+    this.#now += ms
+    for (const [id, t] of this.#timers) {
+      if (t.at > this.#now) continue
+      this.#timers.delete(id)
+      t.fn()
+    }
+  }
+}
+
+export function simHash(label: string): string {
+  return createHash('sha256').update(label).digest('hex')
+}
+
+export function simTrack(hash: string, title = `Track ${hash.slice(0, 6)}`): Track {
+  return {
+    contentHash: hash,
+    size: 1_000_000,
+    mime: 'audio/mpeg',
+    container: 'MPEG',
+    title,
+    pieceSize: 262_144,
+    pieces: [],
+    piecesRoot: simHash(`root:${hash}`),
+    fileName: `${title}.mp3`,
+    addedAt: 0,
+    source: 'local',
+  }
+}
+
+class SimLibrary implements LocalTracks {
+  readonly events = new Emitter<{ tracks: [] }>()
+  tracks: Track[] = []
+  set(tracks: Track[]) {
+    this.tracks = tracks
+    this.events.emit('tracks')
+  }
+}
+
+/** Rewrites or swallows a node's outgoing messages (a bad actor); undefined drops the message. */
+export type Behaviour = (msg: Wire, to: SimNode) => Wire[] | undefined
+
+export class SimNode {
+  readonly links = new Map<string, SimPeer>()
+  readonly library = new SimLibrary()
+  alive = true
+  strikes = new Map<string, number>()
+  behaviour: Behaviour | undefined
+  /** Bytes sent since the counter was last reset. */
+  bytesSent = 0
+  mesh!: Mesh
+
+  constructor(
+    readonly sim: MeshSim,
+    readonly signer: RecordSigner,
+  ) {}
+
+  get peerId(): string {
+    return this.signer.peerId
+  }
+}
+
+/** One direction of a link, as seen from `from`: what gossip calls to talk to `to`. */
+class SimPeer implements GossipPeer {
+  readonly peerId: string
+  #pending = new Map<number, { resolve: (msg: Wire) => void; reject: (e: Error) => void }>()
+  #queue: Promise<void> = Promise.resolve()
+  #messages: TokenBucket
+  #bytes: TokenBucket
+  throttled = 0
+
+  constructor(
+    readonly from: SimNode,
+    readonly to: SimNode,
+  ) {
+    this.peerId = to.peerId
+    const { rate } = DEFAULT_SESSION_CONFIG
+    const now = from.sim.clock.now()
+    this.#messages = new TokenBucket(rate.messages, rate.messageBurst, now)
+    this.#bytes = new TokenBucket(rate.bytes, rate.byteBurst, now)
+  }
+
+  send(msg: Wire): void {
+    if (!this.from.alive) return
+    const out = this.from.behaviour ? this.from.behaviour(msg, this.to) : [msg]
+    for (const m of out ?? []) {
+      const frame = encodeWire(m)
+      this.from.bytesSent += frame.length
+      this.from.mesh.meter('sent', m.type, frame.length)
+      this.to.links.get(this.from.peerId)?.deliver(frame)
+    }
+  }
+
+  request(msg: Wire & { id: number }): Promise<Wire> {
+    if (!this.to.alive || !this.to.links.has(this.from.peerId)) return Promise.reject(new Error('gone'))
+    return new Promise((resolve, reject) => {
+      this.#pending.set(msg.id, { resolve, reject })
+      this.send(msg)
+      // A peer that never answers (dropped the message, or misbehaves) times out with the round.
+      this.from.sim.onRoundEnd(() => {
+        if (this.#pending.delete(msg.id)) reject(new Error('timeout'))
+      })
+    })
+  }
+
+  /** The link is gone: every request on it fails now. */
+  fail(): void {
+    for (const { reject } of this.#pending.values()) reject(new Error('link closed'))
+    this.#pending.clear()
+  }
+
+  /** A frame arriving at `from` from `to` (this object is `from`'s view of the link). */
+  deliver(frame: Uint8Array): void {
+    this.#queue = this.#queue.then(() => this.#receive(frame))
+  }
+
+  async #receive(frame: Uint8Array) {
+    const node = this.from
+    if (!node.alive || !node.links.has(this.peerId)) return
+    const now = node.sim.clock.now()
+    if (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now)) {
+      node.mesh.meter('received', 'throttled', frame.length)
+      if (++this.throttled >= DEFAULT_SESSION_CONFIG.maxThrottled) node.sim.unlink(node, this.to, true)
+      return
+    }
+    const decoded = decodeWire(frame)
+    if (!decoded.ok) return this.strike('malformed frame')
+    node.mesh.meter('received', decoded.value.type, frame.length)
+    const msg = decoded.value
+    if (msg.type === 'peers-res' || msg.type === 'tracks-res') {
+      const pending = this.#pending.get(msg.id)
+      this.#pending.delete(msg.id)
+      pending?.resolve(msg)
+      return
+    }
+    await node.mesh.receive(this, msg)
+  }
+
+  strike(_reason: string) {
+    const node = this.from
+    const n = (node.strikes.get(this.peerId) ?? 0) + 1
+    node.strikes.set(this.peerId, n)
+    if (n >= DEFAULT_SESSION_CONFIG.maxStrikes) node.sim.unlink(node, this.to, true)
+  }
+}
+
+export type SimOptions = {
+  /** Links each node opens (the graph's mean degree is twice this, plus a ring for connectivity). */
+  degree: number
+  gossip?: Partial<GossipConfig>
+  mesh?: Partial<MeshConfig>
+  random?: () => number
+}
+
+export class MeshSim {
+  readonly clock = new SimClock()
+  readonly nodes: SimNode[] = []
+  readonly random: () => number
+  /** Peers each node refuses after they misbehaved. */
+  readonly banned = new Map<string, Set<string>>()
+  rounds = 0
+  #roundEnd: (() => void)[] = []
+
+  constructor(readonly options: SimOptions) {
+    this.random = options.random ?? mulberry32(42)
+  }
+
+  get alive(): SimNode[] {
+    return this.nodes.filter((n) => n.alive)
+  }
+
+  /** Add a node, link it to `degree` random live nodes, and let it announce itself. */
+  async join(tracks: Track[] = []): Promise<SimNode> {
+    const node = this.#create()
+    node.library.tracks = tracks
+    const others = this.alive.filter((n) => n !== node)
+    const ring = others[others.length - 1]
+    if (ring) this.link(node, ring)
+    for (let i = 0; i < this.options.degree && others.length > 0; i++) {
+      this.link(node, others[Math.floor(this.random() * others.length)]!)
+    }
+    await node.mesh.start('manual')
+    for (const peer of node.links.values()) {
+      void node.mesh.linked(peer)
+      void peer.to.mesh.linked(peer.to.links.get(node.peerId)!)
+    }
+    await this.settle()
+    return node
+  }
+
+  /**
+   * Build `n` nodes already linked, each knowing only itself: the state of a mesh the moment its
+   * links came up, before any gossip. Cheaper than n joins for large n.
+   */
+  async populate(n: number, tracksOf: (i: number) => Track[] = () => []): Promise<void> {
+    const fresh: SimNode[] = []
+    for (let i = 0; i < n; i++) {
+      const node = this.#create()
+      node.library.tracks = tracksOf(i)
+      fresh.push(node)
+    }
+    const all = this.nodes
+    const first = all.length - fresh.length
+    for (let i = 0; i < fresh.length; i++) {
+      const node = fresh[i]!
+      if (all.length > 1) this.link(node, all[(first + i + all.length - 1) % all.length]!)
+      for (let d = 0; d < this.options.degree; d++) {
+        const other = all[Math.floor(this.random() * all.length)]!
+        if (other !== node) this.link(node, other)
+      }
+    }
+    await Promise.all(fresh.map((node) => node.mesh.start('manual')))
+  }
+
+  link(a: SimNode, b: SimNode): void {
+    if (a === b || a.links.has(b.peerId)) return
+    if (this.banned.get(a.peerId)?.has(b.peerId) || this.banned.get(b.peerId)?.has(a.peerId)) return
+    a.links.set(b.peerId, new SimPeer(a, b))
+    b.links.set(a.peerId, new SimPeer(b, a))
+  }
+
+  /** Cut a link; `ban` makes `by` refuse `other` from now on (it misbehaved). */
+  unlink(by: SimNode, other: SimNode, ban = false): void {
+    by.links.get(other.peerId)?.fail()
+    other.links.get(by.peerId)?.fail()
+    by.links.delete(other.peerId)
+    other.links.delete(by.peerId)
+    if (ban) {
+      let set = this.banned.get(by.peerId)
+      if (!set) this.banned.set(by.peerId, (set = new Set()))
+      set.add(other.peerId)
+    }
+  }
+
+  /** A node leaves: politely (signed goodbye) or by vanishing. */
+  async leave(node: SimNode, politely = false): Promise<void> {
+    if (politely) await node.mesh.stop()
+    node.alive = false
+    for (const peer of [...node.links.values()]) this.unlink(node, peer.to)
+  }
+
+  /** One gossip round at every live node, then let all traffic settle; time moves one interval. */
+  async round(): Promise<void> {
+    this.rounds++
+    for (const node of this.nodes) node.bytesSent = 0
+    const alive = this.alive
+    const rounds = Promise.all(alive.map((node) => node.mesh.gossip.round()))
+    await this.settle()
+    // Whatever has not been answered by now never will be (timeouts); requests made while
+    // handling those timeouts get the same treatment.
+    for (let i = 0; i < 4; i++) {
+      for (const fn of this.#roundEnd.splice(0)) fn()
+      await this.settle()
+    }
+    await rounds
+    this.clock.advance(alive[0]?.mesh.gossip.config.intervalMs ?? 10_000)
+  }
+
+  onRoundEnd(fn: () => void): void {
+    this.#roundEnd.push(fn)
+  }
+
+  /** Let in-flight messages be delivered and handled. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+
+  /** Live nodes whose directory lists `peerId` as holding `hash`. */
+  holdersSeen(hash: string, holder: string): number {
+    return this.alive.filter((n) => n.mesh.directory.holders(hash).has(holder)).length
+  }
+
+  #create(): SimNode {
+    const node = new SimNode(this, simSigner())
+    node.mesh = new Mesh({
+      signer: node.signer,
+      sha256: simSha256,
+      verify: simVerifier,
+      clock: this.clock,
+      random: this.random,
+      local: node.library,
+      config: { ...this.options.mesh, gossip: { jitter: 0, ...this.options.gossip } },
+      peers: () => [...node.links.values()].filter((p) => p.to.alive),
+      strike: (peerId) => node.links.get(peerId)?.strike('protocol violation'),
+    })
+    this.nodes.push(node)
+    return node
+  }
+}
+
+/** A small seeded PRNG, so simulated runs repeat exactly. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
