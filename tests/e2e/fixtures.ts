@@ -13,7 +13,13 @@ type Fixtures = {
   /** A fresh room per test, so tests never see each other's nodes. */
   room: string
   /** Open a new node in `room` (or `opts.room`) and wait until it shows its peer id. */
-  openNode: (opts?: { room?: string; links?: number; initScript?: () => void }) => Promise<TestNode>
+  openNode: (opts?: {
+    room?: string
+    links?: number
+    /** Mean ms between gossip rounds (the app's ?gossip=). */
+    gossip?: number
+    initScript?: () => void
+  }) => Promise<TestNode>
 }
 
 export const test = base.extend<Fixtures>({
@@ -56,6 +62,7 @@ export const test = base.extend<Fixtures>({
       if (opts.initScript) await page.addInitScript(opts.initScript)
       const params = new URLSearchParams({ room: opts.room ?? room })
       if (opts.links) params.set('links', String(opts.links))
+      if (opts.gossip) params.set('gossip', String(opts.gossip))
       await page.goto(`${base}/?${params}`)
       const peerId = await readPeerId(page)
       return { context, page, peerId }
