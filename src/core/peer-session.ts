@@ -118,6 +118,9 @@ export class PeerSession {
     this.#messages = new TokenBucket(rate.messages, rate.messageBurst, deps.clock.now())
     this.#bytes = new TokenBucket(rate.bytes, rate.byteBurst, deps.clock.now())
     link.events.on('message', (frame) => {
+      // A frame that arrived while the link was up is handled even if the link closes meanwhile:
+      // a peer's last words (its goodbye record) come just before its close.
+      if (this.state === 'closed') return
       this.#queue = this.#queue.then(() => this.#receive(frame))
     })
     link.events.on('close', (reason) => this.#closed(reason, false))
@@ -189,7 +192,6 @@ export class PeerSession {
   }
 
   async #receive(frame: Uint8Array) {
-    if (this.state === 'closed') return
     const now = this.deps.clock.now()
     if (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now)) {
       // Over budget: the frame is dropped unread; a peer that keeps flooding is dropped too.
