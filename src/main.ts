@@ -1,20 +1,21 @@
 import { mount } from 'svelte'
+import { emptyReader, firstOf, localReader } from './platform/local-reader.ts'
+import { IdbPartialStore } from './platform/partial-store.ts'
 import { startBrowserLibrary } from './platform/start-library.ts'
 import { readOptions, startBrowserNode } from './platform/start-node.ts'
+import { serveContent } from './platform/sw-bridge.ts'
 import App from './ui/App.svelte'
 import { LibraryView } from './ui/library-view.svelte.ts'
 import { NetworkView } from './ui/network-view.svelte.ts'
 import { NodeView } from './ui/node-view.svelte.ts'
-import type { Library } from './core/library.ts'
 import StartupError from './ui/StartupError.svelte'
 
 const target = document.getElementById('app')!
 
 /** The library needs storage; the network part still runs when the browser refuses it. */
-async function openLibrary(): Promise<{ core?: Library; library?: LibraryView; libraryError?: string }> {
+async function openLibrary() {
   try {
-    const { library, storage, covers } = await startBrowserLibrary()
-    return { core: library, library: new LibraryView(library, storage, covers) }
+    return { opened: await startBrowserLibrary() }
   } catch (error) {
     console.error(error)
     const reason = error instanceof Error ? error.message : String(error)
@@ -24,13 +25,50 @@ async function openLibrary(): Promise<{ core?: Library; library?: LibraryView; l
 
 try {
   const options = readOptions(new URL(location.href))
-  // The node announces the library's tracks, so the library opens first (it takes milliseconds).
-  const { core, ...library } = await openLibrary()
-  const node = await startBrowserNode(options, core)
+  // The node announces the library's tracks and stores what it downloads there, so the library
+  // opens first (it takes milliseconds).
+  const { opened, libraryError } = await openLibrary()
+  const node = await startBrowserNode(
+    options,
+    opened?.library,
+    opened && {
+      read: (hash, start, end) => opened.store.read(hash, start, end),
+      partials: new IdbPartialStore(opened.store),
+      adopt: (track) => opened.library.adopt(track),
+    },
+  )
   window.dcmx = node
+  // /content/<hash> through the service worker, local tracks and remote ones alike, so the player
+  // streams and seeks by URL; a remote track's pieces are fetched as the player asks for them.
+  const content = serveContent(
+    firstOf(opened ? localReader(opened) : emptyReader, node.fetcher ?? emptyReader),
+  )
+  const library =
+    opened &&
+    new LibraryView(opened.library, opened.storage, opened.covers, { contentUrl: content.contentUrl })
+  const network = new NetworkView(node)
   mount(App, {
     target,
-    props: { view: new NodeView(node, options.warnings), network: new NetworkView(node), ...library },
+    props: {
+      view: new NodeView(node, options.warnings),
+      network,
+      ...(library ? { library } : { libraryError }),
+      ...(library && {
+        fetchAndPlay: (hash: string) => {
+          const track = node.network.find((t) => t.contentHash === hash)
+          if (!track) return
+          node.fetcher?.fetch(hash)
+          void library.playRemote({
+            contentHash: hash,
+            title: track.title,
+            mime: track.mime ?? 'audio/mpeg',
+            ...(track.artist ? { artist: track.artist } : {}),
+            ...(track.album ? { album: track.album } : {}),
+            ...(track.durationS !== undefined ? { durationS: track.durationS } : {}),
+          })
+        },
+      }),
+    },
   })
 } catch (error) {
   console.error(error)

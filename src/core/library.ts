@@ -136,6 +136,18 @@ export class Library {
     this.events.emit('committed')
   }
 
+  /**
+   * A track whose verified bytes are already in the store (a finished download) joins the
+   * library: it is listed, played offline, and announced like an import.
+   */
+  async adopt(track: Track): Promise<void> {
+    const added = await this.deps.catalog.add(track)
+    if (!added) return
+    this.tracks = [...this.tracks, track]
+    this.events.emit('tracks')
+    this.events.emit('committed')
+  }
+
   /** The stored bytes of a track, for playback. */
   async blob(hash: string): Promise<Blob> {
     const blob = await this.deps.store.get(hash)

@@ -2,7 +2,11 @@ import { every, type Clock, type Random } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import type { Identity } from './identity.ts'
+import { ContentServer, type ContentPeer } from './content-server.ts'
+import type { Track } from './catalog.ts'
+import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
+import type { PartialStore } from './partial.ts'
 import type { LinkFactory, RtcLink } from './link.ts'
 import { Mesh, type MeshConfig } from './mesh.ts'
 import type { KnownPeer, LocalTracks, MeshStats, NetworkTrack, PeerStore } from './mesh-types.ts'
@@ -31,6 +35,7 @@ export type NodeConfig = {
   saveMs: number
   session: SessionConfig
   mesh: Partial<MeshConfig>
+  fetch: Partial<FetcherConfig>
 }
 
 export const DEFAULT_NODE_CONFIG: NodeConfig = {
@@ -41,6 +46,7 @@ export const DEFAULT_NODE_CONFIG: NodeConfig = {
   saveMs: 30_000,
   session: DEFAULT_SESSION_CONFIG,
   mesh: {},
+  fetch: {},
 }
 
 /** The longest a node below its budget waits between sample requests. */
@@ -63,6 +69,8 @@ export type NodeEvents = {
   change: []
   /** The network-wide track list changed. */
   network: []
+  /** A download started, progressed or ended. */
+  downloads: []
   log: [LogEntry]
 }
 
@@ -79,6 +87,13 @@ export type NodeDeps = {
   peerStore?: PeerStore
   /** Record signature check; WebCrypto unless a test swaps in a cheaper one. */
   verify?: RecordVerifier
+  /** Serving our tracks to peers and fetching theirs (absent when local storage is unavailable). */
+  content?: {
+    read(hash: string, start: number, end: number): Promise<Uint8Array>
+    partials: PartialStore
+    /** A download is stored and verified: add it to the library. */
+    adopt(track: Track): Promise<void>
+  }
   config?: Partial<NodeConfig>
 }
 
@@ -89,6 +104,7 @@ type Entry = {
   link: RtcLink
   peer: PeerSession
   gossip: GossipPeer
+  content: ContentPeer & FetchPeer
 }
 
 /**
@@ -102,6 +118,9 @@ export class DcmxNode {
   readonly config: NodeConfig
   readonly mesh: Mesh
   readonly passive: PeerManager
+  readonly server: ContentServer
+  readonly fetcher: Fetcher | undefined
+  #localTracks = new Map<string, Track>()
   #entries = new Map<string, Entry>()
   #banned = new Map<string, number>()
   #stoppers: (() => void)[] = []
@@ -129,6 +148,44 @@ export class DcmxNode {
       },
     })
     this.mesh.events.on('network', () => this.events.emit('network'))
+    const content = deps.content
+    const indexLocal = () => (this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t])))
+    indexLocal()
+    deps.local?.events.on('tracks', indexLocal)
+    this.server = new ContentServer({
+      clock: deps.clock,
+      track: (hash) => this.#localTracks.get(hash),
+      read: (hash, start, end) =>
+        content
+          ? content.read(hash, start, end)
+          : Promise.reject(new DcmxError('NOT_FOUND', 'no local storage')),
+    })
+    this.fetcher = content
+      ? new Fetcher({
+          clock: deps.clock,
+          random: deps.random,
+          sha256: webCryptoSha256(deps.crypto.subtle),
+          partials: content.partials,
+          meta: (hash) => this.mesh.gossip.meta.get(hash),
+          holders: (hash) => [...this.mesh.directory.holders(hash)].filter((id) => id !== this.peerId),
+          linked: (peerId) => this.#connected(peerId)?.content,
+          connect: (peerIds) => {
+            const wanted = peerIds.filter((id) => !this.#knows(id) && !this.#isBanned(id)).slice(0, 16)
+            if (wanted.length > 0) deps.signaling.lookup(wanted)
+          },
+          adopt: (track) => content.adopt(track),
+          penalise: (peerId, reason, ban) => {
+            if (!ban) return this.#strike(peerId, reason)
+            this.#warn(`Peer ${short(peerId)} ${reason}`)
+            this.#connected(peerId)?.peer.close(reason, true)
+          },
+          config: this.config.fetch,
+        })
+      : undefined
+    this.fetcher?.events.on('change', () => this.events.emit('downloads'))
+    this.mesh.events.on('network', () => {
+      if (this.#started) this.fetcher?.resume().catch(() => {})
+    })
     this.mesh.directory.events.on('peers', () => this.events.emit('change'))
   }
 
@@ -356,8 +413,25 @@ export class DcmxNode {
       send: (msg) => peer.send(msg),
       request: (msg) => peer.request(msg),
     }
-    peer.onMessage = (msg) => this.mesh.receive(gossip, msg)
-    const entry: Entry = { session: ref.session, expectedPeerId: ref.peerId, direction, link, peer, gossip }
+    const content: Entry['content'] = {
+      peerId: ref.peerId,
+      post: (msg) => peer.post(msg),
+      fetchPiece: (hash, index, signal) => peer.fetchPiece(hash, index, signal),
+      request: (msg) => peer.request(msg),
+    }
+    peer.onMessage = async (msg) => {
+      if (msg.type === 'content-req' || msg.type === 'pieces-req') return this.server.handle(content, msg)
+      return this.mesh.receive(gossip, msg)
+    }
+    const entry: Entry = {
+      session: ref.session,
+      expectedPeerId: ref.peerId,
+      direction,
+      link,
+      peer,
+      gossip,
+      content,
+    }
     this.#entries.set(ref.session, entry)
     peer.events.on('state', (state) => {
       if (state === 'connected') this.#onVerified(entry)
@@ -381,11 +455,13 @@ export class DcmxNode {
       if (loser === entry) return
     }
     this.#info(`Linked with ${short(remoteId)} (${entry.direction})`)
+    this.fetcher?.sourcesChanged()
     void this.mesh.linked(entry.gossip)
   }
 
   #onClosed(entry: Entry, reason: string, rejected: boolean) {
     if (this.#entries.get(entry.session) === entry) this.#entries.delete(entry.session)
+    this.fetcher?.sourcesChanged()
     const peerId = entry.peer.remoteId ?? entry.expectedPeerId
     const who = short(peerId)
     if (rejected) {

@@ -7,7 +7,7 @@ import { peerIdOf, proofTranscript, verifySignature, type Identity } from './ide
 import type { Link } from './link.ts'
 import { TokenBucket } from './rate.ts'
 import { assertNever } from './result.ts'
-import { decodeWire, encodeWire, type KeyAlg, type Wire, type WireOf } from './wire.ts'
+import { decodeWire, encodeWire, wireTypeOf, type KeyAlg, type Wire, type WireOf } from './wire.ts'
 
 /** What a session needs from the platform's crypto. */
 export interface CryptoDeps {
@@ -27,7 +27,15 @@ export type SessionConfig = {
   /** How long a request waits for its response. */
   requestTimeoutMs: number
   /** Inbound budget: messages per second (and burst) and bytes per second (and burst). */
-  rate: { messages: number; messageBurst: number; bytes: number; byteBurst: number }
+  rate: {
+    messages: number
+    messageBurst: number
+    bytes: number
+    byteBurst: number
+    /** Content frames (piece data we asked for) have their own, larger byte budget. */
+    contentBytes: number
+    contentBurst: number
+  }
   /** Frames over budget that are dropped before the link is dropped too. */
   maxThrottled: number
 }
@@ -40,13 +48,26 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   requestTimeoutMs: 5_000,
   // Control traffic is small: a busy gossip round is tens of frames. Content transfer, when it
   // arrives, gets its own budget.
-  rate: { messages: 200, messageBurst: 400, bytes: 2 * 1024 * 1024, byteBurst: 4 * 1024 * 1024 },
+  rate: {
+    messages: 200,
+    messageBurst: 400,
+    bytes: 2 * 1024 * 1024,
+    byteBurst: 4 * 1024 * 1024,
+    contentBytes: 256 * 1024 * 1024,
+    contentBurst: 64 * 1024 * 1024,
+  },
   maxThrottled: 200,
 }
 
 /** Messages the session hands to the node (everything after the handshake but ping/pong). */
-export type AppMessage = WireOf<'discover' | 'peers-req' | 'tracks-req'>
-type Response = WireOf<'peers-res' | 'tracks-res'>
+export type AppMessage = WireOf<'discover' | 'peers-req' | 'tracks-req' | 'content-req' | 'pieces-req'>
+type Response = WireOf<'peers-res' | 'tracks-res' | 'pieces-res'>
+type PieceRequest = {
+  buf: Uint8Array | undefined
+  received: number
+  resolve: (bytes: Uint8Array) => void
+  reject: (error: Error) => void
+}
 
 /** Counts traffic by message type, for the stats panel. */
 export type TrafficMeter = (direction: 'sent' | 'received', type: string, bytes: number) => void
@@ -95,6 +116,10 @@ export class PeerSession {
   >()
   #messages: TokenBucket
   #bytes: TokenBucket
+  #contentBytes: TokenBucket
+  #pieces = new Map<number, PieceRequest>()
+  #nextPieceId = 1
+  #nextRequestId = 1
   /** Handles the messages past the handshake (set by the node); awaited, so order is kept. */
   onMessage: ((msg: AppMessage) => Promise<void>) | undefined
   #queue: Promise<void> = Promise.resolve()
@@ -117,6 +142,7 @@ export class PeerSession {
     const { rate } = deps.config
     this.#messages = new TokenBucket(rate.messages, rate.messageBurst, deps.clock.now())
     this.#bytes = new TokenBucket(rate.bytes, rate.byteBurst, deps.clock.now())
+    this.#contentBytes = new TokenBucket(rate.contentBytes, rate.contentBurst, deps.clock.now())
     link.events.on('message', (frame) => {
       // A frame that arrived while the link was up is handled even if the link closes meanwhile:
       // a peer's last words (its goodbye record) come just before its close.
@@ -148,17 +174,55 @@ export class PeerSession {
   }
 
   /** Send a request; resolves with the response echoing its id, rejects on timeout or close. */
-  request(msg: WireOf<'peers-req' | 'tracks-req'>): Promise<Wire> {
+  request(msg: WireOf<'peers-req' | 'tracks-req' | 'pieces-req'>): Promise<Wire> {
     if (this.state !== 'connected')
       return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
+    // The session numbers its own requests, so callers cannot collide on an id.
+    const id = this.#nextRequestId++
     return new Promise((resolve, reject) => {
       const timer = this.deps.clock.setTimeout(() => {
-        this.#requests.delete(msg.id)
+        this.#requests.delete(id)
         reject(new DcmxError('TIMEOUT', `no answer to ${msg.type}`))
       }, this.deps.config.requestTimeoutMs)
-      this.#requests.set(msg.id, { timer, resolve, reject })
-      this.send(msg)
+      this.#requests.set(id, { timer, resolve, reject })
+      this.send({ ...msg, id })
     })
+  }
+
+  /**
+   * Fetch piece `index` of `hash`: resolves with its bytes as sent (the caller verifies them),
+   * rejects on content-error, link close or abort. Timing out is the caller's choice (abort).
+   */
+  fetchPiece(hash: string, index: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.state !== 'connected')
+      return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
+    if (signal?.aborted) return Promise.reject(new DcmxError('ABORTED', 'piece request aborted'))
+    const id = this.#nextPieceId++
+    return new Promise((resolve, reject) => {
+      const onAbort = () => done(undefined, new DcmxError('ABORTED', 'piece request aborted'))
+      const done = (bytes: Uint8Array | undefined, error?: Error) => {
+        this.#pieces.delete(id)
+        signal?.removeEventListener('abort', onAbort)
+        if (error) reject(error)
+        else resolve(bytes!)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#pieces.set(id, {
+        buf: undefined,
+        received: 0,
+        resolve: (bytes) => done(bytes),
+        reject: (error) => done(undefined, error),
+      })
+      this.send({ type: 'content-req', id, hash, index })
+    })
+  }
+
+  /** Send and wait until the link has room again (backpressure for bulk senders). */
+  async post(msg: Wire): Promise<void> {
+    if (this.state === 'closed') throw new DcmxError('LINK_CLOSED', 'the link is closed')
+    const frame = encodeWire(msg)
+    this.deps.meter?.('sent', msg.type, frame.length)
+    await this.link.send(frame)
   }
 
   /** Send a message on a connected link (dropped silently if the link is gone). */
@@ -193,7 +257,11 @@ export class PeerSession {
 
   async #receive(frame: Uint8Array) {
     const now = this.deps.clock.now()
-    if (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now)) {
+    const admitted =
+      wireTypeOf(frame) === 'content-piece'
+        ? this.#contentBytes.take(frame.length, now)
+        : this.#messages.take(1, now) && this.#bytes.take(frame.length, now)
+    if (!admitted) {
       // Over budget: the frame is dropped unread; a peer that keeps flooding is dropped too.
       this.deps.meter?.('received', 'throttled', frame.length)
       if (++this.#throttled >= this.deps.config.maxThrottled)
@@ -229,11 +297,20 @@ export class PeerSession {
       case 'discover':
       case 'peers-req':
       case 'tracks-req':
+      case 'content-req':
+      case 'pieces-req':
         if (this.state !== 'connected') return this.close(`${msg.type} before identity proof`, true)
         return this.onMessage?.(msg)
       case 'peers-res':
       case 'tracks-res':
+      case 'pieces-res':
         return this.#onResponse(msg)
+      case 'content-piece':
+        return this.#onPiece(msg)
+      case 'content-error': {
+        const pending = this.#pieces.get(msg.id)
+        return pending?.reject(new DcmxError('NOT_FOUND', `peer could not serve the piece: ${msg.message}`))
+      }
       default:
         return assertNever(msg)
     }
@@ -281,6 +358,24 @@ export class PeerSession {
     pending.resolve({ rttMs: sample, body })
   }
 
+  #onPiece(msg: WireOf<'content-piece'>) {
+    const pending = this.#pieces.get(msg.id)
+    if (!pending) return // late (aborted or timed out): harmless
+    const body = msg.body ?? new Uint8Array(0)
+    pending.buf ??= new Uint8Array(msg.length)
+    if (
+      msg.length !== pending.buf.length ||
+      msg.offset !== pending.received ||
+      msg.offset + body.length > msg.length
+    ) {
+      pending.reject(new DcmxError('BAD_MESSAGE', 'piece frames out of order or of the wrong size'))
+      return this.strike('malformed piece stream')
+    }
+    pending.buf.set(body, msg.offset)
+    pending.received += body.length
+    if (pending.received === msg.length) pending.resolve(pending.buf)
+  }
+
   #onResponse(msg: Response) {
     const pending = this.#requests.get(msg.id)
     if (!pending) return // late (timed out) or unsolicited: harmless
@@ -326,6 +421,8 @@ export class PeerSession {
       request.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
     }
     this.#requests.clear()
+    for (const piece of [...this.#pieces.values()])
+      piece.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
     this.events.emit('closed', reason, rejected)
   }
 }

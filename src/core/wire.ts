@@ -30,6 +30,11 @@ export const MAX_PEERS_SAMPLE = 32
 export const MAX_TRACKS_PAGE = 32
 /** Caps on untrusted text in track metadata (characters). */
 export const MAX_TEXT = 256
+/** Bytes of piece data per content-piece frame: a 256 KiB piece travels in 5 frames. */
+export const CHUNK_BYTES = 60 * 1024
+/** Pieces per track at most (2 GiB in 256 KiB pieces), and piece hashes per pieces-res page. */
+export const MAX_PIECES = 8192
+export const PIECES_PAGE = 1800
 
 const PREFIX = 4
 
@@ -44,6 +49,11 @@ const TYPE_CODES = {
   'peers-res': 7,
   'tracks-req': 8,
   'tracks-res': 9,
+  'content-req': 10,
+  'content-piece': 11,
+  'content-error': 12,
+  'pieces-req': 13,
+  'pieces-res': 14,
 } as const
 type WireType = keyof typeof TYPE_CODES
 const TYPE_BY_CODE = new Map<number, WireType>(
@@ -187,6 +197,57 @@ const SCHEMAS = {
     maxBody: 0,
     maxHeader: MAX_FRAME - 8,
   },
+  /** Ask for one piece of a blob; answered by content-piece frames (or one content-error). */
+  'content-req': {
+    header: v.strictObject({
+      type: v.literal('content-req'),
+      id: RequestId,
+      hash: Hash,
+      index: Count(MAX_PIECES - 1),
+    }),
+    maxBody: 0,
+  },
+  /** Bytes [offset, offset + body) of the piece asked for by request `id`; `length` is the piece's size. */
+  'content-piece': {
+    header: v.strictObject({
+      type: v.literal('content-piece'),
+      id: RequestId,
+      offset: Count(16 * 1024 * 1024),
+      length: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16 * 1024 * 1024)),
+    }),
+    maxBody: CHUNK_BYTES,
+  },
+  'content-error': {
+    header: v.strictObject({
+      type: v.literal('content-error'),
+      id: RequestId,
+      code: v.picklist(['NOT_FOUND', 'BUSY', 'BAD_REQUEST']),
+      message: v.pipe(v.string(), v.maxLength(200)),
+    }),
+    maxBody: 0,
+  },
+  /** A blob's piece list, a page of hashes at a time, bound to its root. */
+  'pieces-req': {
+    header: v.strictObject({
+      type: v.literal('pieces-req'),
+      id: RequestId,
+      hash: Hash,
+      from: Count(MAX_PIECES - 1),
+    }),
+    maxBody: 0,
+  },
+  'pieces-res': {
+    header: v.strictObject({
+      type: v.literal('pieces-res'),
+      id: RequestId,
+      size: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 40)),
+      pieceSize: v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(16 * 1024 * 1024)),
+      root: Hash,
+      count: Count(MAX_PIECES),
+      from: Count(MAX_PIECES),
+    }),
+    maxBody: PIECES_PAGE * 32,
+  },
 } satisfies Record<WireType, { header: v.GenericSchema; maxBody: number; maxHeader?: number }>
 
 type HeaderOf<T extends WireType> = v.InferOutput<(typeof SCHEMAS)[T]['header']>
@@ -202,6 +263,11 @@ export type Wire =
   | HeaderOf<'peers-res'>
   | HeaderOf<'tracks-req'>
   | HeaderOf<'tracks-res'>
+  | HeaderOf<'content-req'>
+  | (HeaderOf<'content-piece'> & { body?: Uint8Array })
+  | HeaderOf<'content-error'>
+  | HeaderOf<'pieces-req'>
+  | (HeaderOf<'pieces-res'> & { body?: Uint8Array })
 
 export type WireOf<T extends Wire['type']> = Extract<Wire, { type: T }>
 export type { WireType }
@@ -277,6 +343,11 @@ export function wireSize(msg: Wire): number {
 
 /** The largest header a message of this type may have. */
 export { headerCap }
+
+/** The type a frame claims, before any decoding (to pick a rate budget); undefined if unknown. */
+export function wireTypeOf(frame: Uint8Array): WireType | undefined {
+  return frame.length >= PREFIX ? TYPE_BY_CODE.get(frame[1]!) : undefined
+}
 
 function fail(code: WireErrorCode, message: string): Result<never, WireError> {
   return err({ code, message })

@@ -37,7 +37,7 @@ describe('dcmx database migrations', () => {
     const db = await dcmxConnection()()
     expect(db.version).toBe(DB_VERSION)
     expect([...db.objectStoreNames].sort()).toEqual(
-      ['blobs', 'config', 'covers', 'identities', 'logs', 'peers', 'staging', 'tracks'].sort(),
+      ['blobs', 'config', 'covers', 'downloads', 'identities', 'logs', 'peers', 'pieces', 'staging', 'tracks'].sort(),
     )
     expect(await db.get('identities', 0)).toEqual({ alg: 'Ed25519', keys: 'kept' })
     db.close()

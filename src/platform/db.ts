@@ -31,10 +31,14 @@ export interface DcmxDb extends DBSchema {
   staging: { key: string; value: StagedBlob }
   /** v3: peers remembered across reloads, by peer id (validated on load: see peer-store.ts). */
   peers: { key: string; value: StoredPeer }
+  /** v4: downloads in progress, by content hash. */
+  downloads: { key: string; value: { hash: string; size: number; pieceSize: number; startedAt: number } }
+  /** v4: their verified pieces, by [hash, index]. */
+  pieces: { key: [string, number]; value: { hash: string; index: number; blob: Blob } }
 }
 
 export const DB_NAME = 'dcmx'
-export const DB_VERSION = 3
+export const DB_VERSION = 4
 
 export type DcmxDbOptions = {
   /** Called when this connection closes to let another tab upgrade, or is closed by the browser. */
@@ -59,6 +63,10 @@ export async function openDcmxDb(options: DcmxDbOptions = {}): Promise<IDBPDatab
         database.createObjectStore('staging', { keyPath: 'name' })
       }
       if (oldVersion < 3) database.createObjectStore('peers', { keyPath: 'peerId' })
+      if (oldVersion < 4) {
+        database.createObjectStore('downloads', { keyPath: 'hash' })
+        database.createObjectStore('pieces', { keyPath: ['hash', 'index'] })
+      }
     },
     // A newer version opened in another tab: step aside so its upgrade can run.
     blocking: () => {

@@ -31,7 +31,18 @@ beforeEach(async () => {
 })
 
 describe('dcmx database upgrade to the peers store', () => {
-  const stores = ['blobs', 'config', 'covers', 'identities', 'logs', 'peers', 'staging', 'tracks']
+  const stores = [
+    'blobs',
+    'config',
+    'covers',
+    'downloads',
+    'identities',
+    'logs',
+    'peers',
+    'pieces',
+    'staging',
+    'tracks',
+  ]
 
   // Each fixture builds a database as that version of db.ts left it, with some data in it.
   const fixtures: Record<number, () => Promise<void>> = {

@@ -25,6 +25,8 @@ export async function startBrowserLibrary() {
   }
   return {
     library,
+    store,
+    catalog,
     storage: browserStorageStatus(),
     covers: async (hash: string) => (await catalog.getCover(hash))?.data,
   }

@@ -1,4 +1,4 @@
-import { DcmxNode, DEFAULT_NODE_CONFIG } from '../core/node.ts'
+import { DcmxNode, DEFAULT_NODE_CONFIG, type NodeDeps } from '../core/node.ts'
 import { SignalingClient } from '../core/signaling-client.ts'
 import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import type { LinkFactory } from '../core/link.ts'
@@ -67,6 +67,7 @@ function markOnce(name: string) {
 export async function startBrowserNode(
   options: BrowserNodeOptions = readOptions(new URL(location.href)),
   local?: LocalTracks,
+  content?: NodeDeps['content'],
 ) {
   const identity = await loadTabIdentity()
   markOnce('dcmx:identity-ready')
@@ -92,6 +93,7 @@ export async function startBrowserNode(
     signaling,
     createLink,
     ...(local ? { local } : {}),
+    ...(content ? { content } : {}),
     peerStore: new IdbPeerStore(),
     config: {
       linkBudget: options.linkBudget,

@@ -15,12 +15,26 @@ export type LibrarySource = Pick<
   'tracks' | 'imports' | 'events' | 'add' | 'cancel' | 'cancelAll' | 'clearEnded' | 'remove' | 'blob'
 >
 
+/** Where the player can stream a track by URL (the service worker's `/content/<hash>`), when it can. */
+export type ContentUrls = (hash: string) => string | undefined
+
+/** What the view may be given besides the library: optional, so a test passes nothing. */
+export type LibraryViewDeps = {
+  /** A streaming URL for a track, or undefined to play it from an object URL. */
+  contentUrl?: ContentUrls
+}
+
+/** A track that is not (yet) in the library but can be streamed from peers, as the player shows it. */
+export type RemoteTrack = Pick<Track, 'contentHash' | 'title' | 'mime'> &
+  Partial<Pick<Track, 'artist' | 'album' | 'durationS' | 'container' | 'codec' | 'coverHash'>>
+
 /** Past this many seconds into a track, "Previous" restarts it instead of going back (as most players do). */
 const RESTART_AFTER_S = 3
 
 /**
  * The library, the import queue, storage and the player as the view needs them, kept current from
  * the library's events. It owns every object URL it creates (audio and covers) and revokes them.
+ * A track plays from its streaming URL when one is given (`deps.contentUrl`), else from an object URL.
  */
 export class LibraryView {
   tracks = $state.raw<Track[]>([])
@@ -44,7 +58,12 @@ export class LibraryView {
 
   /** Content hash of the track in the player (playing or paused). */
   current = $state<string | undefined>()
-  currentTrack = $derived(this.tracks.find((t) => t.contentHash === this.current))
+  /** A track from the network being streamed (it joins `tracks` once its download completes). */
+  remote = $state.raw<RemoteTrack | undefined>()
+  currentTrack = $derived<RemoteTrack | undefined>(
+    this.tracks.find((t) => t.contentHash === this.current) ??
+      (this.remote?.contentHash === this.current ? this.remote : undefined),
+  )
   playing = $state(false)
   /** A sentence when the current track cannot be played. */
   playerError = $state<string | undefined>()
@@ -57,10 +76,11 @@ export class LibraryView {
   #library: LibrarySource
   #storage: StorageStatus
   #covers: CoverUrls
+  #contentUrl: ContentUrls
   #unsubscribe: (() => void)[]
   #stopEffects: () => void
   #audio: HTMLAudioElement | undefined
-  /** The object URL the audio element plays; plain (not $state) so attaching never tracks it. */
+  /** The URL the audio element plays (an object URL or /content/…); plain (not $state) so attaching never tracks it. */
   #src: string | undefined
   #loadSeq = 0
   #estimateSeq = 0
@@ -75,10 +95,16 @@ export class LibraryView {
     ),
   )
 
-  constructor(library: LibrarySource, storage: StorageStatus, covers: CoverSource) {
+  constructor(
+    library: LibrarySource,
+    storage: StorageStatus,
+    covers: CoverSource,
+    deps: LibraryViewDeps = {},
+  ) {
     this.#library = library
     this.#storage = storage
     this.#covers = new CoverUrls(covers)
+    this.#contentUrl = deps.contentUrl ?? (() => undefined)
     this.#onTracks()
     this.#onImports()
     this.#unsubscribe = [
@@ -152,6 +178,7 @@ export class LibraryView {
     this.#audio?.pause()
     let blob: Blob
     try {
+      // Also when streaming: a track whose bytes are gone gets its sentence here, not a media error.
       blob = await this.#library.blob(target)
     } catch (error) {
       if (seq !== this.#loadSeq) return
@@ -160,9 +187,28 @@ export class LibraryView {
       return
     }
     if (seq !== this.#loadSeq || this.#disposed) return
-    // Stored blobs may carry no type; slicing re-labels without copying, which some engines need.
-    const mime = this.tracks.find((t) => t.contentHash === target)?.mime
-    this.#setSource(URL.createObjectURL(!blob.type && mime ? blob.slice(0, blob.size, mime) : blob))
+    this.#setSource(this.#contentUrl(target) ?? this.#objectUrl(target, blob))
+    await this.#start()
+  }
+
+  /**
+   * Stream a track held by other peers: the service worker answers /content/<hash> from pieces
+   * fetched on demand (the node's download), so playback starts before the download ends.
+   */
+  async playRemote(track: RemoteTrack): Promise<void> {
+    if (this.current === track.contentHash && this.#src !== undefined) return this.#start()
+    const url = this.#contentUrl(track.contentHash)
+    this.playerError = undefined
+    if (!url) {
+      this.playerError =
+        'Playing from other devices needs this page’s service worker, which is not running. Reload the page and try again.'
+      return
+    }
+    ++this.#loadSeq
+    this.#audio?.pause()
+    this.remote = track
+    this.current = track.contentHash
+    this.#setSource(url)
     await this.#start()
   }
 
@@ -277,7 +323,9 @@ export class LibraryView {
   #onTracks() {
     this.tracks = [...this.#library.tracks]
     // Removed here or in another tab: the player must not keep reading deleted bytes.
-    if (this.current !== undefined && !this.tracks.some((t) => t.contentHash === this.current)) this.#stop()
+    const streaming = this.remote !== undefined && this.remote.contentHash === this.current
+    if (this.current !== undefined && !streaming && !this.tracks.some((t) => t.contentHash === this.current))
+      this.#stop()
   }
 
   #onImports() {
@@ -327,6 +375,12 @@ export class LibraryView {
     return `This browser cannot play this track${format ? ` (${format})` : ''}. Try another browser.`
   }
 
+  #objectUrl(hash: string, blob: Blob): string {
+    // Stored blobs may carry no type; slicing re-labels without copying, which some engines need.
+    const mime = this.tracks.find((t) => t.contentHash === hash)?.mime
+    return URL.createObjectURL(!blob.type && mime ? blob.slice(0, blob.size, mime) : blob)
+  }
+
   #setSource(url: string | undefined) {
     const previous = this.#src
     this.#src = url
@@ -338,7 +392,7 @@ export class LibraryView {
         audio.load()
       }
     }
-    if (previous !== undefined) URL.revokeObjectURL(previous)
+    if (previous?.startsWith('blob:')) URL.revokeObjectURL(previous)
   }
 
   #stop() {
@@ -350,7 +404,7 @@ export class LibraryView {
   }
 
   /** Title, artist and artwork for the operating system's media controls. */
-  #describeToSystem(track: Track | undefined, artwork: string | undefined) {
+  #describeToSystem(track: RemoteTrack | undefined, artwork: string | undefined) {
     if (typeof navigator === 'undefined' || !('mediaSession' in navigator)) return
     navigator.mediaSession.metadata = track
       ? new MediaMetadata({

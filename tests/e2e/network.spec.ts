@@ -96,7 +96,7 @@ test('a node started after the others learns the whole network library within tw
   await Promise.all(
     nodes.map((node, i) =>
       addFiles(node.page, [
-        makeWav({ name: `early-${i}.wav`, seconds: 2, hz: 200 + 50 * i, title: titles[i] }),
+        makeWav({ name: `early-${i}.wav`, seconds: 2, hz: 200 + 50 * i, title: titles[i]! }),
       ]),
     ),
   )

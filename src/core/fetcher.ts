@@ -1,0 +1,362 @@
+import { concatBytes, toHex } from './bytes.ts'
+import type { Track } from './catalog.ts'
+import type { Clock, Random } from './clock.ts'
+import type { ContentReader } from './content-reader.ts'
+import { Emitter } from './emitter.ts'
+import { DcmxError } from './errors.ts'
+import type { PartialContent, PartialStore } from './partial.ts'
+import type { Sha256 } from './records.ts'
+import { unpackHashes } from './records.ts'
+import { Transfer, type PieceSource, type TransferConfig } from './transfer.ts'
+import { PIECES_PAGE, type TrackMeta, type Wire, type WireOf } from './wire.ts'
+
+/** A linked holder, as the fetcher uses it. */
+export interface FetchPeer {
+  readonly peerId: string
+  fetchPiece(hash: string, index: number, signal: AbortSignal): Promise<Uint8Array>
+  request(msg: WireOf<'pieces-req'>): Promise<Wire>
+}
+
+export type FetcherConfig = {
+  /** How long to wait for any holder to be linked before telling the user none is reachable. */
+  locateTimeoutMs: number
+  transfer: Partial<TransferConfig>
+}
+
+export const DEFAULT_FETCHER_CONFIG: FetcherConfig = { locateTimeoutMs: 10_000, transfer: {} }
+
+export type DownloadState = 'locating' | 'fetching' | 'verifying' | 'done' | 'failed'
+
+/** A download as the UI shows it. */
+export type DownloadView = {
+  hash: string
+  state: DownloadState
+  have: number
+  total: number
+  bytes: number
+  size: number
+  /** Peers that served pieces. */
+  sources: number
+  error?: string
+}
+
+export type FetcherDeps = {
+  clock: Clock
+  random: Random
+  sha256: Sha256
+  partials: PartialStore
+  meta(hash: string): TrackMeta | undefined
+  /** Peers announcing the track (self excluded). */
+  holders(hash: string): string[]
+  /** The verified link to a peer, if any. */
+  linked(peerId: string): FetchPeer | undefined
+  /** Ask for links to these peers (through the signaling server). */
+  connect(peerIds: string[]): void
+  /** The bytes are stored and verified: add the track to the library (it is then announced). */
+  adopt(track: Track): Promise<void>
+  /** A peer served bad data (pieces, or a piece list that produced a bad file). */
+  penalise(peerId: string, reason: string, ban: boolean): void
+  config?: Partial<FetcherConfig>
+}
+
+type PieceList = { root: string; size: number; pieceSize: number; pieces: string[] }
+
+/**
+ * Fetches tracks from the peers that hold them: finds linked holders (asking for links when none
+ * is), agrees on a piece list (holders are grouped by the root their list hashes to, the largest
+ * group first; the whole-file hash decides who lied), then runs a Transfer into a partial download
+ * that survives reloads, and adopts the verified file into the library.
+ */
+export class Fetcher implements ContentReader {
+  readonly events = new Emitter<{ change: [] }>()
+  readonly config: FetcherConfig
+  #downloads = new Map<string, Download>()
+  #interrupted: Promise<Set<string>> | undefined
+
+  constructor(private readonly deps: FetcherDeps) {
+    this.config = { ...DEFAULT_FETCHER_CONFIG, ...deps.config }
+  }
+
+  get downloads(): DownloadView[] {
+    return [...this.#downloads.values()].map((d) => d.view)
+  }
+
+  /** Start (or join) the download of a track. */
+  fetch(hash: string): Download {
+    let download = this.#downloads.get(hash)
+    if (!download || download.view.state === 'failed') {
+      download = new Download(hash, this.deps, this.config, () => this.events.emit('change'))
+      this.#downloads.set(hash, download)
+      void download.run()
+    }
+    return download
+  }
+
+  /**
+   * Resume downloads a reload interrupted, each once its metadata is known again (call again as
+   * the network view fills in; the store is listed only the first time).
+   */
+  async resume(): Promise<void> {
+    this.#interrupted ??= this.deps.partials.list().then((hashes) => new Set(hashes))
+    const waiting = await this.#interrupted
+    for (const hash of waiting) {
+      if (!this.deps.meta(hash)) continue
+      waiting.delete(hash)
+      this.fetch(hash)
+    }
+  }
+
+  /** A link came or went: downloads re-read their sources. */
+  sourcesChanged(): void {
+    for (const download of this.#downloads.values()) download.sourcesChanged()
+  }
+
+  async describe(hash: string): Promise<{ size: number; mime: string } | undefined> {
+    const meta = this.deps.meta(hash)
+    return meta ? { size: meta.size, mime: meta.mime } : undefined
+  }
+
+  async read(hash: string, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!this.deps.meta(hash)) throw new DcmxError('NOT_FOUND', 'No peer has announced this track.')
+    return this.fetch(hash).read(start, end, signal)
+  }
+}
+
+export class Download {
+  view: DownloadView
+  #transfer: Transfer | undefined
+  #partial: PartialContent | undefined
+  #ready: Promise<void>
+  #settle!: { resolve: () => void; reject: (e: Error) => void }
+  #finished: Promise<void>
+  #finish!: { resolve: () => void; reject: (e: Error) => void }
+
+  constructor(
+    readonly hash: string,
+    private readonly deps: FetcherDeps,
+    private readonly config: FetcherConfig,
+    private readonly changed: () => void,
+  ) {
+    const size = deps.meta(hash)?.size ?? 0
+    this.view = { hash, state: 'locating', have: 0, total: 0, bytes: 0, size, sources: 0 }
+    this.#ready = new Promise((resolve, reject) => (this.#settle = { resolve, reject }))
+    this.#ready.catch(() => {})
+    this.#finished = new Promise((resolve, reject) => (this.#finish = { resolve, reject }))
+    this.#finished.catch(() => {})
+  }
+
+  sourcesChanged(): void {
+    this.#transfer?.sourcesChanged()
+  }
+
+  /** Resolves when the track is stored, verified and in the library. */
+  get finished(): Promise<void> {
+    return this.#finished
+  }
+
+  async run(): Promise<void> {
+    const tried = new Set<string>()
+    try {
+      for (;;) {
+        const { list, holders } = await this.#agree(tried)
+        tried.add(list.root)
+        this.#partial ??= await this.deps.partials.open(this.hash, list.size, list.pieceSize)
+        if (await this.#fetch(list, holders)) return await this.#adopt(list, holders)
+        // The whole file failed its hash: that group's list (or its pieces) lied.
+        for (const peerId of holders) this.deps.penalise(peerId, 'served a file that failed its hash', true)
+        await this.#partial.discard()
+        this.#partial = undefined
+      }
+    } catch (error) {
+      this.#fail(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  /** Bytes [start, end), fetching the pieces that cover them first. */
+  async read(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    await abortable(this.#ready, signal)
+    const transfer = this.#transfer!
+    const partial = this.#partial!
+    const { pieceSize, size } = partial
+    end = Math.min(end, size)
+    if (start >= end) return new Uint8Array(0)
+    transfer.setPlayhead(start)
+    const first = Math.floor(start / pieceSize)
+    const last = Math.floor((end - 1) / pieceSize)
+    for (let i = first; i <= last; i++) await abortable(transfer.need(i), signal)
+    return partial.read(start, end)
+  }
+
+  /** Find linked holders and the piece list most of them agree on (excluding roots already tried). */
+  async #agree(tried: Set<string>): Promise<{ list: PieceList; holders: string[] }> {
+    const { clock } = this.deps
+    const deadline = clock.now() + this.config.locateTimeoutMs
+    for (;;) {
+      const holders = this.deps.holders(this.hash)
+      const linked = holders.map((id) => this.deps.linked(id)).filter((p): p is FetchPeer => !!p)
+      if (linked.length > 0) {
+        const lists = await Promise.all(linked.map((peer) => this.#pieceList(peer)))
+        const groups = new Map<string, { list: PieceList; holders: string[] }>()
+        lists.forEach((list, i) => {
+          if (!list || tried.has(list.root)) return
+          const group = groups.get(list.root) ?? { list, holders: [] }
+          group.holders.push(linked[i]!.peerId)
+          groups.set(list.root, group)
+        })
+        const best = [...groups.values()].sort((a, b) => b.holders.length - a.holders.length)[0]
+        if (best) return best
+      } else {
+        this.deps.connect(holders)
+      }
+      if (clock.now() >= deadline) {
+        throw new DcmxError(
+          'PEER_GONE',
+          holders.length === 0
+            ? 'No peer holds this track any more.'
+            : 'No peer holding this track is reachable right now. Try again later.',
+        )
+      }
+      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 500))
+    }
+  }
+
+  /** A holder's piece list, all pages, checked against the root it claims; undefined if it lied. */
+  async #pieceList(peer: FetchPeer): Promise<PieceList | undefined> {
+    const pieces: string[] = []
+    let head: WireOf<'pieces-res'> | undefined
+    try {
+      do {
+        const res = await peer.request({ type: 'pieces-req', id: 0, hash: this.hash, from: pieces.length })
+        if (res.type !== 'pieces-res' || res.from !== pieces.length) return undefined
+        if (head && (res.root !== head.root || res.count !== head.count)) return undefined
+        head = res
+        const page = unpackHashes(res.body)
+        if (!page || page.length === 0 || page.length > PIECES_PAGE) break
+        pieces.push(...page)
+      } while (pieces.length < head.count)
+    } catch {
+      return undefined
+    }
+    if (!head || pieces.length !== head.count) return undefined
+    const expected = Math.max(1, Math.ceil(head.size / head.pieceSize))
+    const joined = concatBytes(...pieces.map((p) => hexBytes(p)))
+    const root = toHex(await this.deps.sha256(joined))
+    // The size the track was announced with (metadata may have arrived after this download began).
+    const announced = this.deps.meta(this.hash)?.size
+    if (
+      root !== head.root ||
+      pieces.length !== expected ||
+      (announced !== undefined && head.size !== announced)
+    ) {
+      this.deps.penalise(peer.peerId, 'sent a piece list that does not match its root or size', false)
+      return undefined
+    }
+    return { root, size: head.size, pieceSize: head.pieceSize, pieces }
+  }
+
+  /** Run the transfer; true if every piece arrived and the whole file verified. */
+  async #fetch(list: PieceList, group: string[]): Promise<boolean> {
+    const partial = this.#partial!
+    const transfer = new Transfer({
+      size: list.size,
+      pieceSize: list.pieceSize,
+      pieces: list.pieces,
+      have: await partial.have(),
+      sources: () =>
+        group
+          .map((id) => this.deps.linked(id))
+          .filter((p): p is FetchPeer => !!p)
+          .map((p): PieceSource => ({
+            peerId: p.peerId,
+            fetchPiece: (index, signal) => p.fetchPiece(this.hash, index, signal),
+          })),
+      sha256: this.deps.sha256,
+      write: (index, bytes) => partial.write(index, bytes),
+      onBadPiece: (peerId, banned) => this.deps.penalise(peerId, 'sent a piece that failed its hash', banned),
+      clock: this.deps.clock,
+      random: this.deps.random,
+      config: { noSourceTimeoutMs: this.config.locateTimeoutMs, ...this.config.transfer },
+    })
+    this.#transfer = transfer
+    this.view = { ...this.view, state: 'fetching', size: list.size }
+    transfer.events.on('progress', (p) => {
+      this.view = { ...this.view, have: p.have, total: p.total, bytes: p.bytes, sources: p.sources }
+      this.changed()
+    })
+    const outcome = new Promise<void>((resolve, reject) => {
+      transfer.events.on('done', resolve)
+      transfer.events.on('failed', reject)
+    })
+    this.#settle.resolve()
+    transfer.start()
+    this.changed()
+    await outcome
+    this.view = { ...this.view, state: 'verifying' }
+    this.changed()
+    return partial.complete()
+  }
+
+  async #adopt(list: PieceList, holders: string[]) {
+    const meta = this.deps.meta(this.hash)!
+    // The piece list is the one the verified file produced, whatever the metadata said.
+    const track = {
+      ...trackFromMeta(meta, this.deps.clock.now(), holders[0] ?? 'network'),
+      size: list.size,
+      pieceSize: list.pieceSize,
+      pieces: list.pieces,
+      piecesRoot: list.root,
+    }
+    await this.deps.adopt(track)
+    this.view = { ...this.view, state: 'done' }
+    this.changed()
+    this.#finish.resolve()
+  }
+
+  #fail(error: Error) {
+    const message =
+      error instanceof DcmxError ? error.message : `The download failed: ${error.message || String(error)}`
+    this.view = { ...this.view, state: 'failed', error: message }
+    this.#settle.reject(error)
+    this.#finish.reject(error)
+    this.#transfer?.cancel()
+    this.changed()
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return out
+}
+
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(new DcmxError('ABORTED', 'aborted'))
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new DcmxError('ABORTED', 'aborted'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+/** The catalog entry for a downloaded track, from the metadata its holders described it with. */
+function trackFromMeta(meta: TrackMeta, addedAt: number, source: string): Track {
+  return {
+    contentHash: meta.hash,
+    size: meta.size,
+    mime: meta.mime,
+    container: meta.container ?? '',
+    ...(meta.codec ? { codec: meta.codec } : {}),
+    title: meta.title,
+    ...(meta.artist ? { artist: meta.artist } : {}),
+    ...(meta.album ? { album: meta.album } : {}),
+    ...(meta.trackNo !== undefined ? { trackNo: meta.trackNo } : {}),
+    ...(meta.durationS !== undefined ? { durationS: meta.durationS } : {}),
+    pieceSize: meta.pieceSize,
+    pieces: [],
+    piecesRoot: meta.piecesRoot,
+    fileName: meta.title,
+    addedAt,
+    source,
+  }
+}

@@ -1,0 +1,69 @@
+import type { Catalog } from '../core/catalog.ts'
+import type { ContentReader } from '../core/content-reader.ts'
+import type { ContentStore } from '../core/content.ts'
+import { DcmxError } from '../core/errors.ts'
+
+/** Stored bytes without a recorded type are served as this. */
+const UNKNOWN_MIME = 'application/octet-stream'
+
+/** What a local reader needs: the catalog says a track exists (and its size and type), the store has its bytes. */
+export type LocalContent = { store: Pick<ContentStore, 'read'>; catalog: Pick<Catalog, 'get'> }
+
+/** A ContentReader over this node's own tracks: described from the catalog, read from the store. */
+export function localReader({ store, catalog }: LocalContent): ContentReader {
+  return {
+    async describe(hash) {
+      const track = await catalog.get(hash)
+      return track ? { size: track.size, mime: track.mime || UNKNOWN_MIME } : undefined
+    },
+    async read(hash, start, end, signal) {
+      throwIfAborted(signal)
+      // The store is the authority on bytes (it throws NOT_FOUND); a catalog lookup per read would cost a record read.
+      const bytes = await store.read(hash, start, end)
+      throwIfAborted(signal)
+      return bytes
+    },
+  }
+}
+
+/**
+ * One reader over several, in order: the first that knows a track describes it, and a read falls
+ * through to the next reader only when one says NOT_FOUND. `firstOf(local, remote)` plays a
+ * stored track from the store and anything else from peers; a download that completes mid-song
+ * is read locally from then on.
+ */
+export function firstOf(...readers: ContentReader[]): ContentReader {
+  return {
+    async describe(hash) {
+      for (const reader of readers) {
+        const described = await reader.describe(hash)
+        if (described) return described
+      }
+      return undefined
+    },
+    async read(hash, start, end, signal) {
+      let notFound: unknown = new DcmxError('NOT_FOUND', 'No such track here or among known peers.')
+      for (const reader of readers) {
+        try {
+          return await reader.read(hash, start, end, signal)
+        } catch (error) {
+          if (!(error instanceof DcmxError && error.code === 'NOT_FOUND')) throw error
+          notFound = error
+        }
+      }
+      throw notFound
+    },
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined) {
+  if (signal?.aborted) throw new DcmxError('ABORTED', 'The read was abandoned.')
+}
+
+/** A reader that knows no track (no storage, or no node to fetch with). */
+export const emptyReader: ContentReader = {
+  describe: async () => undefined,
+  read: async () => {
+    throw new DcmxError('NOT_FOUND', 'This track is not available here.')
+  },
+}

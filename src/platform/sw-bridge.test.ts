@@ -1,0 +1,147 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { ContentReader } from '../core/content-reader.ts'
+import { DcmxError } from '../core/errors.ts'
+import { ask, pageSource, type PageTarget } from '../sw/page-source.ts'
+import { CONTENT_CHANNEL, describeRequest, readRequest, type ContentReply } from '../sw/protocol.ts'
+import { answerContentRequest, type ReplyPort } from './sw-bridge.ts'
+
+// The worker's side (page-source.ts) and the page's side (sw-bridge.ts) talk over real MessageChannels.
+
+const HASH = 'cd'.repeat(32)
+const FILE = Uint8Array.from({ length: 300 }, (_, i) => i)
+
+/** A reader over FILE; `read` can be replaced per test. */
+function reader(read?: ContentReader['read']): ContentReader {
+  return {
+    describe: async (hash) => (hash === HASH ? { size: FILE.length, mime: 'audio/wav' } : undefined),
+    read: read ?? (async (_hash, start, end) => FILE.subarray(start, end)),
+  }
+}
+
+/** A window client whose page answers with the bridge, as `client.postMessage(msg, [port])` would deliver it. */
+function page(r: ContentReader): PageTarget {
+  return {
+    postMessage(message, transfer) {
+      void answerContentRequest(r, structuredClone(message), transfer[0] as unknown as ReplyPort)
+    },
+  }
+}
+
+afterEach(() => vi.restoreAllMocks())
+
+describe('the content channel, worker to page and back', () => {
+  it('describes a known track and says NOT_FOUND for an unknown one', async () => {
+    const src = pageSource(page(reader()))
+    expect(await src.describe(HASH)).toEqual({ ok: true, value: { size: 300, mime: 'audio/wav' } })
+    expect(await src.describe('ef'.repeat(32))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
+  })
+
+  it('reads a range as a transferred ArrayBuffer, leaving the reader its own bytes', async () => {
+    const result = await pageSource(page(reader())).read(HASH, 100, 200)
+    expect(result.ok && new Uint8Array(result.value)).toEqual(FILE.slice(100, 200))
+    // The reader returned a view of FILE; the bridge transferred a copy, so FILE is intact.
+    expect(FILE.byteLength).toBe(300)
+  })
+
+  it.each(['PEER_GONE', 'TIMEOUT', 'NOT_FOUND'] as const)('passes a reader’s %s through', async (code) => {
+    const r = reader(() => Promise.reject(new DcmxError(code, 'No peer that has this track is reachable.')))
+    expect(await pageSource(page(r)).read(HASH, 0, 10)).toEqual({
+      ok: false,
+      error: { code, message: 'No peer that has this track is reachable.' },
+    })
+  })
+
+  it('reports any other reader failure as FAILED', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const r = reader(() => Promise.reject(new DcmxError('QUOTA', 'disk full')))
+    expect(await pageSource(page(r)).read(HASH, 0, 10)).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED' },
+    })
+  })
+
+  it('aborts the page’s read when the worker abandons the request', async () => {
+    let seen: AbortSignal | undefined
+    const r = reader((_h, _s, _e, signal) => {
+      seen = signal
+      return new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new DcmxError('ABORTED', 'x'))),
+      )
+    })
+    const abandon = new AbortController()
+    const pending = pageSource(page(r)).read(HASH, 0, 10, abandon.signal)
+    await vi.waitFor(() => expect(seen).toBeDefined())
+    abandon.abort()
+    expect(await pending).toMatchObject({ ok: false, error: { code: 'ABORTED' } })
+    await vi.waitFor(() => expect(seen?.aborted).toBe(true))
+  })
+
+  it('gives up after its timeout and tells the page', async () => {
+    let seen: AbortSignal | undefined
+    const r = reader((_h, _s, _e, signal) => {
+      seen = signal
+      return new Promise(() => {})
+    })
+    const src = pageSource(page(r), { describeTimeoutMs: 50, readTimeoutMs: 50 })
+    expect(await src.read(HASH, 0, 10)).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } })
+    await vi.waitFor(() => expect(seen?.aborted).toBe(true))
+  })
+
+  it('times out against a page that never answers', async () => {
+    const silent: PageTarget = { postMessage: () => {} }
+    expect(await ask(silent, describeRequest(HASH), 30)).toMatchObject({
+      ok: false,
+      error: { code: 'TIMEOUT' },
+    })
+  })
+
+  it('rejects a malformed reply instead of trusting it', async () => {
+    const liar: PageTarget = {
+      postMessage(_message, transfer) {
+        const port = transfer[0] as MessagePort
+        port.postMessage({ type: 'described', size: -1, mime: 'audio/wav' })
+      },
+    }
+    expect(await ask(liar, describeRequest(HASH), 1000)).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED' },
+    })
+  })
+})
+
+describe('answerContentRequest', () => {
+  /** Send `data` to the bridge and collect what comes back on the port (undefined if nothing within 100 ms). */
+  async function reply(data: unknown, r = reader()): Promise<ContentReply | undefined> {
+    const { port1, port2 } = new MessageChannel()
+    const got = new Promise<ContentReply | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 100)
+      port1.onmessage = (event) => {
+        clearTimeout(timer)
+        resolve(event.data as ContentReply)
+      }
+    })
+    await answerContentRequest(r, data, port2 as unknown as ReplyPort)
+    const result = await got
+    port1.close()
+    return result
+  }
+
+  it('ignores messages that are not content requests', async () => {
+    expect(await reply({ type: 'SKIP_WAITING' })).toBeUndefined()
+    expect(await reply('hello')).toBeUndefined()
+    expect(await reply(null)).toBeUndefined()
+  })
+
+  it.each([
+    ['an unknown type', { channel: CONTENT_CHANNEL, v: 1, type: 'write', hash: HASH }],
+    ['another version', { ...describeRequest(HASH), v: 2 }],
+    ['a bad hash', describeRequest('not-a-hash')],
+    ['an empty range', readRequest(HASH, 10, 10)],
+    ['a negative start', readRequest(HASH, -1, 10)],
+    ['an oversized range', readRequest(HASH, 0, 64 * 1024 * 1024)],
+    ['extra fields', { ...describeRequest(HASH), path: '/etc/passwd' }],
+  ])('answers %s with BAD_REQUEST', async (_name, data) => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    expect(await reply(data)).toMatchObject({ type: 'error', code: 'BAD_REQUEST' })
+  })
+})

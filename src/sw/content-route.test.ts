@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest'
+import { err, ok } from '../core/result.ts'
+import {
+  contentHashOf,
+  contentResponse,
+  OPEN_RANGE_BYTES,
+  WHOLE_FILE_BYTES,
+  type ContentSource,
+} from './content-route.ts'
+import { MAX_READ_BYTES, type ContentFailure } from './protocol.ts'
+
+const HASH = 'ab'.repeat(32)
+const ORIGIN = 'https://dcmx.test'
+
+/** Bytes whose value is their offset mod 251, so any slice can be checked. */
+function bytes(size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  for (let i = 0; i < size; i++) out[i] = i % 251
+  return out
+}
+
+type FakeOptions = { mime?: string; describe?: ContentFailure; read?: ContentFailure; short?: boolean }
+
+/** A source holding one file; it records every read. */
+function source(file: Uint8Array, opts: FakeOptions = {}) {
+  const reads: [number, number][] = []
+  const src: ContentSource = {
+    async describe(hash) {
+      if (opts.describe) return err(opts.describe)
+      if (hash !== HASH) return err({ code: 'NOT_FOUND', message: 'no such track' })
+      return ok({ size: file.length, mime: opts.mime ?? 'audio/wav' })
+    },
+    async read(_hash, start, end) {
+      reads.push([start, end])
+      if (opts.read) return err(opts.read)
+      return ok(file.slice(start, opts.short ? end - 1 : end).buffer)
+    },
+  }
+  return { src, reads }
+}
+
+const get = (headers: Record<string, string> = {}, method = 'GET') =>
+  new Request(`${ORIGIN}/content/${HASH}`, { method, headers })
+
+/** The body equals `expected` byte for byte (compared as buffers: element-wise diffing of MiBs is slow). */
+async function expectBody(res: Response, expected: Uint8Array) {
+  const actual = Buffer.from(await res.arrayBuffer())
+  expect(actual.length).toBe(expected.length)
+  expect(actual.equals(expected)).toBe(true)
+}
+
+describe('contentHashOf', () => {
+  it.each([
+    [`${ORIGIN}/content/${HASH}`, 'GET', HASH],
+    [`${ORIGIN}/content/${HASH}?t=1`, 'HEAD', HASH],
+    [`${ORIGIN}/content/${HASH}`, 'POST', undefined],
+    [`${ORIGIN}/content/${HASH.toUpperCase()}`, 'GET', undefined],
+    [`${ORIGIN}/content/${HASH}/x`, 'GET', undefined],
+    [`${ORIGIN}/content/abc`, 'GET', undefined],
+    [`https://elsewhere.test/content/${HASH}`, 'GET', undefined],
+    [`${ORIGIN}/assets/index.js`, 'GET', undefined],
+  ])('%s %s → %s', (url, method, expected) => {
+    expect(contentHashOf({ url, method }, ORIGIN)).toBe(expected)
+  })
+})
+
+describe('contentResponse', () => {
+  it('answers a closed range with 206 and exactly those bytes', async () => {
+    const file = bytes(5000)
+    const res = await contentResponse(get({ Range: 'bytes=100-199' }), HASH, source(file).src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Range')).toBe('bytes 100-199/5000')
+    expect(res.headers.get('Content-Length')).toBe('100')
+    expect(res.headers.get('Accept-Ranges')).toBe('bytes')
+    expect(res.headers.get('Content-Type')).toBe('audio/wav')
+    await expectBody(res, file.slice(100, 200))
+  })
+
+  it('sends a small file whole (200) when no range is asked for', async () => {
+    const file = bytes(WHOLE_FILE_BYTES)
+    const res = await contentResponse(get(), HASH, source(file).src)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Length')).toBe(String(file.length))
+    expect(res.headers.get('Accept-Ranges')).toBe('bytes')
+    await expectBody(res, file)
+  })
+
+  it('answers a large file without a range as bytes=0-, in one bounded chunk', async () => {
+    const file = bytes(WHOLE_FILE_BYTES + 10)
+    const res = await contentResponse(get(), HASH, source(file).src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Range')).toBe(`bytes 0-${OPEN_RANGE_BYTES - 1}/${file.length}`)
+    await expectBody(res, file.slice(0, OPEN_RANGE_BYTES))
+  })
+
+  it('bounds an open range, so the client asks again from where it stopped', async () => {
+    const file = bytes(3 * OPEN_RANGE_BYTES)
+    const { src, reads } = source(file)
+    const res = await contentResponse(get({ Range: 'bytes=10-' }), HASH, src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Range')).toBe(`bytes 10-${10 + OPEN_RANGE_BYTES - 1}/${file.length}`)
+    expect(res.headers.get('Content-Length')).toBe(String(OPEN_RANGE_BYTES))
+    await expectBody(res, file.slice(10, 10 + OPEN_RANGE_BYTES))
+    expect(reads).toEqual([[10, 10 + OPEN_RANGE_BYTES]])
+  })
+
+  it('gives an open range near the end only what is left', async () => {
+    const file = bytes(2000)
+    const res = await contentResponse(get({ Range: 'bytes=1500-' }), HASH, source(file).src)
+    expect(res.headers.get('Content-Range')).toBe('bytes 1500-1999/2000')
+    await expectBody(res, file.slice(1500))
+  })
+
+  it('streams a long closed range a read at a time', async () => {
+    const file = bytes(2 * MAX_READ_BYTES + 500)
+    const { src, reads } = source(file)
+    const res = await contentResponse(get({ Range: `bytes=0-${file.length - 1}` }), HASH, src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Length')).toBe(String(file.length))
+    // Only the first chunk is read before the answer; the rest as the body is consumed.
+    expect(reads).toEqual([[0, MAX_READ_BYTES]])
+    await expectBody(res, file)
+    expect(reads.every(([s, e]) => e - s <= MAX_READ_BYTES)).toBe(true)
+    expect(reads).toHaveLength(3)
+  })
+
+  it('answers the last bytes for a suffix range', async () => {
+    const file = bytes(1000)
+    const res = await contentResponse(get({ Range: 'bytes=-10' }), HASH, source(file).src)
+    expect(res.headers.get('Content-Range')).toBe('bytes 990-999/1000')
+    await expectBody(res, file.slice(990))
+  })
+
+  it.each(['bytes=1000-', 'bytes=5000-6000', 'bytes=20-10', 'bytes=-0'])(
+    'refuses %s with 416',
+    async (range) => {
+      const { src, reads } = source(bytes(1000))
+      const res = await contentResponse(get({ Range: range }), HASH, src)
+      expect(res.status).toBe(416)
+      expect(res.headers.get('Content-Range')).toBe('bytes */1000')
+      expect(reads).toEqual([])
+    },
+  )
+
+  it('answers HEAD with the headers GET would have, reading nothing', async () => {
+    const { src, reads } = source(bytes(4000))
+    const res = await contentResponse(get({ Range: 'bytes=100-199' }, 'HEAD'), HASH, src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Range')).toBe('bytes 100-199/4000')
+    expect(res.headers.get('Content-Length')).toBe('100')
+    expect(res.body).toBeNull()
+    expect(reads).toEqual([])
+  })
+
+  it('says 404 for a track nobody knows', async () => {
+    const res = await contentResponse(
+      get(),
+      HASH,
+      source(bytes(10), { describe: { code: 'NOT_FOUND', message: 'x' } }).src,
+    )
+    expect(res.status).toBe(404)
+  })
+
+  it.each<[ContentFailure['code'], number]>([
+    ['PEER_GONE', 503],
+    ['TIMEOUT', 503],
+    ['NOT_FOUND', 404],
+    ['FAILED', 500],
+  ])('turns a read failing with %s into %i with a short text body', async (code, status) => {
+    const res = await contentResponse(
+      get({ Range: 'bytes=0-9' }),
+      HASH,
+      source(bytes(100), { read: { code, message: 'No peer that has this track is reachable.' } }).src,
+    )
+    expect(res.status).toBe(status)
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/plain/)
+    expect(await res.text()).toBe(`${code}: No peer that has this track is reachable.\n`)
+  })
+
+  it('fails a read that returns the wrong number of bytes instead of sending a wrong Content-Length', async () => {
+    const res = await contentResponse(
+      get({ Range: 'bytes=0-9' }),
+      HASH,
+      source(bytes(100), { short: true }).src,
+    )
+    expect(res.status).toBe(500)
+  })
+
+  it.each([
+    ['audio/ogg; codecs=opus', 'audio/ogg; codecs=opus'],
+    ['audio/mpeg', 'audio/mpeg'],
+    ['', 'application/octet-stream'],
+    ['audio/wav\r\nSet-Cookie: a=b', 'application/octet-stream'],
+    ['not a type', 'application/octet-stream'],
+  ])('serves mime %j as %j', async (mime, served) => {
+    const res = await contentResponse(get({ Range: 'bytes=0-0' }), HASH, source(bytes(10), { mime }).src)
+    expect(res.headers.get('Content-Type')).toBe(served)
+  })
+
+  it('sends an empty file as an empty 200', async () => {
+    const { src, reads } = source(new Uint8Array(0))
+    const res = await contentResponse(get(), HASH, src)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Length')).toBe('0')
+    expect(reads).toEqual([])
+  })
+})

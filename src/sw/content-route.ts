@@ -1,0 +1,170 @@
+import { ok, type Result } from '../core/result.ts'
+import { CONTENT_PATH, MAX_READ_BYTES, type ContentErrorCode, type ContentFailure } from './protocol.ts'
+import { contentRange, parseRange, unsatisfiedRange } from './range.ts'
+
+/**
+ * The `/content/<hash>` route: HTTP 200/206/416 answers built from a source of sizes and byte
+ * ranges (in the worker, the page that asked). Pure fetch-API code, so it runs under Vitest too.
+ */
+
+/** What the route needs: the page's answers, already decoded. */
+export interface ContentSource {
+  describe(
+    hash: string,
+    signal?: AbortSignal,
+  ): Promise<Result<{ size: number; mime: string }, ContentFailure>>
+  /** Bytes [start, end), at most MAX_READ_BYTES of them. */
+  read(
+    hash: string,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<Result<ArrayBuffer, ContentFailure>>
+}
+
+/**
+ * Most bytes one response carries when the client left the end open (`bytes=a-`): a remote track
+ * answers as soon as this much is fetched, and the media element asks again from where it stopped.
+ */
+export const OPEN_RANGE_BYTES = MAX_READ_BYTES
+/** Without a Range header a file up to this size is sent whole (200); a larger one as `bytes=0-`. */
+export const WHOLE_FILE_BYTES = MAX_READ_BYTES
+
+const CONTENT_ROUTE = new RegExp(`^${CONTENT_PATH}([0-9a-f]{64})$`)
+
+/** The content hash if this is a GET or HEAD for `/content/<hash>` on `origin`; else undefined. */
+export function contentHashOf(request: Pick<Request, 'method' | 'url'>, origin: string): string | undefined {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined
+  const url = new URL(request.url)
+  if (url.origin !== origin) return undefined
+  return CONTENT_ROUTE.exec(url.pathname)?.[1]
+}
+
+/** Answer a request for `/content/<hash>` from `source`. Never throws: failures are HTTP statuses. */
+export async function contentResponse(
+  request: Request,
+  hash: string,
+  source: ContentSource,
+): Promise<Response> {
+  const signal = request.signal
+  const described = await source.describe(hash, signal)
+  if (!described.ok) return failure(described.error)
+  const { size } = described.value
+  const head = request.method === 'HEAD'
+  const headers = {
+    'Accept-Ranges': 'bytes',
+    'Content-Type': safeMime(described.value.mime),
+    // The bytes behind a content hash never change.
+    ETag: `"${hash}"`,
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  }
+
+  const range = parseRange(request.headers.get('Range'), size)
+  if (range.kind === 'unsatisfiable') {
+    return new Response(head ? null : 'Range Not Satisfiable\n', {
+      status: 416,
+      headers: { ...TEXT, 'Accept-Ranges': 'bytes', 'Content-Range': unsatisfiedRange(size) },
+    })
+  }
+  if (range.kind === 'none' && size <= WHOLE_FILE_BYTES) {
+    const whole = head || size === 0 ? ok(new ArrayBuffer(0)) : await readExact(source, hash, 0, size, signal)
+    if (!whole.ok) return failure(whole.error)
+    return new Response(head ? null : whole.value, {
+      status: 200,
+      headers: { ...headers, 'Content-Length': String(size) },
+    })
+  }
+
+  const { start, end: wanted, open } = range.kind === 'range' ? range : { start: 0, end: size, open: true }
+  const end = open ? Math.min(wanted, start + OPEN_RANGE_BYTES) : wanted
+  const partial = {
+    ...headers,
+    'Content-Range': contentRange(start, end, size),
+    'Content-Length': String(end - start),
+  }
+  if (head) return new Response(null, { status: 206, headers: partial })
+  // The first chunk is read before answering, so a missing track or an unreachable holder is a status.
+  const firstEnd = Math.min(end, start + MAX_READ_BYTES)
+  const first = await readExact(source, hash, start, firstEnd, signal)
+  if (!first.ok) return failure(first.error)
+  const body = firstEnd === end ? first.value : rangeStream(source, hash, first.value, firstEnd, end, signal)
+  return new Response(body, { status: 206, headers: partial })
+}
+
+/** A long closed range, read a chunk at a time as the consumer pulls (at most two chunks in memory). */
+function rangeStream(
+  source: ContentSource,
+  hash: string,
+  first: ArrayBuffer,
+  from: number,
+  end: number,
+  requestSignal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const cancelled = new AbortController()
+  const signal = AbortSignal.any([requestSignal, cancelled.signal])
+  let offset = from
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array(first))
+    },
+    async pull(controller) {
+      const next = Math.min(end, offset + MAX_READ_BYTES)
+      const chunk = await readExact(source, hash, offset, next, signal)
+      if (!chunk.ok) return controller.error(new Error(`${chunk.error.code}: ${chunk.error.message}`))
+      controller.enqueue(new Uint8Array(chunk.value))
+      offset = next
+      if (offset >= end) controller.close()
+    },
+    cancel() {
+      cancelled.abort()
+    },
+  })
+}
+
+/** A read that delivered exactly the bytes asked for, or a failure. */
+async function readExact(
+  source: ContentSource,
+  hash: string,
+  start: number,
+  end: number,
+  signal: AbortSignal,
+): Promise<Result<ArrayBuffer, ContentFailure>> {
+  const result = await source.read(hash, start, end, signal)
+  if (result.ok && result.value.byteLength !== end - start) {
+    return {
+      ok: false,
+      error: {
+        code: 'FAILED',
+        message: `read ${result.value.byteLength} bytes for a ${end - start}-byte range`,
+      },
+    }
+  }
+  return result
+}
+
+const TEXT = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }
+
+const STATUS: Record<ContentErrorCode, number> = {
+  NOT_FOUND: 404,
+  // No holder reachable, or none answered in time: the track exists, it just cannot be served now.
+  PEER_GONE: 503,
+  TIMEOUT: 503,
+  // The media element gave up on this request; nobody reads the answer.
+  ABORTED: 503,
+  BAD_REQUEST: 400,
+  FAILED: 500,
+}
+
+/** A short text answer naming the code, so the log and the network panel say what happened. */
+export function failure(error: ContentFailure): Response {
+  return new Response(`${error.code}: ${error.message}\n`, { status: STATUS[error.code], headers: TEXT })
+}
+
+/** `type/subtype` with optional parameters, and nothing that could break a header. */
+const MIME =
+  /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"\\\r\n]*"|[a-z0-9!#$&^_.+-]+))*$/i
+
+function safeMime(mime: string): string {
+  return MIME.test(mime) ? mime : 'application/octet-stream'
+}

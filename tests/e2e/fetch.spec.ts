@@ -1,0 +1,164 @@
+import type { Page } from '@playwright/test'
+import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
+import { expect, test, type TestNode } from './fixtures.ts'
+
+const GOSSIP_MS = 500
+
+// 90 s of 44.1 kHz mono: ~7.9 MB, 31 pieces — several range requests and a transfer that takes a while.
+const song = makeWav({
+  name: 'remote.wav',
+  seconds: 90,
+  sampleRate: 44_100,
+  title: 'Remote Song',
+  artist: 'Far Away',
+})
+const songHash = sha256(song.buffer)
+
+async function addFiles(page: Page, files: FilePayload[]) {
+  await page.getByLabel('Add music files').setInputFiles(files)
+  for (const file of files) {
+    await expect(
+      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
+    ).toContainText(/Added|Already/)
+  }
+}
+
+const networkRow = (page: Page, title: string) =>
+  page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
+
+/** Wait until `node` lists the track with `holders` holders, described. */
+async function seesHolders(node: TestNode, hash: string, holders: number) {
+  await expect
+    .poll(
+      () =>
+        node.page.evaluate(
+          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
+          hash,
+        ),
+      { timeout: 20_000 },
+    )
+    .toBe(holders)
+}
+
+/** SHA-256 and size of the blob stored at content/<shard>/<hash> in this node's OPFS, or null. */
+function stored(page: Page, hash: string) {
+  return page.evaluate(async (hash) => {
+    try {
+      const root = await navigator.storage.getDirectory()
+      const shard = await (await root.getDirectoryHandle('content')).getDirectoryHandle(hash.slice(0, 2))
+      const file = await (await shard.getFileHandle(hash)).getFile()
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))
+      return { size: file.size, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }
+    } catch {
+      return null
+    }
+  }, hash)
+}
+
+const piecesSent = (node: TestNode) =>
+  node.page.evaluate(() => window.dcmx!.stats.sent['content-piece']?.messages ?? 0)
+
+const download = (node: TestNode, hash: string) =>
+  node.page.evaluate((hash) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === hash), hash)
+
+test('a remote track plays while it downloads, seeks to 80 % early, ends verified, and is then served by its new holder too', async ({
+  openNode,
+}) => {
+  const a = await openNode({ gossip: GOSSIP_MS })
+  await addFiles(a.page, [song])
+  // A slow holder (test-only): the download takes seconds, so the seek lands before it ends.
+  await a.page.evaluate(() => (window.dcmx!.server.delayMs = 150))
+  const b = await openNode({ gossip: GOSSIP_MS })
+  await seesHolders(b, songHash, 1)
+
+  await b.page.getByRole('tab', { name: 'Network' }).click()
+  await networkRow(b.page, 'Remote Song').getByRole('button', { name: 'Play Remote Song' }).click()
+  const audio = b.page.locator('audio')
+  await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.3)
+  expect(await audio.evaluate((el: HTMLAudioElement) => new URL(el.src).pathname)).toBe(
+    `/content/${songHash}`,
+  )
+
+  // Seek to 80 % while pieces are still missing: the pieces there are fetched first, and it plays on.
+  const before = await download(b, songHash)
+  expect(before?.state).toBe('fetching')
+  expect(before!.have).toBeLessThan(before!.total)
+  await audio.evaluate((el: HTMLAudioElement) => (el.currentTime = el.duration * 0.8))
+  const seekedTo = await audio.evaluate((el: HTMLAudioElement) => el.currentTime)
+  await expect
+    .poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime), { timeout: 15_000 })
+    .toBeGreaterThan(seekedTo + 0.5)
+
+  // The download ends with a verified, byte-identical copy in B's own store and library.
+  await expect.poll(async () => (await download(b, songHash))?.state, { timeout: 60_000 }).toBe('done')
+  expect(await stored(b.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  await b.page.getByRole('tab', { name: 'My library' }).click()
+  await expect(b.page.getByRole('table', { name: 'Library' })).toContainText('Remote Song')
+
+  // B now announces it; a third node fetches from A and B in parallel: both serve pieces.
+  await a.page.evaluate(() => (window.dcmx!.server.delayMs = 40))
+  await b.page.evaluate(() => (window.dcmx!.server.delayMs = 40))
+  const c = await openNode({ gossip: GOSSIP_MS })
+  await seesHolders(c, songHash, 2)
+  const [fromA, fromB] = [await piecesSent(a), await piecesSent(b)]
+  await c.page.evaluate((hash) => window.dcmx!.fetcher!.fetch(hash).finished, songHash)
+  expect(await stored(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  expect(await piecesSent(a)).toBeGreaterThan(fromA)
+  expect(await piecesSent(b)).toBeGreaterThan(fromB)
+})
+
+test('a holder serving corrupt pieces is detected and banned; the download completes from the honest one', async ({
+  openNode,
+}) => {
+  const liar = await openNode({ gossip: GOSSIP_MS })
+  const honest = await openNode({ gossip: GOSSIP_MS })
+  await addFiles(liar.page, [song])
+  await addFiles(honest.page, [song])
+  // Test-only fault injection in the liar's context: every piece it serves has flipped bytes.
+  await liar.page.evaluate(() => (window.dcmx!.server.corrupt = true))
+  const c = await openNode({ gossip: GOSSIP_MS })
+  await seesHolders(c, songHash, 2)
+  await c.page.evaluate((hash) => window.dcmx!.fetcher!.fetch(hash).finished, songHash)
+  // What reached the store is the real file: the corrupt bytes were discarded before any write.
+  expect(await stored(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  const log = c.page.getByRole('log', { name: 'Activity' })
+  await expect(log).toContainText(`Rejected peer ${liar.peerId.slice(0, 8)}`)
+  await expect(log).not.toContainText(`Rejected peer ${honest.peerId.slice(0, 8)}`)
+})
+
+test('a holder closing mid-transfer costs nothing; with no holder left the user is told so', async ({
+  openNode,
+}) => {
+  const a = await openNode({ gossip: GOSSIP_MS })
+  const b = await openNode({ gossip: GOSSIP_MS })
+  await addFiles(a.page, [song])
+  await addFiles(b.page, [song])
+  for (const holder of [a, b]) await holder.page.evaluate(() => (window.dcmx!.server.delayMs = 100))
+  const c = await openNode({ gossip: GOSSIP_MS })
+  await seesHolders(c, songHash, 2)
+  await c.page.evaluate((hash) => void window.dcmx!.fetcher!.fetch(hash), songHash)
+  await expect.poll(async () => (await download(c, songHash))?.have ?? 0).toBeGreaterThan(3)
+  await a.context.close()
+  await expect.poll(async () => (await download(c, songHash))?.state, { timeout: 60_000 }).toBe('done')
+  expect(await stored(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+
+  // A track whose only holder is gone: the row says so, and a fetch fails with a sentence in bounded time.
+  const lonely = makeWav({ name: 'lonely.wav', seconds: 5, hz: 523, title: 'Lonely Tone' })
+  const lonelyHash = sha256(lonely.buffer)
+  await addFiles(b.page, [lonely])
+  await seesHolders(c, lonelyHash, 1)
+  await b.context.close()
+  await c.page.getByRole('tab', { name: 'Network' }).click()
+  const row = networkRow(c.page, 'Lonely Tone')
+  await expect(row).toContainText('Unavailable', { timeout: 20_000 })
+  await expect(row.getByRole('button', { name: 'Play Lonely Tone' })).toBeDisabled()
+  const error = await c.page.evaluate(
+    (hash) =>
+      window.dcmx!.fetcher!.fetch(hash).finished.then(
+        () => 'completed',
+        (e: Error) => e.message,
+      ),
+    lonelyHash,
+  )
+  expect(error).toMatch(/No peer/)
+})
