@@ -12,6 +12,8 @@ import StartupError from './ui/StartupError.svelte'
 
 const target = document.getElementById('app')!
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 /** The library needs storage; the network part still runs when the browser refuses it. */
 async function openLibrary() {
   try {
@@ -52,13 +54,16 @@ try {
     props: {
       view: new NodeView(node, options.warnings),
       network,
+      updates: content.updates,
       ...(library ? { library } : { libraryError }),
       ...(library && {
-        fetchAndPlay: (hash: string) => {
+        fetchAndPlay: async (hash: string) => {
           const track = node.network.find((t) => t.contentHash === hash)
           if (!track) return
           node.fetcher?.fetch(hash)
-          void library.playRemote({
+          // On a first visit the service worker may still be taking control of the page.
+          for (let i = 0; i < 50 && !content.contentUrl(hash); i++) await sleep(100)
+          await library.playRemote({
             contentHash: hash,
             title: track.title,
             mime: track.mime ?? 'audio/mpeg',

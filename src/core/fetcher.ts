@@ -88,6 +88,7 @@ export class Fetcher implements ContentReader {
       download = new Download(hash, this.deps, this.config, () => this.events.emit('change'))
       this.#downloads.set(hash, download)
       void download.run()
+      this.events.emit('change')
     }
     return download
   }

@@ -1,4 +1,5 @@
 import type { Emitter } from '../core/emitter.ts'
+import type { DownloadView } from '../core/fetcher.ts'
 import type { KnownPeer, MeshStats, NetworkTrack } from '../core/mesh-types.ts'
 
 /** What the network, peers and stats views read from the node (DcmxNode satisfies it; tests pass a fake). */
@@ -9,8 +10,13 @@ export interface MeshSource {
   readonly knownPeers: KnownPeer[]
   /** Traffic and gossip counters; they change with every message. */
   readonly stats: MeshStats
-  /** 'network' when the track list or holder counts change, 'change' when peers or links change. */
-  readonly events: Pick<Emitter<{ change: []; network: [] }>, 'on'>
+  /** Fetches tracks from other peers; absent when this node cannot store them. */
+  readonly fetcher?: { readonly downloads: DownloadView[] } | undefined
+  /**
+   * 'network' when the track list or holder counts change, 'change' when peers or links change,
+   * 'downloads' when a download starts, progresses or ends.
+   */
+  readonly events: Pick<Emitter<{ change: []; network: []; downloads: [] }>, 'on'>
 }
 
 /** Where the source's state goes: one callback per part, each handed a fresh snapshot. */
@@ -18,24 +24,40 @@ export type MeshFeed = {
   tracks(tracks: NetworkTrack[]): void
   peers(peers: KnownPeer[]): void
   stats(stats: MeshStats): void
+  downloads(downloads: DownloadView[]): void
 }
 
 /** Stats change with every frame: reading them once a second keeps the page from re-rendering per message. */
 export const STATS_POLL_MS = 1000
 
+/** A copy of the source's downloads (none without a fetcher), each entry copied too. */
+export function readDownloads(source: Pick<MeshSource, 'fetcher'>): DownloadView[] {
+  return (source.fetcher?.downloads ?? []).map((d) => ({ ...d }))
+}
+
 /**
- * Push the source's state to `feed` now, then tracks on 'network', peers on 'change' and stats every
- * `pollMs`. Returns the stop function, which removes both listeners and the timer.
+ * Push the source's state to `feed` now, then tracks on 'network', peers on 'change', downloads on
+ * 'downloads' and 'network' (a finished download changes the track list), and stats every `pollMs`.
+ * Returns the stop function, which removes the listeners and the timer.
  */
 export function watchMesh(source: MeshSource, feed: MeshFeed, pollMs = STATS_POLL_MS): () => void {
   // Copies, so a view holding the previous snapshot sees a new object even if the source reuses its own.
   const tracks = () => feed.tracks([...source.network])
   const peers = () => feed.peers([...source.knownPeers])
   const stats = () => feed.stats(structuredClone(source.stats))
+  const downloads = () => feed.downloads(readDownloads(source))
   tracks()
   peers()
   stats()
-  const off = [source.events.on('network', tracks), source.events.on('change', peers)]
+  downloads()
+  const off = [
+    source.events.on('network', () => {
+      tracks()
+      downloads()
+    }),
+    source.events.on('change', peers),
+    source.events.on('downloads', downloads),
+  ]
   const timer = setInterval(stats, pollMs)
   let stopped = false
   return () => {

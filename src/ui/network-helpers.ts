@@ -1,3 +1,4 @@
+import type { DownloadView } from '../core/fetcher.ts'
 import type { KnownPeer, MeshStats, NetworkTrack, TypeCount } from '../core/mesh-types.ts'
 import { compareText, matches } from './library-helpers.ts'
 
@@ -25,6 +26,42 @@ export function availability(track: NetworkTrack): Availability {
 export function holdersLabel(track: NetworkTrack): string {
   const holders = track.local ? Math.max(1, track.holders) : track.holders
   return holders === 0 ? 'Unavailable' : countLabel(holders, 'peer')
+}
+
+/** A download still under way: its row shows a progress bar. */
+export function isDownloading(download: DownloadView | undefined): download is DownloadView {
+  return download?.state === 'locating' || download?.state === 'fetching' || download?.state === 'verifying'
+}
+
+/** Downloads by content hash, for a row to find its own; a new map each time, never changed after. */
+export function byHash(downloads: readonly DownloadView[]): ReadonlyMap<string, DownloadView> {
+  return new Map(downloads.map((d) => [d.hash, d]))
+}
+
+/** "42 %": whole percent, rounded down so 100 % means every byte; "0 %" while the total is unknown. */
+export function formatPercent(done: number, total: number): string {
+  if (!(total > 0) || !Number.isFinite(done)) return '0 %'
+  return `${Math.min(100, Math.max(0, Math.floor((done / total) * 100)))} %`
+}
+
+/** What a track's download is doing, as its row says it: "42 % from 2 peers", "Checking…", or why it failed. */
+export function downloadStatus(download: DownloadView): string {
+  switch (download.state) {
+    case 'locating':
+      return 'Finding peers…'
+    case 'fetching': {
+      const percent = formatPercent(download.bytes, download.size)
+      // Sources are the peers that have served a piece: none yet means the first requests are out.
+      if (download.sources > 0) return `${percent} from ${countLabel(download.sources, 'peer')}`
+      return download.bytes > 0 ? percent : 'Starting…'
+    }
+    case 'verifying':
+      return 'Checking…'
+    case 'done':
+      return 'Downloaded'
+    case 'failed':
+      return download.error ?? 'The download failed. Press Play to try again.'
+  }
 }
 
 /** Playable tracks first, then those still waiting for their details, then those nobody holds now. */

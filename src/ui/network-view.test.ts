@@ -1,14 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Emitter } from '../core/emitter.ts'
+import type { DownloadView } from '../core/fetcher.ts'
 import type { KnownPeer, MeshStats, NetworkTrack } from '../core/mesh-types.ts'
 import { STATS_POLL_MS, watchMesh, type MeshSource } from './mesh-feed.ts'
 import {
   EMPTY_STATS,
   availability,
+  byHash,
   compareNetworkTracks,
   describeSeen,
+  downloadStatus,
+  formatPercent,
   formatRtt,
   holdersLabel,
+  isDownloading,
   splitPeers,
   trafficRows,
   visibleNetwork,
@@ -25,6 +30,19 @@ function track(title: string, extra: Partial<NetworkTrack> = {}): NetworkTrack {
   }
 }
 
+function download(extra: Partial<DownloadView> = {}): DownloadView {
+  return {
+    hash: 'a'.repeat(64),
+    state: 'fetching',
+    have: 0,
+    total: 10,
+    bytes: 0,
+    size: 1000,
+    sources: 1,
+    ...extra,
+  }
+}
+
 function peer(peerId: string, link: KnownPeer['link'], extra: Partial<KnownPeer> = {}): KnownPeer {
   return { peerId, link, tracks: 0, ...extra }
 }
@@ -34,7 +52,8 @@ class FakeMesh implements MeshSource {
   network: NetworkTrack[] = []
   knownPeers: KnownPeer[] = []
   stats: MeshStats = EMPTY_STATS
-  events = new Emitter<{ change: []; network: []; log: [] }>()
+  events = new Emitter<{ change: []; network: []; downloads: []; log: [] }>()
+  fetcher: { downloads: DownloadView[] } | undefined = { downloads: [] }
   reads = 0
 
   /** Mutates in place, as a core keeping one live array might: the feed must still hand out a new one. */
@@ -46,11 +65,17 @@ class FakeMesh implements MeshSource {
 
 /** Collects what the feed pushes. */
 function recorder() {
-  const got = { tracks: [] as NetworkTrack[][], peers: [] as KnownPeer[][], stats: [] as MeshStats[] }
+  const got = {
+    tracks: [] as NetworkTrack[][],
+    peers: [] as KnownPeer[][],
+    stats: [] as MeshStats[],
+    downloads: [] as DownloadView[][],
+  }
   const feed = {
     tracks: (t: NetworkTrack[]) => got.tracks.push(t),
     peers: (p: KnownPeer[]) => got.peers.push(p),
     stats: (s: MeshStats) => got.stats.push(s),
+    downloads: (d: DownloadView[]) => got.downloads.push(d),
   }
   return { got, feed }
 }
@@ -81,6 +106,31 @@ describe('watchMesh', () => {
     expect([got.tracks.length, got.peers.length]).toEqual([2, 2])
   })
 
+  it('reads downloads at once, on "downloads" and on "network", as copies; none without a fetcher', () => {
+    const mesh = new FakeMesh()
+    const { got, feed } = recorder()
+    watchMesh(mesh, feed)
+    expect(got.downloads).toEqual([[]])
+
+    const live = download({ bytes: 10 })
+    mesh.fetcher = { downloads: [live] }
+    mesh.events.emit('downloads')
+    expect(got.downloads.at(-1)).toEqual([live])
+    // A core that updates its view in place must not change what the page already holds.
+    expect(got.downloads.at(-1)?.[0]).not.toBe(live)
+    expect(got.tracks).toHaveLength(1)
+
+    // A finished download turns into a local track: both are re-read together.
+    mesh.fetcher = { downloads: [{ ...live, state: 'done' }] }
+    mesh.addTrack(track('One', { local: true }))
+    expect(got.tracks).toHaveLength(2)
+    expect(got.downloads.at(-1)?.[0]?.state).toBe('done')
+
+    mesh.fetcher = undefined
+    mesh.events.emit('downloads')
+    expect(got.downloads.at(-1)).toEqual([])
+  })
+
   it('polls stats once per interval however many messages pass, and copies them', () => {
     vi.useFakeTimers()
     const mesh = new FakeMesh()
@@ -106,8 +156,11 @@ describe('watchMesh', () => {
     stop()
     mesh.addTrack(track('Late'))
     mesh.events.emit('change')
+    mesh.events.emit('downloads')
     vi.advanceTimersByTime(STATS_POLL_MS * 5)
-    expect([got.tracks.length, got.peers.length, got.stats.length]).toEqual([1, 1, 1])
+    expect([got.tracks.length, got.peers.length, got.stats.length, got.downloads.length]).toEqual([
+      1, 1, 1, 1,
+    ])
     expect(vi.getTimerCount()).toBe(0)
   })
 })
@@ -174,6 +227,50 @@ describe('availability and holders', () => {
   ])('%j is %s, shown as %s', (extra, where, label) => {
     expect(availability(track('t', extra))).toBe(where)
     expect(holdersLabel(track('t', extra))).toBe(label)
+  })
+})
+
+describe('download progress', () => {
+  it.each([
+    [0, 1000, '0 %'],
+    [420, 1000, '42 %'],
+    [999, 1000, '99 %'],
+    [1000, 1000, '100 %'],
+    [1500, 1000, '100 %'],
+    [-5, 1000, '0 %'],
+    [10, 0, '0 %'],
+    [Number.NaN, 1000, '0 %'],
+  ])('%i of %i bytes is %s (rounded down: 100 %% only when complete)', (done, total, shown) => {
+    expect(formatPercent(done, total)).toBe(shown)
+  })
+
+  const reachable = 'No peer holding this track is reachable right now. Try again later.'
+  it.each<[Partial<DownloadView>, string, boolean]>([
+    [{ state: 'locating', size: 0 }, 'Finding peers…', true],
+    [{ state: 'fetching', bytes: 420, sources: 2 }, '42 % from 2 peers', true],
+    [{ state: 'fetching', bytes: 420, sources: 1 }, '42 % from 1 peer', true],
+    [{ state: 'fetching', bytes: 0, sources: 0 }, 'Starting…', true],
+    [{ state: 'fetching', bytes: 300, sources: 0 }, '30 %', true],
+    [{ state: 'verifying', bytes: 1000 }, 'Checking…', true],
+    [{ state: 'done', bytes: 1000 }, 'Downloaded', false],
+    [{ state: 'failed', error: reachable }, reachable, false],
+    [{ state: 'failed' }, 'The download failed. Press Play to try again.', false],
+  ])('%j reads %j (under way: %s)', (extra, status, underWay) => {
+    expect(downloadStatus(download(extra))).toBe(status)
+    expect(isDownloading(download(extra))).toBe(underWay)
+  })
+
+  it('finds a download by its content hash', () => {
+    const one = download({ hash: '1'.repeat(64) })
+    const two = download({ hash: '2'.repeat(64), state: 'failed' })
+    const map = byHash([one, two])
+    expect(map.get(two.hash)).toBe(two)
+    expect(map.get('3'.repeat(64))).toBeUndefined()
+    expect(byHash([]).size).toBe(0)
+  })
+
+  it('treats a track without a download as not downloading', () => {
+    expect(isDownloading(undefined)).toBe(false)
   })
 })
 
