@@ -9,6 +9,7 @@ import { every, type Clock, type Random, type TimerHandle } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import type { Sha256 } from './records.ts'
+import { TransferPeer, type PeerLimits } from './transfer-peer.ts'
 
 /** One holder of the content, as the scheduler sees it (the node adapts a linked peer to this). */
 export interface PieceSource {
@@ -78,29 +79,12 @@ export type TransferEvents = { progress: [TransferProgress]; done: []; failed: [
 
 /** How often sources() is re-read when nothing else happens (links may change without telling us). */
 const TICK_MS = 1_000
-/** Window of a peer not yet measured: enough to measure it, little to lose if it is slow. */
-const INITIAL_WINDOW = 2
-/**
- * A peer's window holds what it delivers in this time at its measured rate: deep enough to keep
- * its pipe full across a round trip, shallow enough that pieces queued on a slow peer are few.
- */
-const TARGET_QUEUE_MS = 2_000
-/** Floor of the adaptive deadline: a round trip plus one piece on a slow but working link. */
-const MIN_PIECE_TIMEOUT_MS = 1_500
-/** The deadline allows this many times the expected time (queue ahead plus the piece itself). */
-const TIMEOUT_MARGIN = 3
 /** Pieces from the playhead on that are urgent (256 KiB pieces: ~30 s of 256 kb/s audio). */
 const URGENT_AHEAD = 4
 /** An urgent request older than this (and twice its expected time) is duplicated on a faster peer. */
 const LATE_MIN_MS = 500
-/** A peer this many times slower than the fastest gets the pieces needed last. */
-const SLOW_RATIO = 4
-/** Consecutive timeouts after which a peer no longer counts as a usable holder. */
-const UNRESPONSIVE_AFTER = 2
 /** Copies of one piece in flight during endgame. */
 const ENDGAME_COPIES = 2
-/** First cool-down after a failed request; doubles per consecutive failure, up to pieceTimeoutMs. */
-const COOLDOWN_MS = 500
 /** A peer counts in `progress.sources` for this long after its last verified piece. */
 const ACTIVE_MS = 5_000
 
@@ -116,6 +100,8 @@ type Request = {
   state: 'active' | 'answered' | 'timed-out' | 'dropped'
 }
 
+type Peer = TransferPeer<Request>
+
 type Slot = {
   held: boolean
   writing: boolean
@@ -126,32 +112,12 @@ type Slot = {
   avoid: Set<string>
 }
 
-type Peer = {
-  id: string
-  source: PieceSource | undefined
-  present: boolean
-  inFlight: Set<Request>
-  /** Measured delivery rate in bytes per ms (EWMA), undefined until the first delivery. */
-  rate: number | undefined
-  busySince: number
-  lastDeliveredAt: number
-  /** Ceiling on the window: halved on timeouts and errors, +1 per delivery. */
-  cap: number
-  timeouts: number
-  errors: number
-  cooldownUntil: number
-  /** Its link closed: not a usable holder until it delivers again or leaves sources(). */
-  gone: boolean
-  bad: number
-  banned: boolean
-  written: number
-}
-
 /** Fetches one blob's pieces in parallel from its holders; see the module comment. */
 export class Transfer {
   readonly events = new Emitter<TransferEvents>()
   readonly #deps: TransferDeps
   readonly #config: TransferConfig
+  readonly #limits: PeerLimits
   readonly #expected: string[]
   readonly #slots: Slot[]
   readonly #peers = new Map<string, Peer>()
@@ -174,6 +140,11 @@ export class Transfer {
       throw new RangeError(`${pieces.length} piece hashes for ${Math.ceil(size / pieceSize)} pieces`)
     this.#deps = deps
     this.#config = { ...DEFAULT_TRANSFER_CONFIG, ...deps.config }
+    this.#limits = {
+      pieceSize,
+      maxInFlight: this.#config.maxInFlightPerPeer,
+      pieceTimeoutMs: this.#config.pieceTimeoutMs,
+    }
     this.#expected = pieces.map((h) => h.toLowerCase())
     this.#slots = pieces.map(() => ({
       held: false,
@@ -258,16 +229,14 @@ export class Transfer {
     this.#syncSources()
     this.#watchSources(now)
     if (this.#state !== 'running') return
-    const ready = [...this.#peers.values()].filter(
-      (p) => p.present && !p.banned && p.cooldownUntil <= now && this.#free(p) > 0,
-    )
+    const ready = [...this.#peers.values()].filter((p) => p.ready(now))
     if (ready.length === 0) return
     const order = this.#order()
     const bestRate = this.#bestRate()
-    const fast = ready.filter((p) => !this.#isSlow(p, bestRate))
-    const slow = ready.filter((p) => this.#isSlow(p, bestRate))
+    const fast = ready.filter((p) => !p.isSlow(bestRate))
+    const slow = ready.filter((p) => p.isSlow(bestRate))
     // Slow or suspect peers take the pieces needed last, unless they are all we have.
-    const anyFast = [...this.#peers.values()].some((p) => this.#usable(p) && !this.#isSlow(p, bestRate))
+    const anyFast = [...this.#peers.values()].some((p) => p.usable && !p.isSlow(bestRate))
     this.#assign(fast, order, (index) => this.#isUrgent(index) && this.#allLate(index, now, bestRate))
     this.#assign(slow, anyFast ? [...order].reverse() : order, () => false)
     if (this.#config.endgame) this.#endgame(order, ready)
@@ -287,7 +256,7 @@ export class Transfer {
 
   /** Give `peers` the first pieces of `order` no one is fetching, or that `duplicate` says to fetch again. */
   #assign(peers: Peer[], order: number[], duplicate: (index: number) => boolean): void {
-    let free = peers.reduce((sum, p) => sum + this.#free(p), 0)
+    let free = peers.reduce((sum, p) => sum + p.free, 0)
     for (const index of order) {
       if (free <= 0) return
       const slot = this.#slots[index]!
@@ -322,9 +291,9 @@ export class Transfer {
 
   /** The peer expected to deliver soonest, avoiding peers that already failed this piece if others exist. */
   #choose(slot: Slot, peers: Peer[]): Peer | undefined {
-    let candidates = peers.filter((p) => this.#free(p) > 0)
+    let candidates = peers.filter((p) => p.free > 0)
     if (slot.avoid.size > 0) {
-      const others = [...this.#peers.values()].some((p) => this.#usable(p) && !slot.avoid.has(p.id))
+      const others = [...this.#peers.values()].some((p) => p.usable && !slot.avoid.has(p.id))
       if (others) candidates = candidates.filter((p) => !slot.avoid.has(p.id))
       else slot.avoid.clear()
     }
@@ -340,11 +309,7 @@ export class Transfer {
     const source = peer.source
     if (!source) return
     const now = this.#deps.clock.now()
-    const expectedMs = peer.rate ? ((peer.inFlight.size + 1) * this.#deps.pieceSize) / peer.rate : undefined
-    const timeout =
-      expectedMs === undefined
-        ? this.#config.pieceTimeoutMs
-        : Math.min(this.#config.pieceTimeoutMs, Math.max(MIN_PIECE_TIMEOUT_MS, TIMEOUT_MARGIN * expectedMs))
+    const { expectedMs, timeoutMs } = peer.plan()
     const req: Request = {
       index,
       peer,
@@ -354,9 +319,8 @@ export class Transfer {
       timer: undefined,
       state: 'active',
     }
-    req.timer = this.#deps.clock.setTimeout(() => this.#onTimeout(req), timeout)
-    if (peer.inFlight.size === 0) peer.busySince = now
-    peer.inFlight.add(req)
+    req.timer = this.#deps.clock.setTimeout(() => this.#onTimeout(req), timeoutMs)
+    peer.started(req, now)
     this.#slots[index]!.requests.add(req)
     let fetched: Promise<Uint8Array>
     try {
@@ -377,10 +341,8 @@ export class Transfer {
   #onTimeout(req: Request): void {
     if (!this.#retire(req, 'timed-out')) return
     req.ac.abort(new DcmxError('TIMEOUT', `piece ${req.index} timed out`))
-    const peer = req.peer
-    peer.timeouts++
-    peer.cap = Math.max(1, Math.floor(this.#window(peer) / 2))
-    this.#slots[req.index]!.avoid.add(peer.id)
+    req.peer.timedOut()
+    this.#slots[req.index]!.avoid.add(req.peer.id)
     this.#pump()
   }
 
@@ -388,15 +350,10 @@ export class Transfer {
     if (!this.#retire(req, 'dropped')) return
     const peer = req.peer
     this.#slots[req.index]!.avoid.add(peer.id)
-    peer.errors++
-    peer.cap = Math.max(1, Math.floor(this.#window(peer) / 2))
-    const cooldown = Math.min(this.#config.pieceTimeoutMs, COOLDOWN_MS * 2 ** (peer.errors - 1))
-    
-    if (error instanceof DcmxError && (error.code === 'LINK_CLOSED' || error.code === 'PEER_GONE')) {
-      // Its other requests will fail the same way: put their pieces back now.
-      peer.gone = true
-      this.#dropAll(peer, 'link closed')
-    }
+    const gone = error instanceof DcmxError && (error.code === 'LINK_CLOSED' || error.code === 'PEER_GONE')
+    peer.failed(this.#deps.clock.now(), gone)
+    // Its other requests will fail the same way: put their pieces back now.
+    if (gone) this.#dropAll(peer, 'link closed')
     this.#pump()
   }
 
@@ -406,7 +363,7 @@ export class Transfer {
     const slot = this.#slots[index]!
     if (req.state === 'active') {
       this.#retire(req, 'answered')
-      this.#measure(peer, this.#deps.clock.now(), bytes.length)
+      peer.delivered(this.#deps.clock.now(), bytes.length)
     }
     if (slot.held || slot.writing) return this.#pump()
     slot.verifying++
@@ -461,18 +418,6 @@ export class Transfer {
     this.#deps.onBadPiece?.(peer.id, banned)
   }
 
-  /** Update a peer's rate from one delivery: bytes over the time since its previous delivery (or since it became busy). */
-  #measure(peer: Peer, now: number, length: number): void {
-    const interval = Math.max(1, now - Math.max(peer.lastDeliveredAt, peer.busySince))
-    const sample = length / interval
-    peer.rate = peer.rate === undefined ? sample : 0.7 * peer.rate + 0.3 * sample
-    peer.lastDeliveredAt = now
-    peer.cap = Math.min(this.#config.maxInFlightPerPeer, peer.cap + 1)
-    peer.timeouts = 0
-    peer.errors = 0
-    peer.gone = false
-  }
-
   // --- peers ---
 
   #syncSources(): void {
@@ -480,26 +425,25 @@ export class Transfer {
     for (const source of this.#deps.sources()) {
       if (seen.has(source.peerId)) continue
       seen.add(source.peerId)
-      const peer = this.#peers.get(source.peerId) ?? this.#newPeer(source.peerId)
+      let peer = this.#peers.get(source.peerId)
+      if (!peer) {
+        peer = new TransferPeer(source.peerId, this.#limits)
+        this.#peers.set(source.peerId, peer)
+      }
       peer.source = source
       peer.present = true
     }
     for (const peer of this.#peers.values()) {
       if (seen.has(peer.id) || !peer.present) continue
-      // It left: its outstanding pieces go back to the queue. If it returns, it starts afresh (bans stay).
-      peer.present = false
-      peer.source = undefined
-      peer.gone = false
-      peer.timeouts = 0
-      peer.errors = 0
-      peer.cooldownUntil = 0
+      // It left: its outstanding pieces go back to the queue.
+      peer.left()
       this.#dropAll(peer, 'peer left')
     }
   }
 
   /** Fail once no usable holder has been seen for noSourceTimeoutMs. */
   #watchSources(now: number): void {
-    if ([...this.#peers.values()].some((p) => this.#usable(p))) {
+    if ([...this.#peers.values()].some((p) => p.usable)) {
       this.#noSourceSince = undefined
       this.#clearNoSourceTimer()
       return
@@ -515,7 +459,7 @@ export class Transfer {
   #noSourceError(): DcmxError {
     const peers = [...this.#peers.values()]
     const banned = peers.filter((p) => p.banned).length
-    if (peers.some((p) => p.present && !p.banned && p.timeouts >= UNRESPONSIVE_AFTER))
+    if (peers.some((p) => p.unresponsive))
       return new DcmxError('TIMEOUT', 'The peers that hold this track stopped answering. Try again later.')
     if (banned > 0)
       return new DcmxError(
@@ -529,59 +473,12 @@ export class Transfer {
     )
   }
 
-  #newPeer(id: string): Peer {
-    const peer: Peer = {
-      id,
-      source: undefined,
-      present: false,
-      inFlight: new Set(),
-      rate: undefined,
-      busySince: 0,
-      lastDeliveredAt: -Infinity,
-      cap: this.#config.maxInFlightPerPeer,
-      timeouts: 0,
-      errors: 0,
-      cooldownUntil: 0,
-      gone: false,
-      bad: 0,
-      banned: false,
-      written: 0,
-    }
-    this.#peers.set(id, peer)
-    return peer
-  }
-
-  /** Requests a peer may have in flight: what it delivers in TARGET_QUEUE_MS, within its cap. */
-  #window(peer: Peer): number {
-    // A peer that timed out or failed is probed with one request until it delivers again.
-    if (peer.timeouts > 0 || peer.errors > 0) return 1
-    const bySpeed =
-      peer.rate === undefined
-        ? INITIAL_WINDOW
-        : Math.ceil((peer.rate * TARGET_QUEUE_MS) / this.#deps.pieceSize)
-    return Math.max(1, Math.min(bySpeed, peer.cap, this.#config.maxInFlightPerPeer))
-  }
-
-  /** A holder worth waiting for: listed, not banned, link not closed, answering. */
-  #usable(peer: Peer): boolean {
-    return peer.present && !peer.banned && !peer.gone && peer.timeouts < UNRESPONSIVE_AFTER
-  }
-
-  #free(peer: Peer): number {
-    return Math.max(0, this.#window(peer) - peer.inFlight.size)
-  }
-
   #bestRate(): number | undefined {
     let best: number | undefined
     for (const p of this.#peers.values())
       if (p.present && !p.banned && p.timeouts === 0 && p.rate !== undefined)
         best = Math.max(best ?? 0, p.rate)
     return best
-  }
-
-  #isSlow(peer: Peer, bestRate: number | undefined): boolean {
-    if (peer.timeouts > 0) return true
-    return peer.rate !== undefined && bestRate !== undefined && peer.rate * SLOW_RATIO < bestRate
   }
 
   #isUrgent(index: number): boolean {
@@ -596,7 +493,7 @@ export class Transfer {
   #isLate(req: Request, now: number, bestRate: number | undefined): boolean {
     const age = now - req.startedAt
     if (age <= LATE_MIN_MS) return false
-    if (this.#isSlow(req.peer, bestRate)) return true
+    if (req.peer.isSlow(bestRate)) return true
     const expected =
       req.expectedMs ?? (bestRate ? this.#deps.pieceSize / bestRate : this.#config.pieceTimeoutMs / 4)
     return age > 2 * expected
