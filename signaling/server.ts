@@ -30,6 +30,7 @@ import {
   type ServerMessage,
   type SignalingErrorCode,
 } from '../src/core/signaling-protocol.ts'
+import { appSecurityHeaders, COMMON_SECURITY_HEADERS } from './headers.ts'
 import {
   Counters,
   PROMETHEUS_CONTENT_TYPE,
@@ -131,7 +132,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     : undefined
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    res.setHeader('X-Content-Type-Options', 'nosniff')
+    for (const [name, value] of Object.entries(COMMON_SECURITY_HEADERS)) res.setHeader(name, value)
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end()
       return
@@ -152,6 +153,8 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     } else if (pathname === SIGNALING_PATH) {
       res.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('WebSocket only\n')
     } else if (serveStatic) {
+      // Set before sirv writes its head, so 304s and 404s carry the policy too.
+      for (const [name, value] of Object.entries(appSecurityHeaders(req))) res.setHeader(name, value)
       serveStatic(req, res)
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n')
