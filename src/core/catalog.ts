@@ -24,7 +24,14 @@ export type Track = {
   addedAt: number
   /** 'local' for an import; the peer id it came from for a download. */
   source: string
+  /** Kept on this device: "Free space" never removes a pinned track. */
+  pinned?: boolean
+  /** When playback of it last started (clock ms); unset until it is first played. */
+  lastPlayedAt?: number
 }
+
+/** The fields of a track that change after it is added (its bytes and tags never do). */
+export type TrackPatch = Partial<Pick<Track, 'pinned' | 'lastPlayedAt'>>
 
 /** A cover image, stored once by the hash of its bytes. */
 export type Cover = { hash: string; mime: string; data: Blob }
@@ -40,6 +47,8 @@ export interface Catalog {
   add(track: Track, cover?: Cover): Promise<boolean>
   /** Remove a track and return it; its cover goes too once no other track uses it (same step). */
   remove(hash: string): Promise<Track | undefined>
+  /** Change a track's mutable fields in one step; the updated track, or undefined if it is not listed. */
+  update(hash: string, patch: TrackPatch): Promise<Track | undefined>
   getCover(hash: string): Promise<Cover | undefined>
 }
 

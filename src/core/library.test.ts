@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import type { Track } from './catalog.ts'
 import { shardPath } from './content.ts'
-import { isEnded, Library, type ImportFile, type ImportJob } from './library.ts'
+import { isEnded, Library, planEviction, type ImportFile, type ImportJob } from './library.ts'
 import { FakeClock, waitFor } from './testing/fake-clock.ts'
 import {
   fakeAudio,
@@ -14,15 +15,9 @@ import {
 function setup(config = {}) {
   const store = new MemoryStore()
   const catalog = new MemoryCatalog()
-  const library = new Library({
-    store,
-    catalog,
-    tags: fakeTags,
-    clock: new FakeClock(),
-    withLock: memoryLocks(),
-    config,
-  })
-  return { store, catalog, library }
+  const clock = new FakeClock()
+  const library = new Library({ store, catalog, tags: fakeTags, clock, withLock: memoryLocks(), config })
+  return { store, catalog, clock, library }
 }
 
 async function importAll(library: Library, files: ImportFile[]): Promise<ImportJob[]> {
@@ -188,5 +183,181 @@ describe('Library import', () => {
     expect([a[0]?.state, b[0]?.state].sort()).toEqual(['done', 'duplicate'])
     expect(catalog.tracks.size).toBe(1)
     expect([...store.files.keys()]).toHaveLength(1)
+  })
+})
+
+const hashOf = (n: number) => n.toString(16).padStart(64, '0')
+/** A catalog entry for planning: `n` names it, `size` in bytes, times in clock ms. */
+function entry(n: number, size: number, addedAt: number, extra: Partial<Track> = {}): Track {
+  return {
+    contentHash: hashOf(n),
+    size,
+    mime: 'audio/x-fake',
+    container: 'FAKE',
+    title: `T${n}`,
+    pieceSize: 262144,
+    pieces: [],
+    piecesRoot: '',
+    fileName: `t${n}.mp3`,
+    addedAt,
+    source: 'local',
+    ...extra,
+  }
+}
+
+describe('planEviction', () => {
+  // Added at 1..4; T2 played at 50, T4 at 40; T1 and T3 never played (they count from 1 and 3).
+  const t1 = entry(1, 100, 1)
+  const t2 = entry(2, 200, 2, { lastPlayedAt: 50 })
+  const t3 = entry(3, 300, 3)
+  const t4 = entry(4, 400, 4, { lastPlayedAt: 40 })
+  const all = [t4, t2, t3, t1]
+  const titles = (plan: Track[]) => plan.map((t) => t.title)
+
+  it.each<[string, number, Track[], string[], string[]]>([
+    ['takes the least recently played first', 1, all, [], ['T1']],
+    ['counts a never-played track as played when added', 350, all, [], ['T1', 'T3']],
+    ['stops as soon as enough is planned', 400, all, [], ['T1', 'T3']],
+    ['goes on to played tracks in the order they were played', 401, all, [], ['T1', 'T3', 'T4']],
+    ['plans everything that may go when that is not enough', 10_000, all, [], ['T1', 'T3', 'T4', 'T2']],
+    ['skips pinned tracks', 350, [t4, t2, t3, { ...t1, pinned: true }], [], ['T3', 'T4']],
+    ['skips the tracks it is told to keep (the one playing)', 350, all, [t3.contentHash], ['T1', 'T4']],
+    ['plans nothing for nothing to free', 0, all, [], []],
+    ['plans nothing for a negative amount', -5, all, [], []],
+    ['plans nothing for NaN', Number.NaN, all, [], []],
+    ['plans nothing when every track is pinned', 1, all.map((t) => ({ ...t, pinned: true })), [], []],
+  ])('%s', (_, bytes, tracks, keep, expected) => {
+    expect(titles(planEviction(tracks, bytes, keep))).toEqual(expected)
+  })
+
+  it('breaks ties by when tracks were added, then by hash, so a plan is stable', () => {
+    const same = [entry(9, 10, 5, { lastPlayedAt: 7 }), entry(8, 10, 7), entry(7, 10, 5, { lastPlayedAt: 7 })]
+    expect(titles(planEviction(same, 30))).toEqual(['T7', 'T9', 'T8'])
+  })
+})
+
+describe('Library storage care', () => {
+  /** Import files one by one, a minute apart, so each has its own addedAt. */
+  async function importSpaced(library: Library, clock: FakeClock, files: ImportFile[]) {
+    const hashes: string[] = []
+    for (const file of files) {
+      const [job] = await importAll(library, [file])
+      hashes.push(job!.contentHash!)
+      await clock.advance(60_000)
+    }
+    return hashes
+  }
+
+  it('pins and records plays in the catalog, where a reloaded library finds them', async () => {
+    const { catalog, clock, library } = setup()
+    const [a, b] = await importSpaced(library, clock, [
+      fakeAudio('a.mp3', 'A|||1'),
+      fakeAudio('b.mp3', 'B|||1'),
+    ])
+    let changes = 0
+    library.events.on('committed', () => changes++)
+    await library.setPinned(a!, true)
+    await library.played(b!)
+    expect(changes).toBe(2)
+    const reloaded = new Library({
+      store: new MemoryStore(),
+      catalog,
+      tags: fakeTags,
+      clock,
+      withLock: memoryLocks(),
+    })
+    await reloaded.refresh()
+    expect(reloaded.tracks.map((t) => [t.title, t.pinned, t.lastPlayedAt])).toEqual([
+      ['A', true, undefined],
+      ['B', undefined, clock.now()],
+    ])
+    await library.setPinned(a!, false)
+    expect((await catalog.get(a!))?.pinned).toBe(false)
+    // Playing a track that is not (or no longer) listed changes nothing.
+    await library.played(hashOf(77))
+    expect(catalog.tracks.size).toBe(2)
+  })
+
+  it('frees space in least-recently-played order and never touches pinned tracks', async () => {
+    const { store, catalog, clock, library } = setup()
+    const size = 100_000
+    const [one, two, three, four] = await importSpaced(
+      library,
+      clock,
+      ['One', 'Two', 'Three', 'Four'].map((t) => fakeAudio(`${t}.mp3`, `${t}|||1`, size)),
+    )
+    // Played: Three, then One. Never played: Two (oldest import), Four. Pinned: Two.
+    await library.played(three!)
+    await clock.advance(1000)
+    await library.played(one!)
+    await library.setPinned(two!, true)
+    const before = (await store.usage()).bytes
+
+    const plan = library.planEviction(size + 1)
+    expect(plan.map((t) => t.title)).toEqual(['Four', 'Three'])
+    const removed = await library.evict(plan)
+    expect(removed.map((t) => t.title)).toEqual(['Four', 'Three'])
+    expect(before - (await store.usage()).bytes).toBe(2 * size)
+    expect(await store.has(four!)).toBe(false)
+    expect(await store.has(three!)).toBe(false)
+    expect(library.tracks.map((t) => t.title)).toEqual(['One', 'Two'])
+    expect([...catalog.tracks.values()].map((t) => t.title).sort()).toEqual(['One', 'Two'])
+
+    // Asked for more than may go: only the unpinned track goes; the pinned one stays.
+    const rest = await library.evict(library.planEviction(10 * size))
+    expect(rest.map((t) => t.title)).toEqual(['One'])
+    expect(library.tracks.map((t) => t.title)).toEqual(['Two'])
+    expect(await store.has(two!)).toBe(true)
+    expect(library.planEviction(10 * size)).toEqual([])
+  })
+
+  it('keeps the track it is told to keep (the one playing now)', async () => {
+    const { clock, library } = setup()
+    const [a] = await importSpaced(library, clock, [fakeAudio('a.mp3', 'A|||1'), fakeAudio('b.mp3', 'B|||1')])
+    expect(library.planEviction(Infinity, [a!]).map((t) => t.title)).toEqual(['B'])
+  })
+
+  it('a track pinned after the plan was made (here or in another tab) is not evicted', async () => {
+    const { store, catalog, clock, library } = setup()
+    const [a, b] = await importSpaced(library, clock, [
+      fakeAudio('a.mp3', 'A|||1'),
+      fakeAudio('b.mp3', 'B|||1'),
+    ])
+    const plan = library.planEviction(Infinity)
+    expect(plan).toHaveLength(2)
+    const otherTab = new Library({ store, catalog, tags: fakeTags, clock, withLock: memoryLocks() })
+    await otherTab.refresh()
+    await otherTab.setPinned(a!, true)
+    const removed = await library.evict(plan)
+    expect(removed.map((t) => t.contentHash)).toEqual([b])
+    expect(await store.has(a!)).toBe(true)
+    expect(library.tracks.map((t) => t.title)).toEqual(['A'])
+  })
+
+  it('a failed write for lack of space is filed as QUOTA; freeing the planned space lets it in', async () => {
+    const { store, clock, library } = setup()
+    await importSpaced(library, clock, [
+      fakeAudio('old.mp3', 'Old|||1', 100_000),
+      fakeAudio('kept.mp3', 'Kept|||1', 100_000),
+    ])
+    await library.setPinned(library.tracks[1]!.contentHash, true)
+    store.quotaBytes = 250_000
+    const big = fakeAudio('new.mp3', 'New|||1', 120_000)
+    const [failed] = await importAll(library, [big])
+    expect(failed).toMatchObject({ state: 'failed', code: 'QUOTA' })
+    expect(failed?.message).toMatch(/^Not enough storage space for this file \(120 KB\)\. Free space/)
+
+    const removed = await library.evict(library.planEviction(failed!.size))
+    expect(removed.map((t) => t.title)).toEqual(['Old'])
+    const [again] = await importAll(library, [big])
+    expect(again?.state).toBe('done')
+    expect(library.tracks.map((t) => t.title)).toEqual(['Kept', 'New'])
+  })
+
+  it('files other failures under their own code, and successes under none', async () => {
+    const { library } = setup()
+    const text = Object.assign(new Blob(['not music']), { name: 'notes.mp3' })
+    const jobs = await importAll(library, [text, fakeAudio('ok.mp3', 'Ok|||1')])
+    expect(jobs.map((j) => j.code)).toEqual(['NOT_AUDIO', undefined])
   })
 })

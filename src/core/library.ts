@@ -1,9 +1,9 @@
-import type { Catalog, TagReader, Track } from './catalog.ts'
+import type { Catalog, TagReader, Track, TrackPatch } from './catalog.ts'
 import { trackFrom } from './catalog.ts'
 import type { Clock } from './clock.ts'
 import type { ContentStore, Staged } from './content.ts'
 import { Emitter } from './emitter.ts'
-import { DcmxError } from './errors.ts'
+import { DcmxError, type DcmxErrorCode } from './errors.ts'
 
 /** Runs `fn` while holding the named lock, across every tab of the origin (Web Locks in browsers). */
 export type WithLock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
@@ -21,6 +21,8 @@ export type ImportJob = {
   message?: string
   /** The track the job produced or matched. */
   contentHash?: string
+  /** Why a failed job failed, for the action it offers (QUOTA: free space). */
+  code?: DcmxErrorCode
 }
 
 export type LibraryConfig = {
@@ -48,7 +50,8 @@ export const isEnded = (job: ImportJob): boolean => ENDED.includes(job.state)
 /**
  * The local library: an import queue that reads tags, copies and hashes each file into the content
  * store, and commits a catalog entry last, so a crash never leaves a half-visible track; plus
- * listing and removing tracks. One file is imported at a time: hashing and storage are disk-bound,
+ * listing, pinning and removing tracks, and freeing space by evicting the least recently played
+ * ones. One file is imported at a time: hashing and storage are disk-bound,
  * and a second concurrent import only splits the same bandwidth.
  */
 export class Library {
@@ -127,13 +130,40 @@ export class Library {
 
   /** Remove a track: its catalog entry first (it stops being visible), then its bytes. */
   async remove(hash: string): Promise<void> {
-    await this.deps.withLock(`dcmx-content-${hash}`, async () => {
-      await this.deps.catalog.remove(hash)
-      await this.deps.store.delete(hash)
-    })
-    this.tracks = this.tracks.filter((t) => t.contentHash !== hash)
-    this.events.emit('tracks')
-    this.events.emit('committed')
+    await this.#delete(hash, false)
+    this.#forget(new Set([hash]))
+  }
+
+  /** Pin a track (kept on this device: never evicted to free space) or unpin it. */
+  async setPinned(hash: string, pinned: boolean): Promise<void> {
+    await this.#patch(hash, { pinned })
+  }
+
+  /** Note that playback of a track starts now: "free space" removes the least recently played first. */
+  async played(hash: string): Promise<void> {
+    await this.#patch(hash, { lastPlayedAt: this.deps.clock.now() })
+  }
+
+  /** The tracks `evict` should remove to free `bytesToFree`: see planEviction; `keep` (the playing track) stays. */
+  planEviction(bytesToFree: number, keep: Iterable<string> = []): Track[] {
+    return planEviction(this.tracks, bytesToFree, keep)
+  }
+
+  /**
+   * Remove planned tracks, each checked again under its lock: one pinned since (here or in another
+   * tab) stays. Resolves with the tracks removed; if one fails, those removed before it stay removed.
+   */
+  async evict(tracks: readonly Track[]): Promise<Track[]> {
+    const removed: Track[] = []
+    try {
+      for (const { contentHash } of tracks) {
+        const track = await this.#delete(contentHash, true)
+        if (track) removed.push(track)
+      }
+    } finally {
+      if (removed.length > 0) this.#forget(new Set(removed.map((t) => t.contentHash)))
+    }
+    return removed
   }
 
   /**
@@ -157,6 +187,31 @@ export class Library {
         'This track’s audio is missing from storage; remove it and import it again.',
       )
     return blob
+  }
+
+  /** Delete a track's entry then its bytes, under its lock; with `unlessPinned`, a pinned one stays. */
+  #delete(hash: string, unlessPinned: boolean): Promise<Track | undefined> {
+    return this.deps.withLock(`dcmx-content-${hash}`, async () => {
+      if (unlessPinned && (await this.deps.catalog.get(hash))?.pinned) return undefined
+      const track = await this.deps.catalog.remove(hash)
+      await this.deps.store.delete(hash)
+      return track
+    })
+  }
+
+  #forget(hashes: ReadonlySet<string>) {
+    this.tracks = this.tracks.filter((t) => !hashes.has(t.contentHash))
+    this.events.emit('tracks')
+    this.events.emit('committed')
+  }
+
+  async #patch(hash: string, patch: TrackPatch) {
+    const updated = await this.deps.catalog.update(hash, patch)
+    // Removed meanwhile (perhaps in another tab): nothing to show.
+    if (!updated) return
+    this.tracks = this.tracks.map((t) => (t.contentHash === hash ? updated : t))
+    this.events.emit('tracks')
+    this.events.emit('committed')
   }
 
   async #drain() {
@@ -199,7 +254,9 @@ export class Library {
       if (known) {
         await staged.discard()
         staged = undefined
-        return this.#end(job, 'duplicate', `Already in your library as “${known.title}”.`, hash)
+        return this.#end(job, 'duplicate', `Already in your library as “${known.title}”.`, {
+          contentHash: hash,
+        })
       }
       const track = trackFrom(staged.digest, tags, file.name, this.deps.clock.now())
       const toCommit = staged
@@ -210,17 +267,20 @@ export class Library {
       staged = undefined
       if (!added) {
         await this.refresh()
-        return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', hash)
+        return this.#end(job, 'duplicate', 'Already in your library (added from another tab).', {
+          contentHash: hash,
+        })
       }
       // Append rather than re-read the catalog: a batch of n imports stays O(n), not O(n²).
       this.tracks = [...this.tracks, track]
       this.events.emit('tracks')
       this.events.emit('committed')
-      this.#end(job, 'done', `Added “${track.title}”.`, hash)
+      this.#end(job, 'done', `Added “${track.title}”.`, { contentHash: hash })
     } catch (error) {
       await staged?.discard().catch(() => {})
       if (controller.signal.aborted || isAbort(error)) return this.#end(job, 'cancelled', 'Cancelled.')
-      this.#end(job, 'failed', explain(error, file))
+      const code = codeOf(error)
+      this.#end(job, 'failed', explain(error, file), code ? { code } : {})
     } finally {
       this.#controllers.delete(job.id)
       this.#files.delete(job.id)
@@ -234,15 +294,61 @@ export class Library {
     this.events.emit('imports')
   }
 
-  #end(job: ImportJob, state: ImportState, message: string, contentHash?: string) {
+  #end(
+    job: ImportJob,
+    state: ImportState,
+    message: string,
+    extra: Pick<ImportJob, 'contentHash' | 'code'> = {},
+  ) {
     this.#files.delete(job.id)
     this.#update(job, {
       state,
       message,
       ...(state === 'done' || state === 'duplicate' ? { bytesDone: job.size } : {}),
-      ...(contentHash ? { contentHash } : {}),
+      ...extra,
     })
   }
+}
+
+/** When a track was last wanted: its last play, or its import (or download) if it was never played. */
+export const lastUsedAt = (track: Track): number => track.lastPlayedAt ?? track.addedAt
+
+/**
+ * The tracks to remove to free at least `bytesToFree`, least recently played first (a track never
+ * played counts as played when it was added); never a pinned track nor one in `keep`. It stops
+ * as soon as the plan frees enough; when everything that may go is not enough, that is the plan.
+ */
+export function planEviction(
+  tracks: readonly Track[],
+  bytesToFree: number,
+  keep: Iterable<string> = [],
+): Track[] {
+  // Also refuses NaN: a plan must never be "everything" by accident.
+  if (!(bytesToFree > 0)) return []
+  const kept = new Set(keep)
+  const candidates = tracks
+    .filter((t) => !t.pinned && !kept.has(t.contentHash))
+    .sort(
+      (a, b) =>
+        lastUsedAt(a) - lastUsedAt(b) ||
+        a.addedAt - b.addedAt ||
+        (a.contentHash < b.contentHash ? -1 : a.contentHash > b.contentHash ? 1 : 0),
+    )
+  const plan: Track[] = []
+  let planned = 0
+  for (const track of candidates) {
+    if (planned >= bytesToFree) break
+    plan.push(track)
+    planned += track.size
+  }
+  return plan
+}
+
+/** The code a failed import is filed under: a full disk is QUOTA however the browser said it. */
+function codeOf(error: unknown): DcmxErrorCode | undefined {
+  if (error instanceof DcmxError) return error.code
+  if ((error as { name?: string })?.name === 'QuotaExceededError') return 'QUOTA'
+  return undefined
 }
 
 function isAbort(error: unknown): boolean {
@@ -254,17 +360,9 @@ function isAbort(error: unknown): boolean {
 
 /** The sentence a user sees for a failed import. */
 function explain(error: unknown, file: ImportFile): string {
-  if (error instanceof DcmxError) {
-    switch (error.code) {
-      case 'QUOTA':
-        return `Not enough storage space for this file (${formatBytes(file.size)}). Remove some tracks, or allow this site more storage, and try again.`
-      default:
-        return error.message
-    }
-  }
-  if ((error as { name?: string })?.name === 'QuotaExceededError') {
-    return `Not enough storage space for this file (${formatBytes(file.size)}). Remove some tracks, or allow this site more storage, and try again.`
-  }
+  if (codeOf(error) === 'QUOTA')
+    return `Not enough storage space for this file (${formatBytes(file.size)}). Free space by removing tracks you have not played lately, or allow this site more storage, and try again.`
+  if (error instanceof DcmxError) return error.message
   return `Could not import this file: ${error instanceof Error ? error.message : String(error)}`
 }
 

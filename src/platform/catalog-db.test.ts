@@ -37,7 +37,18 @@ describe('dcmx database migrations', () => {
     const db = await dcmxConnection()()
     expect(db.version).toBe(DB_VERSION)
     expect([...db.objectStoreNames].sort()).toEqual(
-      ['blobs', 'config', 'covers', 'downloads', 'identities', 'logs', 'peers', 'pieces', 'staging', 'tracks'].sort(),
+      [
+        'blobs',
+        'config',
+        'covers',
+        'downloads',
+        'identities',
+        'logs',
+        'peers',
+        'pieces',
+        'staging',
+        'tracks',
+      ].sort(),
     )
     expect(await db.get('identities', 0)).toEqual({ alg: 'Ed25519', keys: 'kept' })
     db.close()
@@ -69,6 +80,21 @@ describe('CatalogDb', () => {
     expect((await catalog.remove(hash(2)))?.title).toBe('Track 2')
     expect(await catalog.getCover(cover.hash)).toBeUndefined()
     expect(await catalog.list()).toEqual([])
+  })
+
+  it('updates a track’s pin and last play in place, and the change outlives the connection', async () => {
+    const catalog = new CatalogDb({ db: dcmxConnection() })
+    await catalog.add(track(1))
+    expect(await catalog.update(hash(1), { pinned: true })).toMatchObject({ title: 'Track 1', pinned: true })
+    expect(await catalog.update(hash(1), { lastPlayedAt: 5000 })).toMatchObject({
+      pinned: true,
+      lastPlayedAt: 5000,
+    })
+    const again = new CatalogDb({ db: dcmxConnection() })
+    expect(await again.get(hash(1))).toEqual({ ...track(1), pinned: true, lastPlayedAt: 5000 })
+    // An unknown track is not created by an update.
+    expect(await again.update(hash(2), { pinned: true })).toBeUndefined()
+    expect(await again.list()).toHaveLength(1)
   })
 
   it('keeps settings across connections', async () => {

@@ -1,5 +1,5 @@
 import type { IDBPDatabase } from 'idb'
-import type { Catalog, Cover, Track } from '../core/catalog.ts'
+import type { Catalog, Cover, Track, TrackPatch } from '../core/catalog.ts'
 import { sharedDcmxDb, transact, type DcmxDb, type LogEntry, type LogLevel, type LogTopic } from './db.ts'
 
 /** Logs kept per topic: enough to read back a session's story, small enough to never matter for quota. */
@@ -57,6 +57,17 @@ export class CatalogDb implements Catalog {
       if (cover !== undefined && (await tracks.index('coverHash').count(cover)) === 0)
         await tx.objectStore('covers').delete(cover)
       return track
+    })
+  }
+
+  async update(hash: string, patch: TrackPatch): Promise<Track | undefined> {
+    const tx = (await this.#db()).transaction('tracks', 'readwrite')
+    return transact(tx, async () => {
+      const track = await tx.store.get(hash)
+      if (!track) return undefined
+      const next = { ...track, ...patch }
+      await tx.store.put(next)
+      return next
     })
   }
 

@@ -4,7 +4,9 @@ import { DcmxError } from '../core/errors.ts'
 import { isEnded, type ImportFile, type ImportJob, type Library } from '../core/library.ts'
 import type { StorageEstimate, StorageStatus } from '../core/storage-status.ts'
 import { CoverUrls, type CoverSource } from './cover-urls.ts'
+import { FreeSpace } from './free-space.svelte.ts'
 import { compareTracks, matches, overallProgress, type SortDir, type SortKey } from './library-helpers.ts'
+import { SystemMediaSession } from './media-session.ts'
 
 export * from './library-helpers.ts'
 export type { CoverSource } from './cover-urls.ts'
@@ -12,7 +14,18 @@ export type { CoverSource } from './cover-urls.ts'
 /** The parts of the Library the view uses: a fake of this shape renders the view without storage. */
 export type LibrarySource = Pick<
   Library,
-  'tracks' | 'imports' | 'events' | 'add' | 'cancel' | 'cancelAll' | 'clearEnded' | 'remove' | 'blob'
+  | 'tracks'
+  | 'imports'
+  | 'events'
+  | 'add'
+  | 'cancel'
+  | 'cancelAll'
+  | 'clearEnded'
+  | 'remove'
+  | 'blob'
+  | 'setPinned'
+  | 'played'
+  | 'evict'
 >
 
 /** Where the player can stream a track by URL (the service worker's `/content/<hash>`), when it can. */
@@ -55,6 +68,14 @@ export class LibraryView {
   storageError = $state<string | undefined>()
   persistOutcome = $state<'granted' | 'declined' | undefined>()
   persisting = $state(false)
+  /** "Free space": evict the least recently played unpinned tracks, after confirmation. */
+  readonly space: FreeSpace = new FreeSpace({
+    tracks: () => this.tracks,
+    playing: () => (this.playing ? this.current : undefined),
+    estimate: () => this.estimate,
+    evict: (tracks) => this.#library.evict(tracks),
+    refresh: () => this.refreshStorage(),
+  })
 
   /** Content hash of the track in the player (playing or paused). */
   current = $state<string | undefined>()
@@ -80,12 +101,16 @@ export class LibraryView {
   #unsubscribe: (() => void)[]
   #stopEffects: () => void
   #audio: HTMLAudioElement | undefined
+  /** The OS media controls (lock screen, media keys) drive this player. */
+  #media = new SystemMediaSession(this)
   /** The URL the audio element plays (an object URL or /content/…); plain (not $state) so attaching never tracks it. */
   #src: string | undefined
   #loadSeq = 0
   #estimateSeq = 0
   /** How many listed imports had ended at the last 'imports' event. */
   #endedCount = 0
+  /** Persistent storage is asked for once a session, when it first matters (an import or a pin). */
+  #askedPersist = false
   #disposed = false
 
   /** Cover hashes of the tracks on screen and of the one in the player (repeats included). */
@@ -119,10 +144,9 @@ export class LibraryView {
       $effect(() => {
         const track = this.currentTrack
         const artwork = this.coverUrl(track?.coverHash)
-        untrack(() => this.#describeToSystem(track, artwork))
+        untrack(() => this.#media.describe(track, artwork))
       })
     })
-    this.#handleMediaKeys(true)
     void this.refreshStorage()
   }
 
@@ -172,7 +196,7 @@ export class LibraryView {
     const target = hash ?? this.current ?? this.queue[0]
     if (target === undefined) return
     this.playerError = undefined
-    if (target === this.current && this.#src !== undefined) return this.#start()
+    if (target === this.current && this.#src !== undefined) return this.#startLocal(target)
     const seq = ++this.#loadSeq
     this.current = target
     this.#audio?.pause()
@@ -188,7 +212,7 @@ export class LibraryView {
     }
     if (seq !== this.#loadSeq || this.#disposed) return
     this.#setSource(this.#contentUrl(target) ?? this.#objectUrl(target, blob))
-    await this.#start()
+    await this.#startLocal(target)
   }
 
   /**
@@ -196,7 +220,10 @@ export class LibraryView {
    * fetched on demand (the node's download), so playback starts before the download ends.
    */
   async playRemote(track: RemoteTrack): Promise<void> {
-    if (this.current === track.contentHash && this.#src !== undefined) return this.#start()
+    if (this.current === track.contentHash && this.#src !== undefined) {
+      await this.#start()
+      return
+    }
     const url = this.#contentUrl(track.contentHash)
     this.playerError = undefined
     if (!url) {
@@ -252,6 +279,21 @@ export class LibraryView {
     await this.play(target)
   }
 
+  /** Pin a track (never evicted by "Free space") or unpin it. */
+  async togglePin(hash: string): Promise<void> {
+    const track = this.tracks.find((t) => t.contentHash === hash)
+    if (!track) return
+    const pinned = !track.pinned
+    try {
+      await this.#library.setPinned(hash, pinned)
+      this.error = undefined
+    } catch (error) {
+      this.error = `Could not ${pinned ? 'pin' : 'unpin'} “${track.title}”: ${messageOf(error)} Reload the page and try again.`
+      return
+    }
+    if (pinned) this.#persistOnce()
+  }
+
   /** Remove a track (stopping it first if it is playing), then re-read the storage estimate. */
   async remove(hash: string): Promise<void> {
     if (hash === this.current) this.#stop()
@@ -304,7 +346,9 @@ export class LibraryView {
       ]
       for (const [type, listener] of listeners) audio.addEventListener(type, listener)
       if (this.#src !== undefined) audio.src = this.#src
+      const detachMedia = this.#media.attach(audio)
       return () => {
+        detachMedia()
         for (const [type, listener] of listeners) audio.removeEventListener(type, listener)
         if (this.#audio === audio) this.#audio = undefined
       }
@@ -317,7 +361,7 @@ export class LibraryView {
     this.#stopEffects()
     this.#stop()
     this.#covers.dispose()
-    this.#handleMediaKeys(false)
+    this.#media.dispose()
   }
 
   #onTracks() {
@@ -335,20 +379,39 @@ export class LibraryView {
     const ended = jobs.filter(isEnded).length
     if (ended > this.#endedCount) void this.refreshStorage()
     this.#endedCount = ended
+    if (jobs.some((j) => j.state === 'done')) this.#persistOnce()
   }
 
-  async #start() {
+  /** Ask once a session for persistent storage, when there is first music to keep (an import or a pin), not on load. */
+  #persistOnce() {
+    if (this.#askedPersist || this.#disposed) return
+    this.#askedPersist = true
+    if (this.estimate?.persisted) return
+    void this.persist()
+  }
+
+  /** Start the player on a library track, noting the play for "Free space"'s least-recently-played order. */
+  async #startLocal(hash: string) {
+    if (!(await this.#start())) return
+    if (this.tracks.some((t) => t.contentHash === hash))
+      // Only an ordering hint: a failed write must not disturb playback.
+      this.#library.played(hash).catch(() => {})
+  }
+
+  /** Play the loaded source; true once it plays. */
+  async #start(): Promise<boolean> {
     const audio = this.#audio
     if (!audio) {
       this.playerError = 'The player is not on the page yet; try again in a moment.'
-      return
+      return false
     }
     try {
       await audio.play()
+      return true
     } catch (error) {
       const name = (error as { name?: unknown } | null)?.name
       // Superseded by another track or a pause: not a failure.
-      if (name === 'AbortError') return
+      if (name === 'AbortError') return false
       this.playing = !audio.paused
       this.playerError =
         name === 'NotAllowedError'
@@ -356,6 +419,7 @@ export class LibraryView {
           : name === 'NotSupportedError'
             ? this.#unsupported()
             : `Playback failed: ${messageOf(error)}`
+      return false
     }
   }
 
@@ -401,37 +465,6 @@ export class LibraryView {
     this.#setSource(undefined)
     this.current = undefined
     this.playing = false
-  }
-
-  /** Title, artist and artwork for the operating system's media controls. */
-  #describeToSystem(track: RemoteTrack | undefined, artwork: string | undefined) {
-    if (typeof navigator === 'undefined' || !('mediaSession' in navigator)) return
-    navigator.mediaSession.metadata = track
-      ? new MediaMetadata({
-          title: track.title,
-          artist: track.artist ?? '',
-          album: track.album ?? '',
-          artwork: artwork ? [{ src: artwork }] : [],
-        })
-      : null
-  }
-
-  /** Hardware and lock-screen media keys drive the same player. */
-  #handleMediaKeys(on: boolean) {
-    if (typeof navigator === 'undefined' || !('mediaSession' in navigator)) return
-    const handlers: [MediaSessionAction, MediaSessionActionHandler][] = [
-      ['play', () => void this.play()],
-      ['pause', () => this.pause()],
-      ['previoustrack', () => void this.previous()],
-      ['nexttrack', () => void this.next()],
-    ]
-    for (const [action, handler] of handlers) {
-      try {
-        navigator.mediaSession.setActionHandler(action, on ? handler : null)
-      } catch {
-        // An action this browser does not support.
-      }
-    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Catalog, Cover, TagReader, Tags, Track } from '../catalog.ts'
+import type { Catalog, Cover, TagReader, Tags, Track, TrackPatch } from '../catalog.ts'
 import {
   PIECE_SIZE,
   shardPath,
@@ -141,6 +141,13 @@ export class MemoryCatalog implements Catalog {
     const cover = track?.coverHash
     if (cover && ![...this.tracks.values()].some((t) => t.coverHash === cover)) this.covers.delete(cover)
     return track
+  }
+  async update(hash: string, patch: TrackPatch) {
+    const track = this.tracks.get(hash)
+    if (!track) return undefined
+    const next = { ...track, ...patch }
+    this.tracks.set(hash, next)
+    return next
   }
   async getCover(hash: string) {
     return this.covers.get(hash)
