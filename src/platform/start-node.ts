@@ -108,6 +108,13 @@ export async function startBrowserNode(
   addEventListener('pagehide', () => node.stop())
   // A page restored from the back/forward cache comes back to life as the same node.
   addEventListener('pageshow', (event) => event.persisted && node.start())
+  // The network is back: try the signaling server now instead of when the backoff timer says
+  // (up to a minute later). Only a client waiting to retry is restarted; the links stay up.
+  addEventListener('online', () => {
+    if (signaling.state.state !== 'reconnecting') return
+    signaling.stop()
+    signaling.start()
+  })
   node.start()
   return node
 }

@@ -3,7 +3,13 @@ import type { ContentReader } from '../core/content-reader.ts'
 import { DcmxError } from '../core/errors.ts'
 import { ask, pageSource, type PageTarget } from '../sw/page-source.ts'
 import { CONTENT_CHANNEL, describeRequest, readRequest, type ContentReply } from '../sw/protocol.ts'
-import { answerContentRequest, type ReplyPort } from './sw-bridge.ts'
+import {
+  answerContentRequest,
+  createUpdateOffer,
+  type ReplyPort,
+  type UpdateDeps,
+  type UpdateState,
+} from './sw-bridge.ts'
 
 // The worker's side (page-source.ts) and the page's side (sw-bridge.ts) talk over real MessageChannels.
 
@@ -143,5 +149,84 @@ describe('answerContentRequest', () => {
   ])('answers %s with BAD_REQUEST', async (_name, data) => {
     vi.spyOn(console, 'warn').mockImplementation(() => {})
     expect(await reply(data)).toMatchObject({ type: 'error', code: 'BAD_REQUEST' })
+  })
+})
+
+/** A page with a service-worker container and workbox-window, as the update offer sees them. */
+function updatePage(opts: { controlled: boolean }) {
+  const on: { waiting?: () => void; controllerchange?: () => void } = {}
+  const page = {
+    controlled: opts.controlled,
+    waiting: false,
+    skipped: 0,
+    reloads: 0,
+    /** A new version finished installing and waits. */
+    install() {
+      page.waiting = true
+      on.waiting?.()
+    },
+    /** The waiting version activated (after skipWaiting here or in another tab) and took this page. */
+    activate() {
+      page.waiting = false
+      page.controlled = true
+      on.controllerchange?.()
+    },
+  }
+  const deps: UpdateDeps = {
+    onWaiting: (listener) => (on.waiting = listener),
+    onControllerChange: (listener) => (on.controllerchange = listener),
+    hasController: () => page.controlled,
+    hasWaiting: () => page.waiting,
+    skipWaiting: () => page.skipped++,
+    reload: () => page.reloads++,
+  }
+  return { page, offer: createUpdateOffer(deps) }
+}
+
+describe('the update offer', () => {
+  it('offers a waiting version and activates it only when the user applies it, then reloads', () => {
+    const { page, offer } = updatePage({ controlled: true })
+    const seen: UpdateState[] = []
+    offer.subscribe((state) => seen.push(state))
+    expect(offer.state).toBe('none')
+
+    page.install()
+    expect(offer.state).toBe('waiting')
+    expect(seen).toEqual(['waiting'])
+    // Nothing happens behind the user's back: no skipWaiting, no reload.
+    expect(page).toMatchObject({ skipped: 0, reloads: 0 })
+
+    offer.apply()
+    offer.apply()
+    expect(page).toMatchObject({ skipped: 1, reloads: 0 })
+    // The reload waits for the new worker to control the page, so it loads the new version.
+    page.activate()
+    expect(page.reloads).toBe(1)
+  })
+
+  it('does not call the first install taking control of the page an update', () => {
+    const { page, offer } = updatePage({ controlled: false })
+    page.activate()
+    expect(offer.state).toBe('none')
+    expect(page.reloads).toBe(0)
+  })
+
+  it('says when another tab switched to the new version, and then only reloads', () => {
+    const { page, offer } = updatePage({ controlled: true })
+    page.install()
+    page.activate()
+    expect(offer.state).toBe('active')
+    expect(page.reloads).toBe(0)
+    offer.apply()
+    expect(page).toMatchObject({ skipped: 0, reloads: 1 })
+  })
+
+  it('stops telling a listener that unsubscribed', () => {
+    const { page, offer } = updatePage({ controlled: true })
+    const seen: UpdateState[] = []
+    const off = offer.subscribe((state) => seen.push(state))
+    off()
+    page.install()
+    expect(seen).toEqual([])
   })
 })

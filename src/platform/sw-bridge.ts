@@ -15,29 +15,109 @@ import {
 } from '../sw/protocol.ts'
 
 /**
- * The page's side of the service worker: registers it, and answers its `/content/<hash>` questions
- * (size, type, byte ranges) from a ContentReader, so `<audio src="/content/<hash>">` streams and
- * seeks. Without a service worker (unsupported, private mode, a shift-reload) nothing breaks:
- * `contentUrl` says undefined and the player uses object URLs.
+ * The page's side of the service worker: registers it, offers a new version when one is waiting,
+ * and answers its `/content/<hash>` questions (size, type, byte ranges) from a ContentReader, so
+ * `<audio src="/content/<hash>">` streams and seeks. Without a service worker (unsupported, private
+ * mode, a shift-reload) nothing breaks: `contentUrl` says undefined and the player uses object URLs.
  */
 
 /** The built worker (vite-plugin-pwa compiles src/sw/sw.ts to a classic script at the site root). */
 export const SW_URL = '/sw.js'
 
+/**
+ * How often an open page asks the server whether a new version was deployed. Browsers check on
+ * every navigation too; this catches a tab left open for days, at one small request an hour.
+ */
+export const UPDATE_CHECK_MS = 60 * 60 * 1000
+
 export type ContentServer = {
   /** `/content/<hash>` once this page is controlled by our service worker; otherwise undefined. */
   contentUrl(hash: string): string | undefined
-  /** The registration helper (for the update prompt to come), when the browser has service workers. */
-  readonly workbox: Workbox | undefined
-  /** Stop answering the worker. */
+  /** New versions of the app, offered to the user. */
+  readonly updates: AppUpdates
+  /** Stop answering the worker and checking for updates. */
   stop(): void
 }
+
+/**
+ * `none`: this is the latest version we know of. `waiting`: a new version is installed and waits
+ * for the user. `active`: another tab switched to a new version; this page still runs the old one.
+ */
+export type UpdateState = 'none' | 'waiting' | 'active'
+
+/** The update offer the banner shows. Nothing switches versions until `apply` is called. */
+export type AppUpdates = {
+  readonly state: UpdateState
+  /** Call `listener` on every change of `state`; returns the unsubscribe. */
+  subscribe(listener: (state: UpdateState) => void): () => void
+  /** The user chose to update: let the waiting version take over, then reload into it. */
+  apply(): void
+}
+
+/** What the offer needs from workbox-window, the service-worker container and the page. */
+export type UpdateDeps = {
+  /** Calls back when a new version has installed and is waiting (workbox-window's `waiting`). */
+  onWaiting(listener: () => void): void
+  /** Calls back when the page's controller changes (`controllerchange`). */
+  onControllerChange(listener: () => void): void
+  hasController(): boolean
+  /** Whether a worker is waiting right now (another tab may have activated it meanwhile). */
+  hasWaiting(): boolean
+  /** Tell the waiting worker it may take over (workbox-window's `messageSkipWaiting`). */
+  skipWaiting(): void
+  reload(): void
+}
+
+/**
+ * The update offer. A waiting version is only ever activated by `apply` (the user's choice), so a
+ * playing song is never cut off; the reload waits until the new worker controls the page, so the
+ * reloaded page gets the new version's files. A first install taking control is not an update.
+ */
+export function createUpdateOffer(deps: UpdateDeps): AppUpdates {
+  let state: UpdateState = 'none'
+  let applying = false
+  let controlled = deps.hasController()
+  const listeners = new Set<(state: UpdateState) => void>()
+  const set = (next: UpdateState) => {
+    if (next === state) return
+    state = next
+    for (const listener of [...listeners]) listener(state)
+  }
+  deps.onWaiting(() => {
+    if (state === 'none') set('waiting')
+  })
+  deps.onControllerChange(() => {
+    const hadController = controlled
+    controlled = deps.hasController()
+    if (applying) return deps.reload()
+    if (hadController) set('active')
+  })
+  return {
+    get state() {
+      return state
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    apply() {
+      if (applying) return
+      // Nothing waits any more (another tab took the update): the new version is already active.
+      if (state !== 'waiting' || !deps.hasWaiting()) return deps.reload()
+      applying = true
+      deps.skipWaiting()
+    },
+  }
+}
+
+/** No service worker, so no updates to offer. */
+const NO_UPDATES: AppUpdates = { state: 'none', subscribe: () => () => {}, apply: () => {} }
 
 /** Register the service worker and answer its content requests from `reader`. */
 export function serveContent(reader: ContentReader, scriptUrl = SW_URL): ContentServer {
   if (typeof navigator === 'undefined' || !('serviceWorker' in navigator) || !navigator.serviceWorker) {
     warnOnce('This browser has no service workers here; tracks play from object URLs.')
-    return { contentUrl: () => undefined, workbox: undefined, stop: () => {} }
+    return { contentUrl: () => undefined, updates: NO_UPDATES, stop: () => {} }
   }
   const container = navigator.serviceWorker
   const scriptHref = new URL(scriptUrl, location.href).href
@@ -51,9 +131,25 @@ export function serveContent(reader: ContentReader, scriptUrl = SW_URL): Content
   container.startMessages()
 
   const workbox = new Workbox(scriptUrl)
-  workbox.register().catch((error: unknown) => {
-    warnOnce(`The service worker did not register (${messageOf(error)}); tracks play from object URLs.`)
+  let registration: ServiceWorkerRegistration | undefined
+  const updates = createUpdateOffer({
+    onWaiting: (listener) => workbox.addEventListener('waiting', listener),
+    onControllerChange: (listener) => container.addEventListener('controllerchange', listener),
+    hasController: () => container.controller !== null,
+    hasWaiting: () => Boolean(registration?.waiting),
+    skipWaiting: () => workbox.messageSkipWaiting(),
+    reload: () => location.reload(),
   })
+  workbox.register().then(
+    (registered) => (registration = registered),
+    (error: unknown) => {
+      warnOnce(`The service worker did not register (${messageOf(error)}); tracks play from object URLs.`)
+    },
+  )
+  // Offline, or the server is down: the next check will do.
+  const checkForUpdate = () => void workbox.update().catch(() => {})
+  const updateTimer = setInterval(checkForUpdate, UPDATE_CHECK_MS)
+  addEventListener('online', checkForUpdate)
 
   return {
     contentUrl(hash) {
@@ -61,9 +157,11 @@ export function serveContent(reader: ContentReader, scriptUrl = SW_URL): Content
         ? contentPath(hash)
         : undefined
     },
-    workbox,
+    updates,
     stop() {
       container.removeEventListener('message', onMessage)
+      clearInterval(updateTimer)
+      removeEventListener('online', checkForUpdate)
     },
   }
 }

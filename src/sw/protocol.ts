@@ -84,6 +84,19 @@ export type ContentReply = v.InferOutput<typeof ContentReplySchema>
 const PortControlSchema = v.strictObject({ type: v.literal('abort') })
 export type PortControl = v.InferOutput<typeof PortControlSchema>
 
+/**
+ * What a page may post to the worker: the user accepted the update offered by the banner, so the
+ * waiting worker may take over (workbox-window's `messageSkipWaiting()` posts exactly this).
+ * The worker acts on nothing else a page sends.
+ */
+const WorkerControlSchema = v.strictObject({ type: v.literal('SKIP_WAITING') })
+export type WorkerControl = v.InferOutput<typeof WorkerControlSchema>
+
+/** True if `data` is a message the worker acts on; everything else is ignored. */
+export function isWorkerControl(data: unknown): data is WorkerControl {
+  return v.is(WorkerControlSchema, data)
+}
+
 export type RequestRejection = { reason: 'foreign' } | { reason: 'malformed'; detail: string }
 
 /** A request from the worker, or why not: `foreign` is some other message, `malformed` is ours but wrong. */

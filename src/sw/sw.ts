@@ -1,17 +1,43 @@
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching'
+import { NavigationRoute, registerRoute } from 'workbox-routing'
 import { contentHashOf, contentResponse, failure } from './content-route.ts'
 import { pageSource } from './page-source.ts'
+import { isWorkerControl } from './protocol.ts'
 
 /**
- * DCMX's service worker. For now it only serves `/content/<hash>` with HTTP Range support, asking
- * the page for the bytes (the page holds the store and the peer links), so `<audio src>` streams
- * and seeks. Every other request goes to the network untouched. The app-shell precache (Workbox,
- * `self.__WB_MANIFEST`) and the update prompt come with the offline work; until then the build has
- * no injection point and nothing is precached.
+ * DCMX's service worker:
+ * - precaches the app shell (the build injects its revisioned file list as `self.__WB_MANIFEST`),
+ *   so the app opens with no network, and answers every navigation with the cached index.html;
+ * - serves `/content/<hash>` with HTTP Range support, asking the page for the bytes (the page holds
+ *   the store and the peer links), so `<audio src>` streams and seeks, online or not.
+ * An update installs beside the running worker and waits until the user accepts it.
  */
 
-declare const self: ServiceWorkerGlobalScope
+declare const self: ServiceWorkerGlobalScope & {
+  __WB_MANIFEST: (string | { url: string; revision: string | null })[]
+}
 
-// No skipWaiting here: an update waits until the page offers it, so a playing song is never cut off.
+/** Paths the server answers itself (or that are not pages): a navigation there is not the app. */
+const NOT_THE_APP = [/^\/content\//, /^\/signal/, /^\/healthz$/, /^\/metrics$/]
+
+// Routes match in the order they are registered: content first, so nothing else ever answers it.
+for (const method of ['GET', 'HEAD'] as const) {
+  registerRoute(
+    ({ request }) => contentHashOf(request, self.location.origin) !== undefined,
+    ({ event, request }) => serve(event as FetchEvent, contentHashOf(request, self.location.origin) ?? ''),
+    method,
+  )
+}
+precacheAndRoute(self.__WB_MANIFEST)
+// Entries of older Workbox precache formats; our own old revisions are pruned on activation.
+cleanupOutdatedCaches()
+registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: NOT_THE_APP }))
+
+// No skipWaiting on install: an update waits until the page's banner is accepted, so a playing
+// song is never cut off and a page never runs against files of another version behind its back.
+self.addEventListener('message', (event) => {
+  if (isWorkerControl(event.data)) void self.skipWaiting()
+})
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(claimIfFirst())
@@ -19,18 +45,13 @@ self.addEventListener('activate', (event) => {
 
 /**
  * Take control of open pages only when no page has a previous controller (the first install), so
- * the first visit streams without a reload while an update never swaps a worker under a page.
+ * the first visit streams and works offline without a reload. Pages controlled by the previous
+ * version pass to this one on activation anyway (it happens only when the user accepted it).
  */
 async function claimIfFirst() {
   const controlled = await self.clients.matchAll({ includeUncontrolled: false })
   if (controlled.length === 0) await self.clients.claim()
 }
-
-self.addEventListener('fetch', (event) => {
-  const hash = contentHashOf(event.request, self.location.origin)
-  if (hash === undefined) return
-  event.respondWith(serve(event, hash))
-})
 
 async function serve(event: FetchEvent, hash: string): Promise<Response> {
   const page = await pageFor(event)

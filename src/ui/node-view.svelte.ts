@@ -14,6 +14,13 @@ export class NodeView {
   now = $state(Date.now())
 
   connectedCount = $derived(this.peers.filter((p) => p.state === 'connected').length)
+  /** What the browser says about the network; `false` is certain, `true` only means "maybe". */
+  browserOnline = $state(typeof navigator === 'undefined' || navigator.onLine)
+  /**
+   * Nothing on the network is reachable: no network at all, or the signaling server failed and no
+   * peer is linked. The library and its cached tracks still work; the node keeps retrying.
+   */
+  offline = $derived(!this.browserOnline || (unreachable(this.signaling) && this.connectedCount === 0))
 
   constructor(node: DcmxNode, warnings: string[] = []) {
     this.peerId = node.peerId
@@ -27,6 +34,11 @@ export class NodeView {
     this.log = [...node.log]
     node.events.on('log', () => (this.log = [...node.log]))
     setInterval(() => (this.now = Date.now()), TICK_MS)
+    if (typeof window !== 'undefined') {
+      const onNetwork = () => (this.browserOnline = navigator.onLine)
+      addEventListener('online', onNetwork)
+      addEventListener('offline', onNetwork)
+    }
   }
 }
 
@@ -44,4 +56,9 @@ export function describeSignaling(state: SignalingState, now: number): string {
     case 'stopped':
       return 'stopped'
   }
+}
+
+/** The signaling server has failed at least once and is not back yet (a first attempt is not a failure). */
+export function unreachable(state: SignalingState): boolean {
+  return state.state === 'reconnecting' || (state.state === 'connecting' && state.attempt > 0)
 }

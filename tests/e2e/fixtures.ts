@@ -2,14 +2,21 @@ import { test as base, expect, type BrowserContext, type Page } from '@playwrigh
 import { resolve } from 'node:path'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 
-const STATIC_DIR = resolve(import.meta.dirname, '..', '..', 'dist')
+/** The build the server serves: dist/, or DCMX_DIST (a build of its own, safe from a concurrent `vite build`). */
+export const STATIC_DIR = process.env.DCMX_DIST ?? resolve(import.meta.dirname, '..', '..', 'dist')
 
 /** One browser context (its own storage) running the app: one DCMX node. */
 export type TestNode = { context: BrowserContext; page: Page; peerId: string }
 
 type Fixtures = {
   /** The real signaling server serving the built app, on an ephemeral port. */
-  signaling: { server: SignalingServer; restart(): Promise<void>; stop(): Promise<void> }
+  signaling: {
+    server: SignalingServer
+    restart(): Promise<void>
+    stop(): Promise<void>
+    /** Serve another build from `staticDir`, on the same port (so the same origin): a deploy. */
+    deploy(staticDir: string): Promise<void>
+  }
   /** A fresh room per test, so tests never see each other's nodes. */
   room: string
   /** Open a new node in `room` (or `opts.room`) and wait until it shows its peer id. */
@@ -25,8 +32,8 @@ type Fixtures = {
 export const test = base.extend<Fixtures>({
   // eslint-disable-next-line no-empty-pattern
   signaling: async ({}, use) => {
-    const start = (port = 0) =>
-      startSignaling({ port, host: '127.0.0.1', staticDir: STATIC_DIR, log: () => {} })
+    let staticDir = STATIC_DIR
+    const start = (port = 0) => startSignaling({ port, host: '127.0.0.1', staticDir, log: () => {} })
     let server: SignalingServer | undefined = await start()
     const port = server.port
     const handle = {
@@ -41,6 +48,10 @@ export const test = base.extend<Fixtures>({
       async restart() {
         await handle.stop()
         server = await start(port)
+      },
+      async deploy(dir: string) {
+        staticDir = dir
+        await handle.restart()
       },
     }
     await use(handle)
