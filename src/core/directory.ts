@@ -41,6 +41,11 @@ export type Origin = {
   expiresAt: number
   /** Rounds left in which this version is pushed to peers. */
   hot: number
+  /**
+   * This version is news (a new peer, a changed track set, a goodbye), not a mere refresh: news
+   * is pushed before refreshes, so a new track spreads fast however many peers are refreshing.
+   */
+  news: boolean
   /** The change that produced this version, kept so it can be forwarded cheaply. */
   delta?: Delta
 }
@@ -113,12 +118,12 @@ export class Directory {
     return [...picked].map((i) => this.#origins.get(this.#ids[i]!)!)
   }
 
-  /** Hot versions, newest first, and one round of cooling for each. */
+  /** Up to `limit` hot versions: news first, then refreshes, newest first within each. */
   takeHot(limit: number): Origin[] {
     const hot = [...this.#hot]
       .map((peer) => this.#origins.get(peer))
       .filter((o): o is Origin => o !== undefined)
-      .sort((a, b) => b.heardAt - a.heardAt)
+      .sort((a, b) => Number(b.news) - Number(a.news) || b.heardAt - a.heardAt)
       .slice(0, limit)
     return hot
   }
@@ -144,6 +149,7 @@ export class Directory {
   /** A full track set (all pages joined) for a record. */
   async applyFull(rec: SignedRecord, hashes: readonly string[]): Promise<ApplyOutcome> {
     if (!this.isNewer(rec) || this.#expiredOnArrival(rec)) return 'stale'
+    if (!leavingIsEmpty(rec)) return 'mismatch'
     const tracks = new Set(hashes)
     if (tracks.size !== hashes.length || tracks.size !== rec.count) return 'mismatch'
     if ((await trackSetRoot(this.deps.sha256, tracks)) !== rec.root) return 'mismatch'
@@ -157,6 +163,7 @@ export class Directory {
   /** A change on top of version `delta.base`; `gap` when we do not hold that base. */
   async applyDelta(rec: SignedRecord, delta: Delta): Promise<ApplyOutcome> {
     if (!this.isNewer(rec) || this.#expiredOnArrival(rec)) return 'stale'
+    if (!leavingIsEmpty(rec)) return 'mismatch'
     const known = this.#origins.get(rec.peer)
     if (!known || known.rec.ver !== delta.base) return 'gap'
     const tracks = new Set(known.tracks)
@@ -184,11 +191,13 @@ export class Directory {
 
   #expiredOnArrival(rec: SignedRecord): boolean {
     const validUntil = rec.ver + Math.min(rec.ttl || 60, this.config.maxTtlS) * 1000
-    return validUntil + this.config.maxSkewMs < this.deps.clock.now()
+    return validUntil + this.config.maxSkewMs <= this.deps.clock.now()
   }
 
   async #verify(rec: SignedRecord): Promise<boolean> {
-    const key = `${rec.peer}:${rec.ver}:${rec.sig}`
+    // Keyed by every signed field and the signature: a forged copy (same signature, other fields)
+    // must neither borrow the genuine record's verdict nor leave its own for the genuine one.
+    const key = [rec.peer, rec.alg, rec.key, rec.ver, rec.ttl, rec.root, rec.count, rec.sig].join('\0')
     let valid = this.#verified.get(key)
     if (valid === undefined) {
       valid = await this.deps.verify(rec)
@@ -209,8 +218,11 @@ export class Directory {
       rec,
       tracks: rec.ttl === 0 ? new Set() : tracks,
       heardAt: now,
-      expiresAt: now + ttlMs,
+      // Valid for ttl from when we heard it, but never past the signer's own clock + ttl (+ skew):
+      // otherwise each relay would restart the ttl and a vanished peer could linger for many ttls.
+      expiresAt: Math.min(now + ttlMs, rec.ver + ttlMs + this.config.maxSkewMs),
       hot: this.config.hotRounds,
+      news: false,
       ...(delta ? { delta } : {}),
     }
     this.#origins.set(rec.peer, origin)
@@ -220,7 +232,8 @@ export class Directory {
     }
     this.#hot.add(rec.peer)
     this.#tombstones.delete(rec.peer)
-    this.#reindex(rec.peer, previous?.tracks ?? new Set(), origin.tracks)
+    const changed = this.#reindex(rec.peer, previous?.tracks ?? new Set(), origin.tracks)
+    origin.news = !previous || rec.ttl === 0 || changed > 0
     this.events.emit('peers')
   }
 
@@ -253,7 +266,8 @@ export class Directory {
     if (victim) this.#remove(victim.rec.peer)
   }
 
-  #reindex(peer: string, before: ReadonlySet<string>, after: ReadonlySet<string>) {
+  /** Move a peer's holdings from `before` to `after`; returns how many tracks changed. */
+  #reindex(peer: string, before: ReadonlySet<string>, after: ReadonlySet<string>): number {
     const changed: string[] = []
     for (const hash of before) {
       if (after.has(hash)) continue
@@ -270,5 +284,14 @@ export class Directory {
       changed.push(hash)
     }
     if (changed.length > 0) this.events.emit('tracks', changed)
+    return changed.length
   }
+}
+
+/**
+ * A leaving record (ttl 0) must announce no tracks: we index it as empty and relay it with an
+ * empty body, so one that claims tracks would make every honest relay look like a liar.
+ */
+function leavingIsEmpty(rec: SignedRecord): boolean {
+  return rec.ttl > 0 || rec.count === 0
 }

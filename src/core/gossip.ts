@@ -34,7 +34,11 @@ export type GossipConfig = {
   sampleSize: number
   /** Hot versions pushed per peer per round. */
   hotPerRound: number
-  /** Announcement bytes pushed to one peer in one round or one answer. */
+  /**
+   * Announcement bytes pushed to one peer in one round or one answer. One track set larger than
+   * this (up to MAX_ANNOUNCED hashes, in pages) still goes when it is the first thing sent, or a
+   * large library could never travel past its owner's neighbours.
+   */
   pushBytes: number
   requestTimeoutMs: number
 }
@@ -75,7 +79,7 @@ export type GossipDeps = {
 
 export type GossipEvents = { meta: [] }
 
-type PendingFull = { ver: number; pages: (string[] | undefined)[]; at: number }
+type PendingFull = { origin: string; ver: number; pages: (string[] | undefined)[]; at: number }
 
 /** Partial full announcements kept at once (each up to MAX_PAGES pages). */
 const MAX_PENDING_FULL = 16
@@ -88,8 +92,14 @@ export class Gossip {
   /** Track metadata heard from peers (untrusted text, validated by the codec). */
   readonly meta = new Map<string, TrackMeta>()
   #nextId = 1
+  /**
+   * Full announcements arriving in pages, by sender and origin: pages from different senders are
+   * never mixed, so one liar's page cannot spoil (and get blamed on) an honest sender's set.
+   */
   #pendingFull = new Map<string, PendingFull>()
   #metaInFlight = new Set<string>()
+  /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
+  #gapPulls = new Set<string>()
   #onMeta: (() => void) | undefined
 
   constructor(private readonly deps: GossipDeps) {
@@ -107,7 +117,8 @@ export class Gossip {
     const { directory, random } = this.deps
     directory.expire()
     const peers = shuffle(this.deps.peers(), random).slice(0, this.config.fanout)
-    const hot = directory.takeHot(this.config.hotPerRound)
+    // The first `hotPerRound` are pushed; the next ones are offered in the digest instead.
+    const hot = directory.takeHot(this.config.hotPerRound + this.config.digestSize / 2)
     await Promise.all(peers.map((peer) => this.#exchange(peer, hot)))
     directory.cool()
     await this.#fetchMissingMeta()
@@ -141,11 +152,18 @@ export class Gossip {
 
   async #exchange(peer: GossipPeer, hot: Origin[]) {
     let budget = this.config.pushBytes
-    for (const origin of hot) {
+    const pushed = new Set<Origin>()
+    for (const origin of hot.slice(0, this.config.hotPerRound)) {
       if (origin.rec.peer === peer.peerId || !origin.delta) continue
-      budget -= this.#pushOrigin(peer, origin, budget)
+      const sent = this.#pushOrigin(peer, origin, budget, false)
+      budget -= sent
+      if (sent > 0) pushed.add(origin)
     }
-    const have = this.#digest(peer, hot)
+    // Listing what we just pushed would waste the digest: the peer has it by the time it reads it.
+    const have = this.#digest(
+      peer,
+      hot.filter((o) => !pushed.has(o)),
+    )
     await this.#pull(peer, have)
   }
 
@@ -164,20 +182,21 @@ export class Gossip {
     let budget = this.config.pushBytes
     for (const wanted of res.want) {
       const origin = directory.get(wanted)
-      if (origin && budget > 0) budget -= this.#pushFull(peer, origin.rec, origin.tracks, budget)
+      const first = budget === this.config.pushBytes
+      if (origin && budget > 0) budget -= this.#pushFull(peer, origin.rec, origin.tracks, budget, first)
     }
     // Versions it listed that are still newer than ours after its pushes: ask for them by name.
     const missing = res.peers
-      .filter((p) => directory.isNewer(p.rec) && !this.#pendingFull.has(p.rec.peer))
+      .filter((p) => directory.isNewer(p.rec) && !this.#isPending(p.rec.peer))
       .map((p): [string, number] => [p.rec.peer, directory.version(p.rec.peer)])
       .slice(0, MAX_DIGEST)
     if (missing.length > 0 && depth === 0) await this.#pull(peer, missing, 1)
   }
 
-  /** Our side of a digest: hot versions first, then a random sample of the directory. */
+  /** Our side of a digest: hot versions (at most half of it), then a random sample of the directory. */
   #digest(peer: GossipPeer, hot: Origin[]): [string, number][] {
     const out = new Map<string, number>()
-    for (const o of hot) if (out.size < this.config.digestSize) out.set(o.rec.peer, o.rec.ver)
+    for (const o of hot.slice(0, this.config.digestSize / 2)) out.set(o.rec.peer, o.rec.ver)
     const sample = this.deps.directory.sample(this.config.digestSize, this.deps.random)
     for (const o of sample) if (out.size < this.config.digestSize) out.set(o.rec.peer, o.rec.ver)
     out.delete(peer.peerId)
@@ -201,9 +220,12 @@ export class Gossip {
     for (const origin of newer) {
       if (budget <= 0) break
       const asked = msg.have.find(([id]) => id === origin.rec.peer)![1]
+      const first = budget === this.config.pushBytes
       const sent =
-        origin.delta && origin.delta.base === asked ? this.#pushDelta(peer, origin.rec, origin.delta) : 0
-      budget -= sent || this.#pushFull(peer, origin.rec, origin.tracks, budget)
+        origin.delta && origin.delta.base === asked
+          ? this.#pushDelta(peer, origin.rec, origin.delta, budget)
+          : 0
+      budget -= sent || this.#pushFull(peer, origin.rec, origin.tracks, budget, first)
     }
     const records = new Map<string, Origin>()
     for (const o of newer) if (records.size < msg.max) records.set(o.rec.peer, o)
@@ -247,12 +269,17 @@ export class Gossip {
       const delta = { base: msg.base, adds: hashes.slice(0, msg.adds), dels: hashes.slice(msg.adds) }
       outcome = await directory.applyDelta(rec, delta)
       if (outcome === 'gap') {
-        // We missed a version in between: ask this peer for the whole set.
-        void this.#pull(peer, [[rec.peer, directory.version(rec.peer)]], 1)
+        // We missed a version in between: ask this peer for the whole set. Several peers push the
+        // same delta, and for several rounds: one pull is enough (more would be a storm).
+        if (this.#gapPulls.has(rec.peer)) return
+        this.#gapPulls.add(rec.peer)
+        void this.#pull(peer, [[rec.peer, directory.version(rec.peer)]], 1).finally(() =>
+          this.#gapPulls.delete(rec.peer),
+        )
         return
       }
     } else {
-      const all = this.#collectPages(rec, msg.page, msg.pages, hashes)
+      const all = this.#collectPages(peer.peerId, rec, msg.page, msg.pages, hashes)
       if (!all) return
       outcome = await directory.applyFull(rec, all)
     }
@@ -262,15 +289,23 @@ export class Gossip {
     if (outcome === 'applied') void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
   }
 
-  /** Join the pages of a full announcement; undefined until the last one is in. */
-  #collectPages(rec: SignedRecord, page: number, pages: number, hashes: string[]): string[] | undefined {
+  /** Join the pages of a full announcement from one sender; undefined until the last one is in. */
+  #collectPages(
+    sender: string,
+    rec: SignedRecord,
+    page: number,
+    pages: number,
+    hashes: string[],
+  ): string[] | undefined {
     if (pages === 1) return hashes
     const now = this.deps.clock.now()
-    let pending = this.#pendingFull.get(rec.peer)
+    const key = `${sender}:${rec.peer}`
+    let pending = this.#pendingFull.get(key)
     if (!pending || pending.ver !== rec.ver) {
       if (pending && pending.ver > rec.ver) return undefined
-      pending = { ver: rec.ver, pages: new Array<string[] | undefined>(pages).fill(undefined), at: now }
-      this.#pendingFull.set(rec.peer, pending)
+      const empty = new Array<string[] | undefined>(pages).fill(undefined)
+      pending = { origin: rec.peer, ver: rec.ver, pages: empty, at: now }
+      this.#pendingFull.set(key, pending)
       if (this.#pendingFull.size > MAX_PENDING_FULL) {
         const oldest = [...this.#pendingFull].sort((a, b) => a[1].at - b[1].at)[0]![0]
         this.#pendingFull.delete(oldest)
@@ -279,20 +314,32 @@ export class Gossip {
     if (page >= pending.pages.length) return undefined
     pending.pages[page] = hashes
     if (pending.pages.some((p) => p === undefined)) return undefined
-    this.#pendingFull.delete(rec.peer)
+    this.#pendingFull.delete(key)
     return pending.pages.flatMap((p) => p!)
   }
 
-  /** Push one origin's version: as its delta when it has one, else in full. Returns bytes sent. */
-  #pushOrigin(peer: GossipPeer, origin: Pick<Origin, 'rec' | 'tracks' | 'delta'>, budget: number): number {
-    if (origin.delta) {
-      const sent = this.#pushDelta(peer, origin.rec, origin.delta)
-      if (sent) return sent
-    }
-    return this.#pushFull(peer, origin.rec, origin.tracks, budget)
+  /** Some sender is part-way through a full set of this origin's. */
+  #isPending(origin: string): boolean {
+    for (const pending of this.#pendingFull.values()) if (pending.origin === origin) return true
+    return false
   }
 
-  #pushDelta(peer: GossipPeer, rec: SignedRecord, delta: Delta): number {
+  /** Push one origin's version: as its delta when it has one, else in full. Returns bytes sent. */
+  #pushOrigin(
+    peer: GossipPeer,
+    origin: Pick<Origin, 'rec' | 'tracks' | 'delta'>,
+    budget: number,
+    oversize = true,
+  ): number {
+    if (origin.delta) {
+      const sent = this.#pushDelta(peer, origin.rec, origin.delta, budget)
+      if (sent) return sent
+    }
+    return this.#pushFull(peer, origin.rec, origin.tracks, budget, oversize)
+  }
+
+  /** Send a delta if it fits the budget; returns bytes sent (0 if it did not). */
+  #pushDelta(peer: GossipPeer, rec: SignedRecord, delta: Delta, budget: number): number {
     if (delta.adds.length + delta.dels.length > PAGE_HASHES) return 0
     const msg: WireOf<'discover'> = {
       type: 'discover',
@@ -304,16 +351,27 @@ export class Gossip {
       pages: 1,
       body: packHashes([...delta.adds, ...delta.dels]),
     }
+    const size = wireSize(msg)
+    if (size > budget) return 0
     peer.send(msg)
-    return wireSize(msg)
+    return size
   }
 
-  /** Send a full set (in pages) if it fits the budget; returns bytes sent (0 if it did not fit). */
-  #pushFull(peer: GossipPeer, rec: SignedRecord, tracks: ReadonlySet<string>, budget: number): number {
+  /**
+   * Send a full set (in pages) if it fits the budget, or if `oversize` allows one set larger than
+   * the whole budget to go first; returns bytes sent (0 if nothing was sent).
+   */
+  #pushFull(
+    peer: GossipPeer,
+    rec: SignedRecord,
+    tracks: ReadonlySet<string>,
+    budget: number,
+    oversize = false,
+  ): number {
     const all = [...tracks]
     const pages = Math.max(1, Math.ceil(all.length / PAGE_HASHES))
     const estimate = all.length * 32 + pages * 600
-    if (estimate > budget) return 0
+    if (estimate > budget && !(oversize && estimate > this.config.pushBytes)) return 0
     let sent = 0
     for (let page = 0; page < pages; page++) {
       const msg: WireOf<'discover'> = {
@@ -336,17 +394,21 @@ export class Gossip {
     const needed = hashes.filter(
       (h) => !this.meta.has(h) && !this.deps.localMeta(h) && !this.#metaInFlight.has(h),
     )
-    for (let i = 0; i < needed.length; i += MAX_TRACKS_PAGE) {
-      const batch = needed.slice(i, i + MAX_TRACKS_PAGE)
-      for (const h of batch) this.#metaInFlight.add(h)
-      try {
+    // All of them are in flight from now on, not only the page being asked for: otherwise a round
+    // starting meanwhile would ask for the later pages a second time.
+    for (const h of needed) this.#metaInFlight.add(h)
+    let i = 0
+    try {
+      for (; i < needed.length; i += MAX_TRACKS_PAGE) {
+        const batch = needed.slice(i, i + MAX_TRACKS_PAGE)
         const res = await peer.request({ type: 'tracks-req', id: this.#nextId++, hashes: batch })
         if (res.type === 'tracks-res') this.#acceptMeta(peer, batch, res)
-      } catch {
-        // Timed out or closed: the next round asks someone else.
-      } finally {
         for (const h of batch) this.#metaInFlight.delete(h)
       }
+    } catch {
+      // Timed out or closed: the rest is left to the next round, which asks someone else.
+    } finally {
+      for (const h of needed.slice(i)) this.#metaInFlight.delete(h)
     }
   }
 

@@ -30,7 +30,17 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = {
  * rounds, a node relays about N / R refreshes per round, so R grows with N to keep bytes per round
  * flat (and a departed peer takes longer to expire in a large mesh).
  */
-const REFRESHES_PER_ROUND = 32
+// 16, not more: a refresh is relayed by rumour (hotPerRound × fanout = 48 pushes per node and
+// round, with the redundancy of random pushes) and by digests. In the simulator (200–400 nodes)
+// 32 per round left refreshes so far behind that live records expired; 16 keeps a refresh about
+// two rounds from everyone on average.
+const REFRESHES_PER_ROUND = 16
+/**
+ * Each refresh period is shortened by up to this fraction, at random, so nodes that started
+ * together (a page reload across a room, the simulator) do not all refresh in the same round. It
+ * only ever shortens the period, so a record is always refreshed within its ttl.
+ */
+const REFRESH_JITTER = 0.25
 
 export type MeshEvents = {
   /** The network track list changed (coalesced). */
@@ -67,6 +77,9 @@ export class Mesh {
   #networkTimer: TimerHandle | undefined
   #network: NetworkTrack[] | undefined
   #running = false
+  /** When our record was last announced, and this period's share of the refresh interval. */
+  #announcedAt = 0
+  #refreshFactor = 1
 
   constructor(private readonly deps: MeshDeps) {
     this.config = { ...DEFAULT_MESH_CONFIG, ...deps.config }
@@ -92,7 +105,7 @@ export class Mesh {
       signer: deps.signer,
       sha256: deps.sha256,
       clock: deps.clock,
-      ttlS: () => Math.ceil((this.#refreshMs() * this.config.ttlRefreshes) / 1000),
+      ttlS: () => Math.ceil((this.refreshMs * this.config.ttlRefreshes) / 1000),
     })
     this.directory.events.on('tracks', () => this.#networkChanged())
   }
@@ -112,15 +125,20 @@ export class Mesh {
     this.#stoppers.push(
       every(clock, interval, () => void this.gossip.round(), random, this.gossip.config.jitter),
     )
-    let last = clock.now()
     // Checked every round so the refresh period can follow the mesh's size.
-    this.#stoppers.push(
-      every(clock, interval, () => {
-        if (clock.now() - last < this.#refreshMs()) return
-        last = clock.now()
-        void this.publish(true)
-      }),
-    )
+    this.#stoppers.push(every(clock, interval, () => void this.refreshIfDue()))
+  }
+
+  /** Re-announce our record (unchanged) when its refresh period has passed; the simulator calls this each round. */
+  async refreshIfDue(): Promise<void> {
+    const now = this.deps.clock.now()
+    // The period grows with the directory, but never past what the record out there was signed
+    // for: one signed while the directory was small carries a short ttl.
+    const ttlMs = ((this.announcer.current?.rec.ttl ?? 0) * 1000) / this.config.ttlRefreshes
+    const period = Math.min(this.refreshMs, ttlMs || Infinity)
+    if (!this.#running || now - this.#announcedAt < period * this.#refreshFactor) return
+    this.#announcedAt = now
+    await this.publish(true)
   }
 
   /** Stop gossiping; tell linked peers we are leaving (best effort: the links close next). */
@@ -136,13 +154,21 @@ export class Mesh {
   /** (Re-)announce our track set; pushed to every link at once when it changed. */
   async publish(refresh = false): Promise<void> {
     const tracks = this.deps.local?.tracks ?? []
+    const before = this.#localMeta
     this.#localMeta = new Map()
     for (const track of tracks) {
       const meta = toTrackMeta(track)
       if (meta) this.#localMeta.set(track.contentHash, meta)
     }
+    // A track removed here may live on elsewhere: keep describing it like any network track.
+    for (const [hash, meta] of before) if (!this.#localMeta.has(hash)) this.gossip.meta.set(hash, meta)
     const own = await this.announcer.publish(this.#localMeta.keys(), refresh)
     if (!own || !this.#running) return
+    // Any new version refreshes us in other nodes' directories: the next refresh is a period away
+    // (the first one anywhere in a period, so nodes started together spread their refreshes out).
+    const first = this.#announcedAt === 0
+    this.#announcedAt = this.deps.clock.now()
+    this.#refreshFactor = first ? this.deps.random() : 1 - REFRESH_JITTER * this.deps.random()
     this.directory.setOwn(own.rec, own.tracks, own.delta)
     this.gossip.announce(own)
     this.#networkChanged()
@@ -205,7 +231,8 @@ export class Mesh {
     return list
   }
 
-  #refreshMs(): number {
+  /** How often our record is re-announced now (grows with the directory, capped by the longest ttl). */
+  get refreshMs(): number {
     const base = this.gossip.config.intervalMs * this.config.refreshRounds
     const rounds = Math.max(this.config.refreshRounds, this.directory.size / REFRESHES_PER_ROUND)
     const maxTtlMs = (this.directory.config.maxTtlS * 1000) / this.config.ttlRefreshes

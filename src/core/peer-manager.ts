@@ -24,9 +24,13 @@ export class PeerManager {
     return this.#known.size
   }
 
-  /** Peers from a previous visit. */
+  /** Peers from a previous visit (loaded asynchronously: what was heard since is newer and wins). */
   restore(peers: StoredPeer[]): void {
-    for (const peer of peers) if (peer.peerId !== this.self) this.#known.set(peer.peerId, { ...peer })
+    for (const peer of peers) {
+      const known = this.#known.get(peer.peerId)
+      if (peer.peerId === this.self || (known && known.lastSeen >= peer.lastSeen)) continue
+      this.#known.set(peer.peerId, { ...peer })
+    }
     this.#trim()
   }
 
@@ -83,7 +87,11 @@ export class PeerManager {
 
   /** What to persist: the most recently seen first. */
   snapshot(): StoredPeer[] {
-    return [...this.#known.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, PASSIVE_LIMIT)
+    // Copies: the store may keep what it is given, and failures are counted on our own objects.
+    return [...this.#known.values()]
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, PASSIVE_LIMIT)
+      .map((p) => ({ ...p }))
   }
 
   #trim() {

@@ -15,4 +15,10 @@ describe('TokenBucket', () => {
     expect(bucket.take(6, 1_000_000)).toBe(false)
     expect(bucket.take(5, 1_000_000)).toBe(true)
   })
+
+  it('is not drained when the clock steps back', () => {
+    const bucket = new TokenBucket(10, 5, 1_000)
+    expect(bucket.take(1, 500)).toBe(true)
+    expect(bucket.take(4, 500)).toBe(true)
+  })
 })

@@ -17,7 +17,8 @@ export class TokenBucket {
 
   /** Take `n` tokens if there are that many; false (and nothing taken) if not. */
   take(n: number, now: number): boolean {
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.rate)
+    // A clock that steps back must not drain the bucket.
+    this.#tokens = Math.min(this.burst, this.#tokens + (Math.max(0, now - this.#at) / 1000) * this.rate)
     this.#at = now
     if (this.#tokens < n) return false
     this.#tokens -= n

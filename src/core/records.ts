@@ -61,16 +61,13 @@ export function webCryptoVerifier(subtle: SubtleCrypto): RecordVerifier {
 
 /** Root of a track set: SHA-256 over the raw hashes in ascending order (empty set included). */
 export async function trackSetRoot(sha256: Sha256, hashes: Iterable<string>): Promise<string> {
-  const sorted = [...hashes].sort()
-  const raw = new Uint8Array(sorted.length * 32)
-  sorted.forEach((hash, i) => raw.set(hexToBytes(hash), i * 32))
-  return toHex(await sha256(raw))
+  return toHex(await sha256(packHashes([...hashes].sort())))
 }
 
 /** Hex hashes to the raw 32-byte values a discover body carries. */
 export function packHashes(hashes: readonly string[]): Uint8Array {
   const out = new Uint8Array(hashes.length * 32)
-  hashes.forEach((hash, i) => out.set(hexToBytes(hash), i * 32))
+  hashes.forEach((hash, i) => writeHex(out, i * 32, hash))
   return out
 }
 
@@ -83,10 +80,15 @@ export function unpackHashes(body: Uint8Array | undefined): string[] | undefined
   return out
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
-  return out
+/** Write lower-case hex (as the codec admits it) into `out` at `at`, without slicing strings. */
+function writeHex(out: Uint8Array, at: number, hex: string) {
+  for (let i = 0; i < hex.length >> 1; i++) {
+    out[at + i] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1))
+  }
+}
+
+function nibble(code: number): number {
+  return code <= 57 ? code - 48 : (code | 32) - 87
 }
 
 /** WebCrypto SHA-256 as a Sha256. */

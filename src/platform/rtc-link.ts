@@ -5,6 +5,8 @@ import type { LinkEvents, LinkFactory, LinkOptions, RtcLink } from '../core/link
 import type { SignalData } from '../core/signaling-protocol.ts'
 
 /** Above this many queued bytes, `send` waits: enough to keep a fast path busy, small enough to stay fair. */
+/** Longest a closing link waits for its send buffer to drain. */
+const CLOSE_GRACE_MS = 300
 const HIGH_WATER = 1024 * 1024
 /** Sending resumes once the queue drains below this. */
 const LOW_WATER = 256 * 1024
@@ -68,7 +70,14 @@ class SimplePeerLink implements RtcLink {
   close(reason = 'closed'): void {
     if (this.#closed) return
     this.#finish(reason)
-    this.#peer.destroy()
+    // Tearing the connection down drops what the channel still buffers (a goodbye record, the
+    // last frames of an answer): let it drain first, briefly.
+    const started = Date.now()
+    const destroy = () => {
+      if (this.bufferedAmount > 0 && Date.now() - started < CLOSE_GRACE_MS) setTimeout(destroy, 20)
+      else setTimeout(() => this.#peer.destroy(), 50)
+    }
+    destroy()
   }
 
   #drained(): Promise<void> {
