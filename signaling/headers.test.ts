@@ -1,3 +1,4 @@
+import { brotliCompressSync } from 'node:zlib'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -128,6 +129,19 @@ describe('headers of the served app', () => {
     const again = await getWithHost(server, '/', { 'If-None-Match': etag })
     expect(again.status).toBe(304)
     expect(again.headers['content-security-policy']).toBe(contentSecurityPolicy(host))
+  })
+
+  it('sends the precompressed copy a client accepts, with its policy, and plain bytes otherwise', async () => {
+    writeFileSync(join(dir, 'assets', 'big-7a8b9c.js'), 'x'.repeat(4096))
+    writeFileSync(join(dir, 'assets', 'big-7a8b9c.js.br'), brotliCompressSync('x'.repeat(4096)))
+    const server = await start({ staticDir: dir })
+    const br = await getWithHost(server, '/assets/big-7a8b9c.js', { 'Accept-Encoding': 'br, gzip' })
+    expect(br.headers['content-encoding']).toBe('br')
+    expect(br.headers['vary']).toMatch(/Accept-Encoding/i)
+    expect(br.headers['content-security-policy']).toBeDefined()
+    const plain = await getWithHost(server, '/assets/big-7a8b9c.js')
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.headers['content-length']).toBe('4096')
   })
 
   it('takes the socket origin from the Host the browser used, and only a well-formed one', async () => {

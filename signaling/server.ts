@@ -123,6 +123,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     ? sirv(o.staticDir, {
         single: true,
         etag: true,
+        // Brotli and gzip copies written at build time (scripts/compress-dist.mjs).
+        brotli: true,
+        gzip: true,
         setHeaders: (res, pathname) =>
           res.setHeader(
             'Cache-Control',
