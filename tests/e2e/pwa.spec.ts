@@ -146,6 +146,9 @@ function changedBuild(version: string): string {
   const entry = /\{"revision":"[0-9a-f]+","url":"index\.html"\}/
   if (!entry.test(sw)) throw new Error(`index.html is not in the precache list of ${swPath}`)
   writeFileSync(swPath, sw.replace(entry, `{"revision":"${revision}","url":"index.html"}`))
+  // The build's precompressed copies of the two changed files would be served in their place.
+  for (const path of [indexPath, swPath])
+    for (const ext of ['.br', '.gz']) rmSync(path + ext, { force: true })
   return dir
 }
 
