@@ -52,6 +52,8 @@ export type FetcherDeps = {
   linked(peerId: string): FetchPeer | undefined
   /** Ask for links to these peers (through the signaling server). */
   connect(peerIds: string[]): void
+  /** Bytes of a blob in the content store (a finished download). */
+  readStored(hash: string, start: number, end: number): Promise<Uint8Array>
   /** The bytes are stored and verified: add the track to the library (it is then announced). */
   adopt(track: Track): Promise<void>
   /** A peer served bad data (pieces, or a piece list that produced a bad file). */
@@ -185,7 +187,17 @@ export class Download {
     const first = Math.floor(start / pieceSize)
     const last = Math.floor((end - 1) / pieceSize)
     for (let i = first; i <= last; i++) await abortable(transfer.need(i), signal)
-    return partial.read(start, end)
+    if (this.view.state === 'fetching') {
+      try {
+        return await partial.read(start, end)
+      } catch (error) {
+        // The last piece landed meanwhile and the pieces are being moved into the store.
+        if (this.view.state === 'fetching') throw error
+      }
+    }
+    // Verifying or done: the bytes are (about to be) in the content store.
+    await abortable(this.#finished, signal)
+    return this.deps.readStored(this.hash, start, end)
   }
 
   /** Find linked holders and the piece list most of them agree on (excluding roots already tried). */

@@ -173,6 +173,7 @@ export class DcmxNode {
             const wanted = peerIds.filter((id) => !this.#knows(id) && !this.#isBanned(id)).slice(0, 16)
             if (wanted.length > 0) deps.signaling.lookup(wanted)
           },
+          readStored: (hash, start, end) => content.read(hash, start, end),
           adopt: (track) => content.adopt(track),
           penalise: (peerId, reason, ban) => {
             if (!ban) return this.#strike(peerId, reason)

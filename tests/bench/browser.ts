@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext } from '@playwright/test'
+import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,4 +30,25 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+/**
+ * Evaluate `expression` in the page until it yields something other than undefined/false, and
+ * return that. Not page.waitForFunction: it compiles its string with eval inside the page, which
+ * the app's CSP (no 'unsafe-eval') refuses.
+ */
+export async function pollPage<T>(
+  page: Page,
+  expression: string,
+  timeoutMs = 30_000,
+  everyMs = 10,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = (await page.evaluate(expression)) as T | undefined | false
+    if (value !== undefined && value !== false) return value as T
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression.slice(0, 80)}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
 }

@@ -1,5 +1,5 @@
 import type { Browser } from '@playwright/test'
-import { percentile } from './browser.ts'
+import { percentile, pollPage } from './browser.ts'
 
 type Summary = { p50: number; min: number; max: number }
 export type FirstLinkResult = {
@@ -72,8 +72,7 @@ export async function measureFirstLink(
     const context = await browser.newContext()
     const page = await context.newPage()
     await page.goto(`${baseUrl}/?room=${room}`)
-    const handle = await page.waitForFunction(READ_MARKS, undefined, { timeout: 30_000, polling: 10 })
-    marks.push((await handle.jsonValue()) as number[])
+    marks.push(await pollPage<number[]>(page, READ_MARKS))
     bare.push((await page.evaluate(BARE_PAIR)) as number)
     await context.close()
   }

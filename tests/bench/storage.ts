@@ -2,7 +2,7 @@ import type { Page } from '@playwright/test'
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { launchPersistent, percentile } from './browser.ts'
+import { launchPersistent, percentile, pollPage } from './browser.ts'
 
 const MiB = 1024 * 1024
 
@@ -115,7 +115,7 @@ export async function measureStorage(
   const { context } = browser
   const page = context.pages()[0] ?? (await context.newPage())
   await page.goto(`${baseUrl}/`)
-  await page.waitForFunction('window.bench !== undefined')
+  await pollPage(page, 'window.bench !== undefined')
   const big = makeFile(sizes.hashMiB)
   const wav = makeWavFile(sizes.importMiB)
   try {
@@ -139,7 +139,7 @@ export async function measureStorage(
 
     // Memory while importing a large track: sample the browser's RSS and the page's JS heap.
     await page.reload()
-    await page.waitForFunction('window.bench !== undefined')
+    await pollPage(page, 'window.bench !== undefined')
     await choose(page, wav)
     const cdp = await context.newCDPSession(page)
     await cdp.send('Performance.enable')
