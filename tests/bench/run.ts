@@ -61,7 +61,7 @@ const browser = await launchChromium()
 let firstLink
 let gossip
 let storage
-let transferSection = ''
+let transferSection: string
 try {
   console.log(`first link: ${FIRST_LINK_RUNS} fresh nodes joining a room with one waiting node…`)
   firstLink = await measureFirstLink(browser, server.url, FIRST_LINK_RUNS)
