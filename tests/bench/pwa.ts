@@ -408,8 +408,9 @@ ${loadRow(`cold through an emulated ${SLOW_LINK.downMbps} Mbps / ${SLOW_LINK.rtt
 Served by the service worker: ${swServed(r.warm)}/${r.warm.length} warm, ${swServed(r.warmStopped)}/${r.warmStopped.length} warm (worker stopped), ${swServed(r.offline)}/${r.offline.length} offline;
 cold loads from the worker: ${swServed(r.cold)}/${r.cold.length}.${ready ? ` Offline-ready (the worker controls the first visit's page, the shell precached) at ${ms(ready.p50)} ms p50 (${ms(ready.min)}–${ms(ready.max)}) from the cold load's navigation start.` : ''}
 The slow-link row uses fresh off-the-record contexts of one browser with DevTools network
-emulation (page requests only). The server (\`signaling/server.ts\`, sirv) sends files uncompressed,
-so that row moves the raw bytes; behind a compressing proxy the gzip figures below apply.
+emulation (page requests only). The server sends the Brotli copies the build writes
+(\`scripts/compress-dist.mjs\`) to browsers that accept them, so that row moves compressed bytes
+(somewhat fewer than the gzip figures below).
 ${all.length === 0 ? '\n**No run completed.**\n' : ''}${r.failures.length ? `\nFailed runs (left out of the figures): ${r.failures.map((f) => `\`${f}\``).join('; ')}.\n` : ''}
 **Precached shell**, from the list the build injected into \`sw.js\` (${precache.length} entries; gzip level 6):
 
@@ -434,7 +435,7 @@ the worker downloads all of it on the first visit before the app works offline (
 in the background), and again the files a deploy changes; music-metadata's per-format parsers are
 in it (imports work offline) but stay out of the entry and load only for the format being read.
 
-- entry: ${verdict(entryGzip, PWA_BUDGET.entryGzip)}; ${slowSeconds(entryGzip).toFixed(2)} s at ${SLOW_LINK.downMbps} Mbps compressed, ${slowSeconds(sum(entry, 'raw')).toFixed(2)} s as the bundled server sends it (uncompressed, ${kib(sum(entry, 'raw'))}).
+- entry: ${verdict(entryGzip, PWA_BUDGET.entryGzip)}; ${slowSeconds(entryGzip).toFixed(2)} s at ${SLOW_LINK.downMbps} Mbps compressed, ${slowSeconds(sum(entry, 'raw')).toFixed(2)} s uncompressed (${kib(sum(entry, 'raw'))}).
 - precache: ${verdict(precacheGzip, PWA_BUDGET.precacheGzip)}; ${slowSeconds(precacheGzip).toFixed(1)} s at ${SLOW_LINK.downMbps} Mbps compressed, ${slowSeconds(sum(precache, 'raw')).toFixed(1)} s uncompressed (${kib(sum(precache, 'raw'))}).
 ${criticalSizes.length ? `- what a cold load actually fetched before interactive (scripts, styles, HTML), against the entry budget: ${verdict(sum(criticalSizes, 'gzip'), PWA_BUDGET.entryGzip)}; ${slowSeconds(sum(criticalSizes, 'gzip')).toFixed(2)} s at ${SLOW_LINK.downMbps} Mbps compressed, ${slowSeconds(sum(criticalSizes, 'raw')).toFixed(2)} s uncompressed.${criticalSizes.some((f) => f.path.includes('content.worker')) ? ' The content worker is on that path: the library opens only after a probe of OPFS sync access *in the worker* (`src/platform/open-store.ts`), so its script and the chunk it shares are fetched and evaluated before the node starts (on the slow link, the gap between DOMContentLoaded and identity ready).' : ''}` : ''}
 `
