@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: measures, never asserts. Runs inside the private network namespace (see
- * scripts/netns-run.mjs) against the built app, and writes docs/benchmarks.md.
+ * scripts/netns-run.mjs) against the built app, and writes docs/benchmarks.md. DCMX_DIST and
+ * DCMX_DIST_BENCH point it at copies of dist/ and dist-bench/ (a rebuild mid-run pulls the files
+ * from under the server).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -47,14 +49,14 @@ function machine() {
 const server = await startSignaling({
   port: 0,
   host: '127.0.0.1',
-  staticDir: resolve(root, 'dist'),
+  staticDir: process.env.DCMX_DIST ?? resolve(root, 'dist'),
   log: () => {},
 })
 // The storage bench page is built apart from the app (vite.bench.config.ts) and served on its own origin.
 const benchServer = await startSignaling({
   port: 0,
   host: '127.0.0.1',
-  staticDir: resolve(root, 'dist-bench'),
+  staticDir: process.env.DCMX_DIST_BENCH ?? resolve(root, 'dist-bench'),
   log: () => {},
 })
 const browser = await launchChromium()

@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, test, type TestNode } from './fixtures.ts'
+import { expect, peerItem, test, type TestNode } from './fixtures.ts'
 
 const GOSSIP_MS = 500
 
@@ -69,6 +69,10 @@ test('a remote track plays while it downloads, seeks to 80 % early, ends verifie
   // A slow holder (test-only): the download takes seconds, so the seek lands before it ends.
   await a.page.evaluate(() => (window.dcmx!.server.delayMs = 150))
   const b = await openNode({ gossip: GOSSIP_MS })
+  // The first test of a run also pays for the browser's first WebRTC set-up: allow for it.
+  await expect(peerItem(b.page, a.peerId).getByTestId('peer-state')).toHaveText('connected', {
+    timeout: 45_000,
+  })
   await seesHolders(b, songHash, 1)
 
   await b.page.getByRole('tab', { name: 'Network' }).click()
