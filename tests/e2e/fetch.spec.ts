@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, peerItem, test, type TestNode } from './fixtures.ts'
+import { expect, peerItem, storedBlob, test, type TestNode } from './fixtures.ts'
 
 const GOSSIP_MS = 500
 
@@ -38,21 +38,6 @@ async function seesHolders(node: TestNode, hash: string, holders: number) {
       { timeout: 20_000 },
     )
     .toBe(holders)
-}
-
-/** SHA-256 and size of the blob stored at content/<shard>/<hash> in this node's OPFS, or null. */
-function stored(page: Page, hash: string) {
-  return page.evaluate(async (hash) => {
-    try {
-      const root = await navigator.storage.getDirectory()
-      const shard = await (await root.getDirectoryHandle('content')).getDirectoryHandle(hash.slice(0, 2))
-      const file = await (await shard.getFileHandle(hash)).getFile()
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))
-      return { size: file.size, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }
-    } catch {
-      return null
-    }
-  }, hash)
 }
 
 const piecesSent = (node: TestNode) =>
@@ -95,7 +80,7 @@ test('a remote track plays while it downloads, seeks to 80 % early, ends verifie
 
   // The download ends with a verified, byte-identical copy in B's own store and library.
   await expect.poll(async () => (await download(b, songHash))?.state, { timeout: 60_000 }).toBe('done')
-  expect(await stored(b.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  expect(await storedBlob(b.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
   await b.page.getByRole('tab', { name: 'My library' }).click()
   await expect(b.page.getByRole('table', { name: 'Library' })).toContainText('Remote Song')
 
@@ -106,7 +91,7 @@ test('a remote track plays while it downloads, seeks to 80 % early, ends verifie
   await seesHolders(c, songHash, 2)
   const [fromA, fromB] = [await piecesSent(a), await piecesSent(b)]
   await c.page.evaluate((hash) => window.dcmx!.fetcher!.fetch(hash).finished, songHash)
-  expect(await stored(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  expect(await storedBlob(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
   expect(await piecesSent(a)).toBeGreaterThan(fromA)
   expect(await piecesSent(b)).toBeGreaterThan(fromB)
 })
@@ -124,7 +109,7 @@ test('a holder serving corrupt pieces is detected and banned; the download compl
   await seesHolders(c, songHash, 2)
   await c.page.evaluate((hash) => window.dcmx!.fetcher!.fetch(hash).finished, songHash)
   // What reached the store is the real file: the corrupt bytes were discarded before any write.
-  expect(await stored(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  expect(await storedBlob(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
   const log = c.page.getByRole('log', { name: 'Activity' })
   await expect(log).toContainText(`Rejected peer ${liar.peerId.slice(0, 8)}`)
   await expect(log).not.toContainText(`Rejected peer ${honest.peerId.slice(0, 8)}`)
@@ -144,7 +129,7 @@ test('a holder closing mid-transfer costs nothing; with no holder left the user 
   await expect.poll(async () => (await download(c, songHash))?.have ?? 0).toBeGreaterThan(3)
   await a.context.close()
   await expect.poll(async () => (await download(c, songHash))?.state, { timeout: 60_000 }).toBe('done')
-  expect(await stored(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  expect(await storedBlob(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
 
   // A track whose only holder is gone: the row says so, and a fetch fails with a sentence in bounded time.
   const lonely = makeWav({ name: 'lonely.wav', seconds: 5, hz: 523, title: 'Lonely Tone' })
@@ -178,7 +163,7 @@ test('a partial download survives a reload and resumes where it stopped', async 
   const sentBefore = await piecesSent(a)
   await b.page.reload()
   await expect.poll(async () => (await download(b, songHash))?.state, { timeout: 60_000 }).toBe('done')
-  expect(await stored(b.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
+  expect(await storedBlob(b.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
   // Resumed, not restarted: A served fewer than the track's 31 pieces (5 frames each) after the
   // reload — at most the 15 missing plus those that were in flight when the page went away.
   const piecesAfter = ((await piecesSent(a)) - sentBefore) / 5

@@ -104,3 +104,18 @@ export async function expectConnected(page: Page, peerIds: string[]) {
     await expect(item.getByTestId('peer-rtt')).toHaveText(/^\d+(\.\d)? ms$/)
   }
 }
+
+/** The stored blob at content/<2 hex>/<hash> in this origin's OPFS: its size and SHA-256, or null. */
+export async function storedBlob(page: Page, hash: string) {
+  return page.evaluate(async (hash) => {
+    try {
+      const root = await navigator.storage.getDirectory()
+      const shard = await (await root.getDirectoryHandle('content')).getDirectoryHandle(hash.slice(0, 2))
+      const file = await (await shard.getFileHandle(hash)).getFile()
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))
+      return { size: file.size, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }
+    } catch {
+      return null
+    }
+  }, hash)
+}

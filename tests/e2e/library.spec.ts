@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { haveSamples, makeWav, sample, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, test } from './fixtures.ts'
+import { expect, storedBlob, test } from './fixtures.ts'
 
 const library = (page: Page) => page.getByRole('table', { name: 'Library' })
 const row = (page: Page, title: string) => library(page).getByRole('row').filter({ hasText: title })
@@ -9,21 +9,6 @@ const importItem = (page: Page, name: string) => imports(page).getByRole('listit
 
 async function addFiles(page: Page, files: FilePayload[]) {
   await page.getByLabel('Add music files').setInputFiles(files)
-}
-
-/** The stored blob at content/<2 hex>/<hash> in this origin's OPFS: its size and SHA-256, or null. */
-async function storedBlob(page: Page, hash: string) {
-  return page.evaluate(async (hash) => {
-    try {
-      const root = await navigator.storage.getDirectory()
-      const shard = await (await root.getDirectoryHandle('content')).getDirectoryHandle(hash.slice(0, 2))
-      const file = await (await shard.getFileHandle(hash)).getFile()
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))
-      return { size: file.size, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }
-    } catch {
-      return null
-    }
-  }, hash)
 }
 
 const tagged = makeWav({
