@@ -144,6 +144,20 @@ describe('headers of the served app', () => {
     expect(plain.headers['content-length']).toBe('4096')
   })
 
+  it('survives files replaced under it (a rebuild or deploy while running)', async () => {
+    writeFileSync(join(dir, 'assets', 'gone-1f2e3d.js'), 'y'.repeat(4096))
+    writeFileSync(join(dir, 'assets', 'gone-1f2e3d.js.br'), brotliCompressSync('y'.repeat(4096)))
+    const server = await start({ staticDir: dir })
+    rmSync(join(dir, 'assets', 'gone-1f2e3d.js.br'))
+    const plain = await getWithHost(server, '/assets/gone-1f2e3d.js', { 'Accept-Encoding': 'br, gzip' })
+    expect(plain.status).toBe(200)
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    rmSync(join(dir, 'assets', 'gone-1f2e3d.js'))
+    expect((await getWithHost(server, '/assets/gone-1f2e3d.js')).status).toBe(404)
+    // Still serving.
+    expect((await getWithHost(server, '/')).status).toBe(200)
+  })
+
   it('takes the socket origin from the Host the browser used, and only a well-formed one', async () => {
     const server = await start({ staticDir: dir })
     const behindProxy = await getWithHost(server, '/', { Host: 'dcmx.example.org' })

@@ -123,6 +123,10 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     ? sirv(o.staticDir, {
         single: true,
         etag: true,
+        // Look files up per request instead of listing them once at start: a rebuild or deploy
+        // that replaces dist/ under a running server must not make it open a file that is gone
+        // (sirv's stream has no error handler, so that would take the whole process down).
+        dev: true,
         // Brotli and gzip copies written at build time (scripts/compress-dist.mjs).
         brotli: true,
         gzip: true,
