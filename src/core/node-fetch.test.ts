@@ -6,13 +6,12 @@ import { Emitter } from './emitter.ts'
 import type { LocalTracks } from './mesh-types.ts'
 import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
-import { SignalingClient } from './signaling-client.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { waitFor } from './testing/fake-clock.ts'
 import { memoryLinkNetwork } from './testing/memory-link.ts'
 import { MemoryPartialStore } from './testing/memory-partial.ts'
 import { MemoryStore, referenceDigest } from './testing/memory-store.ts'
-import { openWsSocket, realClock } from './testing/ws-socket.ts'
+import { realClock, testSignaling } from './testing/ws-socket.ts'
 
 /** Fetching over the real node, signaling server and codec, with in-memory links and stores. */
 const FAST: Partial<NodeConfig> = {
@@ -53,15 +52,7 @@ async function startNode(room: string): Promise<TestNode> {
     crypto: nodeCrypto,
     clock: realClock,
     random: Math.random,
-    signaling: new SignalingClient({
-      url: server!.wsUrl,
-      room,
-      peerId: identity.peerId,
-      openSocket: openWsSocket,
-      clock: realClock,
-      random: Math.random,
-      backoff: { baseMs: 50, maxMs: 400 },
-    }),
+    signaling: testSignaling(server!.wsUrl, room, identity.peerId),
     createLink: network.factory(identity.peerId),
     local: library,
     content: {

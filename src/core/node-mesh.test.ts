@@ -6,13 +6,12 @@ import type { Identity } from './identity.ts'
 import type { LocalTracks } from './mesh-types.ts'
 import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
-import { SignalingClient } from './signaling-client.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { waitFor } from './testing/fake-clock.ts'
 import { MemoryPeerStore } from './testing/memory-peer-store.ts'
 import { memoryLinkNetwork } from './testing/memory-link.ts'
 import { simHash, simTrack } from './testing/mesh-sim.ts'
-import { openWsSocket, realClock } from './testing/ws-socket.ts'
+import { realClock, testSignaling } from './testing/ws-socket.ts'
 
 /** The node with its mesh over the real signaling server and in-memory links, gossiping fast. */
 const FAST: Partial<NodeConfig> = {
@@ -50,15 +49,7 @@ async function startNode(
   } = {},
 ) {
   const identity = opts.identity ?? (await testIdentity())
-  const signaling = new SignalingClient({
-    url: server!.wsUrl,
-    room,
-    peerId: identity.peerId,
-    openSocket: openWsSocket,
-    clock: realClock,
-    random: Math.random,
-    backoff: { baseMs: 50, maxMs: 400 },
-  })
+  const signaling = testSignaling(server!.wsUrl, room, identity.peerId)
   const node = new DcmxNode({
     identity,
     crypto: nodeCrypto,

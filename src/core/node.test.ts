@@ -2,11 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
-import { SignalingClient } from './signaling-client.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { waitFor } from './testing/fake-clock.ts'
 import { memoryLinkNetwork } from './testing/memory-link.ts'
-import { openWsSocket, realClock } from './testing/ws-socket.ts'
+import { realClock, testSignaling } from './testing/ws-socket.ts'
 
 /**
  * The real core against the real signaling server, with in-memory links in place of WebRTC.
@@ -34,15 +33,7 @@ async function startServer(port = 0) {
 
 async function startNode(room: string, config: Partial<NodeConfig> = {}) {
   const identity = await testIdentity()
-  const signaling = new SignalingClient({
-    url: server!.wsUrl,
-    room,
-    peerId: identity.peerId,
-    openSocket: openWsSocket,
-    clock: realClock,
-    random: Math.random,
-    backoff: { baseMs: 50, maxMs: 400 },
-  })
+  const signaling = testSignaling(server!.wsUrl, room, identity.peerId)
   const node = new DcmxNode({
     identity,
     crypto: nodeCrypto,

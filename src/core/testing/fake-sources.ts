@@ -140,14 +140,5 @@ export class FakeSource implements PieceSource {
   }
 }
 
-/** A small deterministic PRNG (mulberry32) for tie-breaks and shuffles in tests. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small deterministic PRNG for tie-breaks and shuffles in tests. */
+export { mulberry32 as seeded } from './random.ts'

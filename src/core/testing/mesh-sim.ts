@@ -8,6 +8,7 @@ import type { LocalTracks } from '../mesh-types.ts'
 import { DEFAULT_SESSION_CONFIG } from '../peer-session.ts'
 import { TokenBucket } from '../rate.ts'
 import { recordTranscript, type RecordSigner, type RecordVerifier, type Sha256 } from '../records.ts'
+import { mulberry32 } from './random.ts'
 import { decodeWire, encodeWire, type TrackMeta, type Wire } from '../wire.ts'
 
 /**
@@ -453,14 +454,4 @@ export class MeshSim {
   }
 }
 
-/** A small seeded PRNG, so simulated runs repeat exactly. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 }

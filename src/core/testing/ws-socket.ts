@@ -1,3 +1,4 @@
+import { SignalingClient } from '../signaling-client.ts'
 import WebSocket from 'ws'
 import type { Clock } from '../clock.ts'
 import type { SocketLike } from '../signaling-client.ts'
@@ -28,4 +29,17 @@ export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/** A signaling client for a test node: real WebSocket, real time, quick reconnects. */
+export function testSignaling(url: string, room: string, peerId: string): SignalingClient {
+  return new SignalingClient({
+    url,
+    room,
+    peerId,
+    openSocket: openWsSocket,
+    clock: realClock,
+    random: Math.random,
+    backoff: { baseMs: 50, maxMs: 400 },
+  })
 }
