@@ -5,7 +5,6 @@
  * from under the server).
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { DEFAULT_DIRECTORY_CONFIG } from '../../src/core/directory.ts'
@@ -20,6 +19,7 @@ import type { GossipSimResult, SpreadSimRow } from './gossip-sim.ts'
 import { benchPwa } from './pwa.ts'
 import { measureStorage } from './storage.ts'
 import { benchTransfer } from './transfer.ts'
+import { writeBenchSection } from './doc-section.ts'
 
 const FIRST_LINK_RUNS = 15
 const RELAY = { clients: 200, rooms: 10, messagesPerClient: 20 }
@@ -347,8 +347,5 @@ is cold-sync traffic in every round.
 console.log('app shell: cold, warm and offline loads…')
 const pwaSection = await benchPwa({ log: console.log })
 
-writeFileSync(
-  resolve(root, 'docs', 'benchmarks.md'),
-  `${report}\n${transferSection.trim()}\n\n${pwaSection.trim()}\n`,
-)
-console.log('wrote docs/benchmarks.md')
+writeBenchSection('main', `${report}\n${transferSection.trim()}\n\n${pwaSection.trim()}\n`)
+console.log('wrote the main section of docs/benchmarks.md')
