@@ -254,14 +254,15 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
           settle()
           return refuse(socket, 429, 'ip_full')
         }
-        let upgraded = false
         // A socket that dies before the handshake completes gives its slot back.
-        socket.once('close', () => {
-          if (!upgraded) lease.release()
-        })
+        const early = () => lease.release()
+        socket.once('close', early)
         if (closing || socket.destroyed) return socket.destroy()
         wss.handleUpgrade(req, socket, head, (ws) => {
-          upgraded = true
+          // From here the WebSocket's own close releases it; dropping these listeners also lets
+          // the upgrade request (and its headers) be collected while the socket lives on.
+          socket.off('close', early)
+          socket.off('close', settle)
           settle()
           onConnection(ws, client, lease)
         })

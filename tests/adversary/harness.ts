@@ -124,10 +124,23 @@ export async function client(
   }
 }
 
-let honestRooms = 0
 const hexId = () =>
   Array.from({ length: 32 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')
 
+/** A client from `localAddress` that has joined `room` (under `id`, or a fresh peer id). */
+export async function member(
+  target: Target,
+  localAddress: string,
+  room: string,
+  id = hexId(),
+): Promise<Client> {
+  const c = await client(target, localAddress)
+  c.send({ type: 'join', room, peerId: id })
+  await c.expect('joined')
+  return c
+}
+
+let honestRooms = 0
 /**
  * The verdict of every attack: the same process still runs and answers /healthz, and two honest
  * clients can still join a room, find each other and relay an offer and an answer.
@@ -138,9 +151,7 @@ export async function expectServerHealthy(target: Target): Promise<void> {
   expect(health.status).toBe(200)
   expect(((await health.json()) as { ok: boolean }).ok).toBe(true)
   const room = `honest-${++honestRooms}`
-  const a = await client(target, HONEST)
-  a.send({ type: 'join', room, peerId: hexId() })
-  await a.expect('joined')
+  const a = await member(target, HONEST, room)
   const b = await client(target, HONEST)
   b.send({ type: 'join', room, peerId: hexId() })
   const joined = await b.expect('joined')

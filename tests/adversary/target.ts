@@ -15,6 +15,8 @@ export const INDEX = '<!doctype html><title>dcmx</title>\n'
 
 const SERVER_SCRIPT = resolve(import.meta.dirname, 'server-process.ts')
 const START_TIMEOUT_MS = 15_000
+/** Time for a collection asked for by signal to run before memory is read. */
+const GC_SETTLE_MS = 300
 
 export type Target = {
   pid: number
@@ -26,8 +28,8 @@ export type Target = {
   stderr(): string
   /** The process has not exited (and is the one we started). */
   alive(): boolean
-  /** Resident memory of the server process, in bytes (Linux /proc). */
-  rss(): number
+  /** Resident memory of the server process, in bytes (Linux /proc), after a garbage collection. */
+  rss(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -51,6 +53,7 @@ export async function startTarget(options: SignalingOptions = {}, serverModule?:
   const child = spawn(
     process.execPath,
     [
+      '--expose-gc',
       '--import',
       'tsx',
       SERVER_SCRIPT,
@@ -86,8 +89,12 @@ export async function startTarget(options: SignalingOptions = {}, serverModule?:
     child,
     stderr: () => err,
     alive: () => child.exitCode === null && child.signalCode === null,
-    rss: () =>
-      Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) * 1024,
+    rss: async () => {
+      child.kill('SIGUSR2')
+      await new Promise((r) => setTimeout(r, GC_SETTLE_MS))
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
+      return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024
+    },
     stop: async () => {
       if (target.alive()) {
         const exited = new Promise((r) => child.once('exit', r))

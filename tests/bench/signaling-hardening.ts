@@ -87,14 +87,14 @@ async function measureMemory(serverModule: string | undefined): Promise<Memory> 
   const sockets: WebSocket[] = []
   try {
     await pause(SETTLE_MS)
-    const idle = target.rss()
+    const idle = await target.rss()
     sockets.push(...(await idleMembers(target, '127.0.3.1', DEFAULT_MAX_SOCKETS_PER_IP)))
     await pause(SETTLE_MS)
-    const oneAddress = target.rss()
+    const oneAddress = await target.rss()
     for (let a = 2; a <= ADDRESSES; a++)
       sockets.push(...(await idleMembers(target, `127.0.3.${a}`, DEFAULT_MAX_SOCKETS_PER_IP)))
     await pause(SETTLE_MS)
-    return { idle, oneAddress, many: target.rss() }
+    return { idle, oneAddress, many: await target.rss() }
   } finally {
     for (const ws of sockets) ws.terminate()
     await stopAll()
@@ -155,7 +155,7 @@ peers of their room, send-to-receive in one process (signaling/relay-bench.ts). 
 ${relayRow('before', runs.before)}
 ${relayRow('after', runs.after)}
 
-Resident memory (VmRSS) of the server process: idle, with one address's cap (${DEFAULT_MAX_SOCKETS_PER_IP}) of idle joined sockets,
+Resident memory (VmRSS, read after a forced garbage collection) of the server process: idle, with one address's cap (${DEFAULT_MAX_SOCKETS_PER_IP}) of idle joined sockets,
 and with ${ADDRESSES * DEFAULT_MAX_SOCKETS_PER_IP} (${ADDRESSES} addresses at their cap); the last column is the marginal cost of one socket.
 
 | server | idle MiB | ${DEFAULT_MAX_SOCKETS_PER_IP} sockets MiB | ${ADDRESSES * DEFAULT_MAX_SOCKETS_PER_IP} sockets MiB | KiB per socket |
