@@ -58,7 +58,10 @@ export async function startTarget(options: SignalingOptions = {}, serverModule?:
       'tsx',
       SERVER_SCRIPT,
       JSON.stringify({ staticDir: dir, ...options }),
-      ...(serverModule ? [serverModule] : []),
+      // DCMX_ADVERSARY_SERVER runs the suite against another copy of the server (see before.ts).
+      ...((serverModule ?? process.env.DCMX_ADVERSARY_SERVER)
+        ? [serverModule ?? process.env.DCMX_ADVERSARY_SERVER ?? '']
+        : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )

@@ -2,18 +2,17 @@
  * `npm run bench:signaling-hardening`: what issue 10's limits cost. Measures, never asserts.
  *
  * - Relay latency (signaling/relay-bench.ts, 200 clients in 10 rooms) against the server as it was
- *   before the hardening (commit BEFORE, extracted with `git archive` into node_modules/.cache, its
- *   unused static-file import stubbed) and as it is now, alternating runs in one process.
+ *   before the hardening (commit BEFORE, extracted by tests/adversary/before.ts) and as it is now,
+ *   alternating runs in one process.
  * - Resident memory of a server process, idle, with one address's cap (32) of idle joined sockets,
  *   and with 1,024 (32 addresses × 32), before and after.
  */
-import { execSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { WebSocket } from 'ws'
 import { measureRelayLatency, type RelayBenchResult } from '../../signaling/relay-bench.ts'
 import { DEFAULT_MAX_SOCKETS_PER_IP } from '../../signaling/options.ts'
+import { extractServerAt, removeExtracted } from '../adversary/before.ts'
 import { startTarget, stopAll, type Target } from '../adversary/target.ts'
 import { writeBenchSection } from './doc-section.ts'
 
@@ -24,29 +23,6 @@ const RELAY_RUNS = 5
 /** Addresses for the larger memory figure: 32 loopback addresses, each at its cap. */
 const ADDRESSES = 32
 const SETTLE_MS = 1_500
-
-const root = resolve(import.meta.dirname, '..', '..')
-const baseDir = join(root, 'node_modules', '.cache', 'dcmx-bench-before')
-
-/** signaling/ and src/core/ as they were at BEFORE, runnable with this checkout's node_modules. */
-function extractBefore(): string {
-  rmSync(baseDir, { recursive: true, force: true })
-  mkdirSync(baseDir, { recursive: true })
-  execSync(`git archive ${BEFORE} signaling src/core | tar -x -C ${JSON.stringify(baseDir)}`, { cwd: root })
-  // ES modules, as in the repository (files under node_modules are not in its package.json's scope).
-  writeFileSync(join(baseDir, 'package.json'), '{ "type": "module" }\n')
-  // sirv is no longer installed; the bench asks for no files, so a 404 for all stands in for it.
-  const server = join(baseDir, 'signaling', 'server.ts')
-  writeFileSync(
-    server,
-    readFileSync(server, 'utf8').replace(
-      "import sirv from 'sirv'",
-      'const sirv = (..._: unknown[]) => (_req: unknown, res: { statusCode: number; end(): void }) => {' +
-        ' res.statusCode = 404; res.end() }',
-    ),
-  )
-  return server
-}
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
@@ -101,9 +77,9 @@ async function measureMemory(serverModule: string | undefined): Promise<Memory> 
   }
 }
 
-const beforeServer = extractBefore()
+const beforeServer = extractServerAt(BEFORE)
 const { measureRelayLatency: measureBefore } = (await import(
-  join(baseDir, 'signaling', 'relay-bench.ts')
+  join(dirname(beforeServer), 'relay-bench.ts')
 )) as {
   measureRelayLatency: typeof measureRelayLatency
 }
@@ -126,7 +102,7 @@ console.log(JSON.stringify(runs))
 console.log('memory…')
 const memory = { before: await measureMemory(beforeServer), after: await measureMemory(undefined) }
 console.log(JSON.stringify(memory))
-rmSync(baseDir, { recursive: true, force: true })
+removeExtracted(beforeServer)
 
 const relayRow = (name: string, rs: RelayBenchResult[]) =>
   `| ${name} | ${rs.map((r) => r.samples).join(', ')} | ${fmt(median(rs.map((r) => r.p50Ms)))} | ${fmt(median(rs.map((r) => r.p99Ms)))} | ${rs.map((r) => `${fmt(r.p50Ms)}/${fmt(r.p99Ms)}`).join(', ')} |`
