@@ -109,6 +109,12 @@ test('a frame or a script pointing at /content/<hash> is refused', async ({ open
     script.src = url
     document.body.append(script)
   }, `/content/${hash}`)
-  await expect.poll(() => statuses).toContain(403)
+  await expect.poll(() => statuses).toEqual([403])
+  await page.evaluate((url) => {
+    const frame = document.createElement('iframe')
+    frame.src = url
+    document.body.append(frame)
+  }, `/content/${hash}`)
+  await expect.poll(() => statuses).toEqual([403, 403])
   expect(await page.evaluate(() => localStorage.getItem('pwned'))).toBeNull()
 })
