@@ -16,12 +16,19 @@ import { encodeWire } from './wire.ts'
 
 const config: SessionConfig = { ...DEFAULT_SESSION_CONFIG, pingIntervalMs: 1000, deadAfterMs: 3500 }
 
-type Victim = { s: PeerSession; closed: { reason: string; rejected: boolean }[]; reputation: Reputation }
+type Victim = {
+  s: PeerSession
+  closed: { reason: string; rejected: boolean }[]
+  reputation: Reputation
+  devLog: string[]
+}
 
 function victim(link: MemoryLink, identity: Identity, clock: FakeClock, expectedPeerId?: string): Victim {
   const reputation = new Reputation(clock)
   const closed: Victim['closed'] = []
+  const devLog: string[] = []
   const s = new PeerSession(link, {
+    log: (namespace, message) => devLog.push(`${namespace} ${message}`),
     identity,
     crypto: nodeCrypto,
     clock,
@@ -32,7 +39,7 @@ function victim(link: MemoryLink, identity: Identity, clock: FakeClock, expected
     ...(expectedPeerId ? { expectedPeerId } : {}),
   })
   s.events.on('closed', (reason, rejected) => closed.push({ reason, rejected }))
-  return { s, closed, reputation }
+  return { s, closed, reputation, devLog }
 }
 
 async function hostilePair() {
@@ -62,6 +69,7 @@ describe('a hostile peer on one link', () => {
     expect(fromVictim.rttMs).toBeGreaterThanOrEqual(0)
     expect(v.s.state).toBe('connected')
     expect(v.reputation.score(ih.peerId)).toBeCloseTo(1)
+    expect(v.devLog).toEqual(['dcmx:link:victim-side handling peers-req failed'])
   })
 
   it('strikes decay over a link’s life: a rare malformed frame never closes it', async () => {
@@ -93,7 +101,13 @@ describe('a hostile peer on one link', () => {
     await settle()
     // Eight 65-byte frames, each claiming a 16 MiB piece.
     for (let id = 1; id <= 8; id++) {
-      await h.send({ type: 'content-piece', id, offset: 0, length: 16 * 1024 * 1024, body: new Uint8Array(1) })
+      await h.send({
+        type: 'content-piece',
+        id,
+        offset: 0,
+        length: 16 * 1024 * 1024,
+        body: new Uint8Array(1),
+      })
     }
     await settle()
     const outcomes = await Promise.allSettled(asked)
@@ -107,7 +121,13 @@ describe('a hostile peer on one link', () => {
 
   it('unsolicited piece frames are charged and struck, and before the handshake close the link', async () => {
     const { v, h, ih } = await hostilePair()
-    const piece = { type: 'content-piece', id: 77, offset: 0, length: 100, body: new Uint8Array(100) } as const
+    const piece = {
+      type: 'content-piece',
+      id: 77,
+      offset: 0,
+      length: 100,
+      body: new Uint8Array(100),
+    } as const
     for (let i = 0; i < 3; i++) await h.send(piece)
     await settle()
     expect(v.s.state).toBe('closed')
@@ -115,8 +135,9 @@ describe('a hostile peer on one link', () => {
 
     // Before any proof: one piece frame closes the link, charged to the session, not the claimed id.
     const clock = new FakeClock()
+    const iv = await testIdentity()
     const [lv, lh] = linkPair()
-    const early = victim(lv, await testIdentity(), clock, ih.peerId)
+    const early = victim(lv, iv, clock, ih.peerId)
     lh.events.on('open', () => void lh.send(encodeWire(piece)))
     await waitFor(() => early.s.state === 'closed')
     expect(early.closed[0]?.reason).toMatch(/before identity proof/)

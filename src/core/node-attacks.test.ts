@@ -107,7 +107,11 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     impostor.dial(ref)
     const liar = impostor.dial(ref)
     new HostilePeer(liar, await testIdentity(), realClock)
-    await waitFor(() => victim.log.filter((e) => e.level === 'warn').length >= 2, 5_000)
+    // Both fail: one times out unproven, the other is refused for claiming an id not its own.
+    await waitFor(
+      () => victim.peers.length === 0 && victim.log.some((e) => /claimed to be/.test(e.message)),
+      5_000,
+    )
     impostor.signaling.stop()
     const real = await startNode('impostor', {}, x)
     await waitFor(() => connected(victim).includes(real.peerId), 5_000)
@@ -128,7 +132,7 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     }
     await new Promise((r) => setTimeout(r, 300))
     expect(new Set(connected(victim))).toEqual(before)
-    const newcomer = await startNode('eclipse', { linkBudget: 1, refillMs: 100 })
+    const newcomer = await startNode('eclipse', { linkBudget: 16, refillMs: 100 })
     await waitFor(() => connected(victim).includes(newcomer.peerId), 8_000)
     // Wait out the dead offers' handshake timeout: still nothing banned.
     await new Promise((r) => setTimeout(r, FAST.session!.handshakeTimeoutMs + 300))
@@ -155,7 +159,10 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     h.stallReads()
     const victimLink = link.other!
     let peak = 0
-    const watch = setInterval(() => (peak = Math.max(peak, victimLink.waiting + victimLink.bufferedAmount)), 1)
+    const watch = setInterval(
+      () => (peak = Math.max(peak, victimLink.waiting + victimLink.bufferedAmount)),
+      1,
+    )
     try {
       for (let i = 0; i < 400 && victimLink.open; i++) {
         await h.send({ type: 'peers-req', id: i, have: [[other.peerId, 1]], max: 32 })
@@ -166,7 +173,7 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
       clearInterval(watch)
     }
     expect(victim.log.some((e) => /slow reader/.test(e.message))).toBe(true)
-    expect(peak).toBeLessThanOrEqual(victim.config.outboundBudget + 64 * 1024)
+    expect(peak).toBeLessThanOrEqual(victim.config.session.outboundBudget + 64 * 1024)
   })
 
   it('never pushes a peer its own record back (no reflection)', async () => {
@@ -183,7 +190,8 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     let reflected = 0
     link.events.on('message', (frame) => {
       const msg = decodeWire(frame)
-      if (msg.ok && msg.value.type === 'discover' && msg.value.rec.peer === ih.peerId) reflected += frame.length
+      if (msg.ok && msg.value.type === 'discover' && msg.value.rec.peer === ih.peerId)
+        reflected += frame.length
     })
     // 87 bytes naming its own record at version 0: "I lack this, send it".
     await h.send({ type: 'peers-req', id: 1, have: [[ih.peerId, 0]], max: 8 })

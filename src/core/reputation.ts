@@ -23,8 +23,11 @@ export const PENALTIES = {
   handler: { points: 1 },
   /** Frames kept arriving over the inbound rate budget. */
   flood: { points: 3 },
-  /** A signature that does not verify (a record, an announcement). */
-  forged: { points: 1 },
+  /**
+   * A signature that does not verify, or a track set that does not match its signed root. Honest
+   * nodes relay only what they verified, so this is never an honest mistake: banned at once.
+   */
+  forged: { points: 3 },
   /** A piece that failed its hash. */
   'bad-piece': { points: 1 },
   /** A piece list or metadata that contradicts what it is bound to. */
@@ -115,12 +118,12 @@ export class Reputation {
   }
 
   /** Charge a proven peer; the verdict says whether to close its link (and whether it is banned). */
-  penalise(peerId: string, kind: PenaltyKind, detail = kind): Verdict {
+  penalise(peerId: string, kind: PenaltyKind, detail: string = kind): Verdict {
     return this.charge({ peer: peerId }, kind, detail)
   }
 
   /** Charge a proven peer or an unproven link's signaling session. */
-  charge(subject: Subject, kind: PenaltyKind, detail = kind): Verdict {
+  charge(subject: Subject, kind: PenaltyKind, detail: string = kind): Verdict {
     const now = this.clock.now()
     const key = keyOf(subject)
     const entry = this.#entries.get(key) ?? { score: 0, at: now, bannedUntil: 0 }

@@ -83,7 +83,8 @@ export class MemoryLink implements RtcLink {
   #flush() {
     const other = this.other
     if (!other) return
-    for (const out of this.#backlog.splice(0)) setImmediate(() => other.open && other.events.emit('message', out))
+    for (const out of this.#backlog.splice(0))
+      setImmediate(() => other.open && other.events.emit('message', out))
     this.#backlogBytes = 0
     for (const wake of this.#drain.splice(0)) wake()
   }
