@@ -6,6 +6,7 @@ import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { FakeClock, settle, waitFor } from './testing/fake-clock.ts'
 import { HostilePeer, relay } from './testing/hostile-peer.ts'
 import { linkPair, type MemoryLink } from './testing/memory-link.ts'
+import { MeshSim, simHash, simTrack, type SimNode } from './testing/mesh-sim.ts'
 import type { Identity } from './identity.ts'
 import { encodeWire } from './wire.ts'
 
@@ -145,6 +146,23 @@ describe('a hostile peer on one link', () => {
     expect(early.reputation.isBanned({ session: 'victim-side' })).toBe(true)
   })
 
+  it('60 KiB pings from a peer that does not read: queued bytes stay under the budget, then it is closed', async () => {
+    const { v, h, lv, clock } = await hostilePair()
+    h.stallReads()
+    let peak = 0
+    for (let i = 0; i < 200 && v.s.state === 'connected'; i++) {
+      await h.send({ type: 'ping', id: i, body: new Uint8Array(60 * 1024) })
+      // Slowly enough to stay within the victim's inbound budget: every ping is read and answered.
+      await clock.advance(50)
+      peak = Math.max(peak, lv.waiting + lv.bufferedAmount)
+    }
+    await settle()
+    expect(v.s.state).toBe('closed')
+    expect(v.closed[0]?.reason).toMatch(/slow reader/)
+    expect(v.closed[0]?.rejected).toBe(false)
+    expect(peak).toBeLessThanOrEqual(config.outboundBudget)
+  })
+
   it('a relay terminating two links ends with "identity proof failed" on both', async () => {
     const clock = new FakeClock()
     const [la, relayA] = linkPair()
@@ -157,5 +175,27 @@ describe('a hostile peer on one link', () => {
     expect(stats.frames).toBeGreaterThan(0)
     expect(a.closed[0]).toEqual({ reason: 'identity proof failed', rejected: true })
     expect(b.closed[0]).toEqual({ reason: 'identity proof failed', rejected: true })
+  })
+})
+
+describe('a throwing handler in the simulator', () => {
+  it('costs one strike there too: the simulated link keeps carrying gossip', async () => {
+    const sim = new MeshSim({ degree: 0 })
+    await sim.populate(2)
+    const [a, b] = sim.nodes as [SimNode, SimNode]
+    for (const node of sim.nodes) for (const peer of node.links.values()) void node.mesh.linked(peer)
+    await sim.settle()
+    const receive = b.mesh.receive.bind(b.mesh)
+    let thrown = 0
+    b.mesh.receive = async (peer, msg) => {
+      if (thrown++ === 0) throw new Error('handler bug')
+      return receive(peer, msg)
+    }
+    a.library.set([simTrack(simHash('after the bug'))])
+    await sim.settle()
+    for (let r = 0; r < 3; r++) await sim.round()
+    expect(b.mesh.directory.holders(simHash('after the bug')).has(a.peerId)).toBe(true)
+    expect(b.strikes.get(a.peerId)).toBe(1)
+    expect(b.links.has(a.peerId)).toBe(true)
   })
 })
