@@ -7,11 +7,10 @@ import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
 import { packHashes, signerFor, signRecord, trackSetRoot, webCryptoSha256 } from './records.ts'
 import type { SignalingClient } from './signaling-client.ts'
-import type { PeerRef } from './signaling-protocol.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { waitFor } from './testing/fake-clock.ts'
-import { HostilePeer } from './testing/hostile-peer.ts'
-import { memoryLinkNetwork, type MemoryLink } from './testing/memory-link.ts'
+import { HostilePeer, hostileMember } from './testing/hostile-peer.ts'
+import { memoryLinkNetwork } from './testing/memory-link.ts'
 import { simHash } from './testing/mesh-sim.ts'
 import { realClock, testSignaling } from './testing/ws-socket.ts'
 import { decodeWire, MAX_ANNOUNCED, PAGE_HASHES, type Wire } from './wire.ts'
@@ -71,29 +70,11 @@ async function startNode(room: string, config: Partial<NodeConfig> = {}, identit
 
 const connected = (node: DcmxNode) => node.peers.filter((p) => p.state === 'connected').map((p) => p.peerId)
 
-/** A member of the room under any id it likes; it learns the victim's session from the server. */
-async function hostileMember(room: string, claim: string) {
-  const signaling = testSignaling(server!.wsUrl, room, claim)
-  clients.push(signaling)
-  const refs: PeerRef[] = []
-  signaling.events.on('peers', (peers) => refs.push(...peers))
-  signaling.start()
-  await waitFor(() => signaling.state.state === 'online')
-  const find = async (peerId: string) => {
-    await waitFor(() => {
-      if (!refs.some((r) => r.peerId === peerId)) signaling.requestSample()
-      return refs.some((r) => r.peerId === peerId)
-    })
-    return refs.find((r) => r.peerId === peerId)!
-  }
-  /** Open a link to `to`; the caller decides what (if anything) speaks on it. */
-  const dial = (to: PeerRef): MemoryLink =>
-    network.factory(claim)({
-      initiator: true,
-      iceServers: [],
-      onSignal: (data) => signaling.signal(to.session, data),
-    }) as MemoryLink
-  return { signaling, find, dial }
+/** A member of the room under any id it likes, and stopped after the test. */
+async function member(room: string, claim: string) {
+  const m = await hostileMember(server!.wsUrl, room, claim, network.factory)
+  clients.push(m.signaling)
+  return m
 }
 
 describe('a node under attack by members of its room', { timeout: 30_000 }, () => {
@@ -101,7 +82,7 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     await startServer()
     const victim = await startNode('impostor')
     const x = await testIdentity()
-    const impostor = await hostileMember('impostor', x.peerId)
+    const impostor = await member('impostor', x.peerId)
     const ref = await impostor.find(victim.peerId)
     // Twice: once stalling (never a hello), once with a hello under X's id and its own key.
     impostor.dial(ref)
@@ -127,7 +108,7 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     // Twelve members (one signaling session each: a node keys links by session), each opening a
     // link and never saying hello.
     for (let i = 0; i < 12; i++) {
-      const attacker = await hostileMember('eclipse', simHash(`attacker-${i}`).slice(0, 32))
+      const attacker = await member('eclipse', simHash(`attacker-${i}`).slice(0, 32))
       attacker.dial(await attacker.find(victim.peerId))
     }
     await new Promise((r) => setTimeout(r, 300))
@@ -144,7 +125,7 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     await startServer()
     const victim = await startNode('slow')
     const ih = await testIdentity()
-    const hostile = await hostileMember('slow', ih.peerId)
+    const hostile = await member('slow', ih.peerId)
     const link = hostile.dial(await hostile.find(victim.peerId))
     const h = new HostilePeer(link, ih, realClock)
     await waitFor(() => h.connected && connected(victim).includes(ih.peerId))
@@ -180,7 +161,7 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
     await startServer()
     const victim = await startNode('reflect')
     const ih = await testIdentity()
-    const hostile = await hostileMember('reflect', ih.peerId)
+    const hostile = await member('reflect', ih.peerId)
     const link = hostile.dial(await hostile.find(victim.peerId))
     const h = new HostilePeer(link, ih, realClock)
     await waitFor(() => h.connected && connected(victim).includes(ih.peerId))

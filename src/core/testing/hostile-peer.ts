@@ -1,11 +1,14 @@
 import type { Clock } from '../clock.ts'
 import type { Identity } from '../identity.ts'
 import { DEFAULT_SESSION_CONFIG, PeerSession, type SessionConfig } from '../peer-session.ts'
+import type { LinkFactory } from '../link.ts'
 import type { SignalingClient } from '../signaling-client.ts'
 import type { PeerRef } from '../signaling-protocol.ts'
 import { encodeWire, type Wire } from '../wire.ts'
 import { nodeCrypto } from './crypto.ts'
+import { waitFor } from './fake-clock.ts'
 import type { MemoryLink } from './memory-link.ts'
+import { testSignaling } from './ws-socket.ts'
 
 /**
  * A scriptable hostile peer that speaks the real protocol over the real session: it completes the
@@ -81,19 +84,39 @@ export function relay(toA: MemoryLink, toB: MemoryLink): { frames: number } {
 
 /**
  * A hostile member of a signaling room: it joins under any id it likes (the server takes the id a
- * client gives it; only the link's identity proof can tell), and opens links that it never
- * completes, or completes as someone else.
+ * client gives it; only a link's identity proof can tell), finds its victim's session, and opens
+ * links to it that it completes (wrap one in a HostilePeer), completes as someone else, or leaves
+ * unanswered (a dead offer).
  */
-export class HostileMember {
-  constructor(
-    readonly signaling: SignalingClient,
-    readonly createLink: (initiator: boolean, to: string) => MemoryLink,
-  ) {}
-
-  /** Offers that never complete: each takes an unverified slot at the victim until it times out. */
-  deadOffers(to: PeerRef, count: number): void {
-    for (let i = 0; i < count; i++) {
-      this.signaling.signal(to.session, { type: 'offer', sdp: `dead-${i}-${Math.random()}` })
-    }
+export async function hostileMember(
+  url: string,
+  room: string,
+  claim: string,
+  factory: (name: string) => LinkFactory,
+): Promise<{
+  signaling: SignalingClient
+  find(peerId: string): Promise<PeerRef>
+  dial(to: PeerRef): MemoryLink
+}> {
+  const signaling = testSignaling(url, room, claim)
+  const refs: PeerRef[] = []
+  signaling.events.on('peers', (peers) => refs.push(...peers))
+  signaling.start()
+  await waitFor(() => signaling.state.state === 'online')
+  return {
+    signaling,
+    async find(peerId) {
+      await waitFor(() => {
+        if (!refs.some((r) => r.peerId === peerId)) signaling.requestSample()
+        return refs.some((r) => r.peerId === peerId)
+      })
+      return refs.find((r) => r.peerId === peerId)!
+    },
+    dial: (to) =>
+      factory(claim)({
+        initiator: true,
+        iceServers: [],
+        onSignal: (data) => signaling.signal(to.session, data),
+      }) as MemoryLink,
   }
 }
