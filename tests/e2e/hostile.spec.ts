@@ -1,6 +1,5 @@
-import type { Page } from '@playwright/test'
-import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, storedBlob, test } from './fixtures.ts'
+import { makeWav, sha256 } from './audio-fixtures.ts'
+import { addFiles, expect, seesHolders, storedBlob, test } from './fixtures.ts'
 
 /**
  * A hostile holder in a real browser: its faults are injected by this test alone (an init script
@@ -41,15 +40,6 @@ function liePieceLengths() {
   }
 }
 
-async function addFiles(page: Page, files: FilePayload[]) {
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files) {
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-  }
-}
-
 test('a hostile holder lying in its piece headers is banned; the listener keeps playing from the honest holder', async ({
   openNode,
 }) => {
@@ -58,16 +48,7 @@ test('a hostile holder lying in its piece headers is banned; the listener keeps 
   await addFiles(hostile.page, [song])
   await addFiles(honest.page, [song])
   const listener = await openNode({ gossip: GOSSIP_MS })
-  await expect
-    .poll(
-      () =>
-        listener.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          songHash,
-        ),
-      { timeout: 45_000 },
-    )
-    .toBe(2)
+  await seesHolders(listener, songHash, 2, 45_000)
 
   await listener.page.getByRole('tab', { name: 'Network' }).click()
   await listener.page
