@@ -353,6 +353,8 @@ export class PeerSession {
   async #onProof(sigText: string) {
     const remote = this.#remote
     if (!remote || !this.remoteId) return this.penalise('handshake', 'unexpected proof')
+    // Checked before the signature: each proof costs a verification, and one is all a link needs.
+    if (this.state === 'connected') return this.strike('second proof on one link')
     const sig = fromBase64(sigText)
     const fp = this.link.fingerprints
     const transcript = proofTranscript(this.remoteId, this.deps.identity.peerId, this.#nonce, {
