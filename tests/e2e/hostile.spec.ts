@@ -49,6 +49,16 @@ test('a hostile holder lying in its piece headers is banned; the listener keeps 
   await addFiles(honest.page, [song])
   const listener = await openNode({ gossip: GOSSIP_MS })
   await seesHolders(listener, songHash, 2, 45_000)
+  // Each verified link's proof covered real DTLS fingerprints: its own certificate and the other's.
+  const fingerprints = await listener.page.evaluate(() =>
+    window.dcmx!.links.verified.map((e) => e.link.fingerprints),
+  )
+  expect(fingerprints).toHaveLength(2)
+  for (const fp of fingerprints) {
+    expect(fp?.local).toMatch(/^sha-256 ([0-9a-f]{2}:){31}[0-9a-f]{2}$/)
+    expect(fp?.remote).toMatch(/^sha-256 ([0-9a-f]{2}:){31}[0-9a-f]{2}$/)
+    expect(fp?.local).not.toBe(fp?.remote)
+  }
 
   await listener.page.getByRole('tab', { name: 'Network' }).click()
   await listener.page
