@@ -30,11 +30,13 @@ export type LinkLayerRun = {
     spreadRounds: number[]
   }
   pushBytes: number
-  transfer: { mib: number; reps: number; fetchMBs: number[]; pumpMBs: number[] }
+  transfer: { mib: number; reps: number; fetchMBs: number[]; fetchCpuMsPerMiB: number[]; pumpMBs: number[] }
 }
 
 const SIM = { nodes: 200, degree: 3, quietRounds: 4, tracks: 3, maxRounds: 25, reps: 2 }
-const TRANSFER = { mib: 16, reps: 3 }
+const TRANSFER = { mib: 16, reps: 1 }
+/** Which parts to run (link-layer.ts alternates the trees, one part at a time). */
+const PARTS = (process.env.DCMX_LL_PARTS ?? 'gossip,transfer').split(',')
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
 
@@ -79,7 +81,7 @@ const noTracks = (): LocalTracks & { add(t: Track): void } => {
   return lib
 }
 
-async function transferRun(): Promise<number> {
+async function transferRun(): Promise<{ mbs: number; cpuMsPerMiB: number }> {
   const server = await startSignaling({ port: 0, host: '127.0.0.1', log: () => {}, heartbeatMs: 60_000 })
   const network = memoryLinkNetwork()
   const started: DcmxNode[] = []
@@ -131,9 +133,15 @@ async function transferRun(): Promise<number> {
       if (Date.now() > deadline) throw new Error('track never described')
       await new Promise((r) => setTimeout(r, 20))
     }
+    // CPU time as well as wall time: on a shared machine the wall clock mostly measures the others.
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     await b.node.fetcher!.fetch(d.contentHash).finished
-    return bytes.length / 1e6 / ((performance.now() - t0) / 1000)
+    const cpu = process.cpuUsage(cpu0)
+    return {
+      mbs: bytes.length / 1e6 / ((performance.now() - t0) / 1000),
+      cpuMsPerMiB: (cpu.user + cpu.system) / 1000 / TRANSFER.mib,
+    }
   } finally {
     for (const n of started) n.stop()
     await server.close()
@@ -170,19 +178,21 @@ const result: LinkLayerRun = {
     spreadRounds: [],
   },
   pushBytes: DEFAULT_GOSSIP_CONFIG.pushBytes,
-  transfer: { mib: TRANSFER.mib, reps: TRANSFER.reps, fetchMBs: [], pumpMBs: [] },
+  transfer: { mib: TRANSFER.mib, reps: TRANSFER.reps, fetchMBs: [], fetchCpuMsPerMiB: [], pumpMBs: [] },
 }
-for (let rep = 0; rep < SIM.reps; rep++) {
+for (let rep = 0; rep < (PARTS.includes('gossip') ? SIM.reps : 0); rep++) {
   const g = await gossipRun(11 + rep)
   console.error(`gossip rep ${rep}: ${JSON.stringify(g)}`)
   result.gossip.quietBytes.push(g.quiet)
   result.gossip.spreadBytes.push(g.spread)
   result.gossip.spreadRounds.push(g.rounds)
 }
-for (let rep = 0; rep < TRANSFER.reps; rep++) {
+for (let rep = 0; rep < (PARTS.includes('transfer') ? TRANSFER.reps : 0); rep++) {
   result.transfer.pumpMBs.push(await pumpRun())
-  result.transfer.fetchMBs.push(await transferRun())
-  console.error(`transfer rep ${rep}: fetch ${result.transfer.fetchMBs.at(-1)!.toFixed(1)} MB/s`)
+  const { mbs, cpuMsPerMiB } = await transferRun()
+  result.transfer.fetchMBs.push(mbs)
+  result.transfer.fetchCpuMsPerMiB.push(cpuMsPerMiB)
+  console.error(`transfer rep ${rep}: fetch ${mbs.toFixed(1)} MB/s, ${cpuMsPerMiB.toFixed(0)} ms CPU/MiB`)
 }
 console.log(JSON.stringify(result))
 process.exit(0)

@@ -16,7 +16,10 @@ import type { LinkLayerRun } from './link-layer-run.ts'
 const BASE_REF = process.env.DCMX_BASE_REF ?? 'ff3bd32'
 const root = resolve(import.meta.dirname, '..', '..')
 
-function run(tree: string): Promise<LinkLayerRun> {
+/** Transfers per tree, alternating before and after, so both see the same (shared, noisy) machine. */
+const TRANSFER_ROUNDS = 5
+
+function run(tree: string, parts: string): Promise<LinkLayerRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
@@ -24,6 +27,7 @@ function run(tree: string): Promise<LinkLayerRun> {
       {
         cwd: tree,
         stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, DCMX_LL_PARTS: parts },
       },
     )
     let out = ''
@@ -48,16 +52,29 @@ try {
     join(root, 'tests', 'bench', 'link-layer-run.ts'),
     join(base, 'tests', 'bench', 'link-layer-run.ts'),
   )
-  console.log(`before (${BASE_REF}):`)
-  before = await run(base)
-  console.log('after (this tree):')
-  after = await run(root)
+  console.log(`gossip, before (${BASE_REF}):`)
+  before = await run(base, 'gossip')
+  console.log('gossip, after (this tree):')
+  after = await run(root, 'gossip')
+  for (let i = 0; i < TRANSFER_ROUNDS; i++) {
+    for (const [tree, into] of [
+      [base, before],
+      [root, after],
+    ] as const) {
+      const { transfer } = await run(tree, 'transfer')
+      into.transfer.fetchMBs.push(...transfer.fetchMBs)
+      into.transfer.fetchCpuMsPerMiB.push(...transfer.fetchCpuMsPerMiB)
+      into.transfer.pumpMBs.push(...transfer.pumpMBs)
+    }
+  }
+  before.transfer.reps = after.transfer.reps = TRANSFER_ROUNDS
 } finally {
   rmSync(base, { recursive: true, force: true })
 }
 
 const kb = (bytes: number) => (bytes / 1024).toFixed(1)
 const mb = (x: number) => x.toFixed(0)
+const mb1 = (x: number) => x.toFixed(1)
 const span = (xs: number[], f: (x: number) => string) =>
   `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`
 const change = (a: number[], b: number[]) => {
@@ -77,8 +94,9 @@ Produced by \`npm run bench:link-layer\` on ${new Date().toISOString().slice(0, 
 (${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}),
 under parallel load from other engineers' work on the same machine. The same script
 (tests/bench/link-layer-run.ts) ran in a checkout of \`${BASE_REF}\` (before: no inbound gate, request
-table, ledger or outbound budget) and in this tree (after), one after the other. Medians, with the
-range over ${g0.reps} simulator runs and ${t0.reps} transfers.
+table, ledger or outbound budget) and in this tree (after): the simulator once in each, the
+transfers alternating between the two trees. Medians, with the range over ${g0.reps} simulator runs
+and ${t0.reps} transfers per tree.
 
 **Gossip** — mesh simulator (real \`Mesh\`, codec and, after, the real inbound gate and request table),
 ${g0.nodes} nodes, warm, bytes sent per node per round; then ${g0.tracks} new tracks, one after another,
@@ -95,10 +113,11 @@ session, gate, request tables, content server and fetcher; no WebRTC), one fetch
 ${t0.mib} MiB track from the other. Ceiling: the same bytes in the same 60 KiB frames through a
 bare in-memory link pair, each send awaited, in the same run.
 
-| MB/s | before | after | change |
+| | before | after | change |
 | --- | ---: | ---: | ---: |
-| fetch, one holder | ${span(t0.fetchMBs, mb)} | ${span(t1.fetchMBs, mb)} | ${change(t0.fetchMBs, t1.fetchMBs)} |
-| ceiling: bare in-memory link pump | ${span(t0.pumpMBs, mb)} | ${span(t1.pumpMBs, mb)} | ${change(t0.pumpMBs, t1.pumpMBs)} |
+| fetch, one holder, MB/s | ${span(t0.fetchMBs, mb1)} | ${span(t1.fetchMBs, mb1)} | ${change(t0.fetchMBs, t1.fetchMBs)} |
+| fetch, CPU ms per MiB (both nodes, one process; lower is better) | ${span(t0.fetchCpuMsPerMiB, mb)} | ${span(t1.fetchCpuMsPerMiB, mb)} | ${change(t0.fetchCpuMsPerMiB, t1.fetchCpuMsPerMiB)} |
+| ceiling: bare in-memory link pump, MB/s | ${span(t0.pumpMBs, mb)} | ${span(t1.pumpMBs, mb)} | ${change(t0.pumpMBs, t1.pumpMBs)} |
 
 Browser transfer (WebRTC) is measured by the \`transfer\` section of \`npm run bench\`; the rebuild changed
 only core code above the data channel, which the in-memory figures above isolate.`,
