@@ -119,7 +119,9 @@ bare in-memory link pair, each send awaited, in the same run.
 | fetch, CPU ms per MiB (both nodes, one process; lower is better) | ${span(t0.fetchCpuMsPerMiB, mb)} | ${span(t1.fetchCpuMsPerMiB, mb)} | ${change(t0.fetchCpuMsPerMiB, t1.fetchCpuMsPerMiB)} |
 | ceiling: bare in-memory link pump, MB/s | ${span(t0.pumpMBs, mb)} | ${span(t1.pumpMBs, mb)} | ${change(t0.pumpMBs, t1.pumpMBs)} |
 
-Browser transfer (WebRTC) is measured by the \`transfer\` section of \`npm run bench\`; the rebuild changed
-only core code above the data channel, which the in-memory figures above isolate.`,
+On a shared machine the wall-clock figures (see the pump's range) mostly measure the other
+processes; CPU time per MiB is the transfer figure to compare. Browser transfer (WebRTC) is
+measured by the \`transfer\` section of \`npm run bench\`; the rebuild changed only core code above
+the data channel, which the in-memory figures above isolate.`,
 )
 console.log('wrote the link-layer section of docs/benchmarks.md')
