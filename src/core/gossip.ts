@@ -77,6 +77,8 @@ export type GossipDeps = {
   strike(peerId: string, reason: string, kind?: PenaltyKind): void
   /** Records seen in peers answers: candidates for the peer manager. */
   onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  /** A peer told us something new (an announcement we applied): it is worth keeping linked. */
+  credit?(peerId: string, bytes: number): void
 }
 
 export type GossipEvents = { meta: [] }
@@ -290,8 +292,10 @@ export class Gossip {
     if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement', 'forged')
     if (outcome === 'mismatch')
       return this.deps.strike(peer.peerId, 'announcement does not match its root', 'forged')
+    if (outcome !== 'applied') return
+    this.deps.credit?.(peer.peerId, msg.body?.length ?? 0)
     // Not awaited: the answer arrives on this same link, behind the message being handled now.
-    if (outcome === 'applied') void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
+    void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
   }
 
   /** Join the pages of a full announcement from one sender; undefined until the last one is in. */

@@ -42,6 +42,8 @@ export type ManagedLink = {
   openedAt: number
   /** When its proof verified. */
   verifiedAt: number | undefined
+  /** What it has done for us: bytes of pieces and records it delivered (see `credit`). */
+  useful: number
 }
 
 export type LinkManagerEvents = {
@@ -126,6 +128,12 @@ export class LinkManager {
     return false
   }
 
+  /** A linked peer delivered something we wanted (piece bytes, new records): it is worth keeping. */
+  credit(peerId: string, amount: number): void {
+    const entry = this.connected(peerId)
+    if (entry) entry.useful += amount
+  }
+
   /** Dial these peers, within the budget. */
   dial(refs: PeerRef[]): void {
     let added = 0
@@ -190,6 +198,7 @@ export class LinkManager {
       peer,
       openedAt: this.deps.clock.now(),
       verifiedAt: undefined,
+      useful: 0,
     }
     this.#entries.set(ref.session, entry)
     peer.events.on('state', (state) => {
@@ -221,9 +230,9 @@ export class LinkManager {
 
   /**
    * Full, and a newcomer has proved itself: one link goes so it is never shut out (as in
-   * HyParView's active view). Not a random pick among all: the oldest links (half the budget) and
-   * the two fastest are protected, so a stream of newcomers churns only other newcomers. The
-   * dropped peer refills from a fresh sample.
+   * HyParView's active view). Not a random pick among all: the oldest links (half the budget),
+   * the two that delivered most and the two fastest are protected, so a stream of newcomers
+   * churns only other newcomers. The dropped peer refills from a fresh sample.
    */
   #evictFor(newcomer: ManagedLink) {
     const others = this.verified.filter((e) => e !== newcomer)
@@ -233,7 +242,11 @@ export class LinkManager {
       .filter((e) => e.peer.rttMs !== undefined)
       .sort((a, b) => a.peer.rttMs! - b.peer.rttMs!)
       .slice(0, 2)
-    for (const e of fastest) protect.add(e)
+    const useful = others
+      .filter((e) => e.useful > 0)
+      .sort((a, b) => b.useful - a.useful)
+      .slice(0, 2)
+    for (const e of [...fastest, ...useful]) protect.add(e)
     const victims = others.filter((e) => !protect.has(e))
     const victim = victims[Math.floor(this.deps.random() * victims.length)] ?? newcomer
     victim.peer.close('making room for a new peer')

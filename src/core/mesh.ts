@@ -59,6 +59,7 @@ export type MeshDeps = {
   peers(): GossipPeer[]
   strike(peerId: string, reason: string, kind?: PenaltyKind): void
   onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  credit?(peerId: string, bytes: number): void
 }
 
 /**
@@ -100,6 +101,7 @@ export class Mesh {
       localMeta: (hash) => this.#localMeta.get(hash),
       strike: deps.strike,
       ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
+      ...(deps.credit ? { credit: deps.credit } : {}),
     })
     this.gossip.onMeta = () => this.#networkChanged()
     this.announcer = new Announcer({

@@ -142,6 +142,7 @@ export class DcmxNode {
       config: config.mesh,
       peers: () => this.links.verified.map((e) => this.#ports.get(e.peer)!.gossip),
       strike: (peerId, reason, kind) => this.penalise(peerId, kind ?? 'protocol', reason),
+      credit: (peerId, bytes) => this.links.credit(peerId, bytes),
       onRecords: (records) => {
         const now = clock.now()
         for (const { rec, seenMs } of records) this.passive.heard(rec, now - seenMs)
@@ -337,7 +338,11 @@ export class DcmxNode {
     const content: Ports['content'] = {
       peerId: ref.peerId,
       post: (msg) => peer.post(msg),
-      fetchPiece: (hash, index, length, signal) => peer.fetchPiece(hash, index, length, signal),
+      fetchPiece: async (hash, index, length, signal) => {
+        const bytes = await peer.fetchPiece(hash, index, length, signal)
+        this.links.credit(ref.peerId, bytes.length)
+        return bytes
+      },
       request: (msg) => peer.request(msg),
     }
     peer.onMessage = async (msg) => {
