@@ -7,6 +7,7 @@ import { DcmxError } from './errors.ts'
 import { peerIdOf, proofTranscript, verifySignature, type Identity } from './identity.ts'
 import { InboundGate, type GateConfig, type TrafficMeter } from './inbound-gate.ts'
 import type { Link } from './link.ts'
+import { PieceRequests } from './piece-requests.ts'
 import { RequestTable, type Unnumbered } from './request-table.ts'
 import { Reputation, type PenaltyKind, type Subject } from './reputation.ts'
 import { assertNever } from './result.ts'
@@ -73,7 +74,6 @@ const ANSWERS: Record<RequestType, ResponseType> = {
 }
 /** A request as callers give it: the session's request table numbers it. */
 export type RequestMsg = Unnumbered<WireOf<RequestType>>
-type PieceState = { length: number; buf: Uint8Array | undefined; received: number }
 
 export type SessionState = 'connecting' | 'verifying' | 'connected' | 'closed'
 
@@ -87,8 +87,6 @@ export type SessionEvents = {
 export type PingResult = { rttMs: number; body: Uint8Array }
 
 const NONCE_BYTES = 32
-/** Pieces that ended early (aborted, failed) whose remaining frames may still arrive, harmlessly. */
-const MAX_LATE_PIECES = 64
 
 let nextLocalSession = 1
 
@@ -117,8 +115,7 @@ export class PeerSession {
   #remote: { alg: KeyAlg; publicKey: Uint8Array; nonce: Uint8Array } | undefined
   #pings: RequestTable<Uint8Array>
   #requests: RequestTable<Wire, ResponseType>
-  #pieces: RequestTable<Uint8Array, PieceState>
-  #late = new Map<number, number>()
+  #pieces: PieceRequests
   /** Bytes handed to the link and not yet accepted by it (held in JS). */
   #queued = 0
   #timers: (() => void)[] = []
@@ -147,14 +144,14 @@ export class PeerSession {
     this.#reputation = deps.reputation ?? new Reputation(clock, { limit: config.maxStrikes })
     this.#pings = new RequestTable(clock)
     this.#requests = new RequestTable(clock)
-    this.#pieces = new RequestTable(clock)
+    this.#pieces = new PieceRequests(clock, (kind, detail) => this.penalise(kind, detail))
     this.#gate = new InboundGate({
       clock,
       config,
       meter: deps.meter,
       log: deps.log ?? consoleDevLog,
       namespace: `dcmx:link:${this.#session}`,
-      expectsContent: () => this.state === 'connected' && (this.#pieces.size > 0 || this.#late.size > 0),
+      expectsContent: () => this.state === 'connected' && this.#pieces.expecting,
       handle: (msg) => this.#handle(msg),
       penalise: (kind, detail) => this.penalise(kind, detail),
     })
@@ -219,15 +216,9 @@ export class PeerSession {
   fetchPiece(hash: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.state !== 'connected') return Promise.reject(closedError())
     if (signal?.aborted) return Promise.reject(new DcmxError('ABORTED', 'piece request aborted'))
-    const state: PieceState = { length, buf: undefined, received: 0 }
-    const { id, promise } = this.#pieces.open('content-req', { state })
-    const onAbort = () => {
-      if (this.#pieces.fail(id, new DcmxError('ABORTED', 'piece request aborted')))
-        this.#expectLate(id, state)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
+    const { id, promise } = this.#pieces.open(length, signal)
     this.#send({ type: 'content-req', id, hash, index })
-    return promise.finally(() => signal?.removeEventListener('abort', onAbort))
+    return promise
   }
 
   /** Send and wait until the link has room again (backpressure for bulk senders). */
@@ -311,17 +302,9 @@ export class PeerSession {
       case 'pieces-res':
         return this.#onResponse(msg)
       case 'content-piece':
-        return this.#onPiece(msg)
+        return this.#pieces.onPiece(msg)
       case 'content-error':
-        if (
-          this.#pieces.fail(
-            msg.id,
-            new DcmxError('NOT_FOUND', `peer could not serve the piece: ${msg.message}`),
-          )
-        )
-          return
-        if (!this.#pieces.issued(msg.id)) return this.strike('content-error for a piece never asked for')
-        return
+        return this.#pieces.onError(msg)
       default:
         return assertNever(msg)
     }
@@ -369,38 +352,6 @@ export class PeerSession {
     this.provenId = this.remoteId
     this.#setState('connected')
     this.#startPinging()
-  }
-
-  #onPiece(msg: WireOf<'content-piece'>) {
-    const body = msg.body ?? new Uint8Array(0)
-    const pending = this.#pieces.get(msg.id)
-    if (!pending) {
-      // The rest of a piece we stopped waiting for may still come; more than that was never asked.
-      const late = this.#late.get(msg.id)
-      if (late !== undefined && late >= body.length) return void this.#late.set(msg.id, late - body.length)
-      return this.strike('piece data nobody asked for')
-    }
-    if (
-      msg.length !== pending.length ||
-      msg.offset !== pending.received ||
-      msg.offset + body.length > msg.length
-    ) {
-      this.#pieces.fail(
-        msg.id,
-        new DcmxError('BAD_MESSAGE', 'piece frames out of order or of the wrong size'),
-      )
-      return this.penalise('bad-piece', 'piece frames that do not fit the piece asked for')
-    }
-    pending.buf ??= new Uint8Array(pending.length)
-    pending.buf.set(body, msg.offset)
-    pending.received += body.length
-    if (pending.received === pending.length) this.#pieces.settle(msg.id, pending.buf)
-  }
-
-  /** Frames of an aborted piece still on their way are dropped without a strike, up to its size. */
-  #expectLate(id: number, state: PieceState) {
-    this.#late.set(id, state.length - state.received)
-    if (this.#late.size > MAX_LATE_PIECES) this.#late.delete(this.#late.keys().next().value!)
   }
 
   #onResponse(msg: WireOf<ResponseType>) {
