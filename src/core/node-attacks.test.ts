@@ -22,7 +22,8 @@ import { decodeWire, MAX_ANNOUNCED, PAGE_HASHES, type Wire } from './wire.ts'
 
 const FAST: Partial<NodeConfig> = {
   refillMs: 150,
-  session: { ...DEFAULT_SESSION_CONFIG, pingIntervalMs: 100, deadAfterMs: 1_500, handshakeTimeoutMs: 1_000 },
+  // Dead links go quickly; live ones survive a loaded machine (tests share two cores).
+  session: { ...DEFAULT_SESSION_CONFIG, pingIntervalMs: 100, deadAfterMs: 5_000, handshakeTimeoutMs: 2_000 },
 }
 
 let server: SignalingServer | undefined
