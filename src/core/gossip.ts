@@ -382,16 +382,7 @@ export class Gossip {
     const estimate = all.length * 32 + pages * 600
     if (estimate > budget && !(oversize && estimate > this.config.pushBytes)) return 0
     let sent = 0
-    for (let page = 0; page < pages; page++) {
-      const msg: WireOf<'discover'> = {
-        type: 'discover',
-        rec,
-        mode: 'full',
-        adds: 0,
-        page,
-        pages,
-        body: packHashes(all.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
-      }
+    for (const msg of fullAnnouncement(rec, all)) {
       peer.send(msg)
       sent += wireSize(msg)
     }
@@ -465,6 +456,20 @@ export class Gossip {
     }
     await Promise.all([...byPeer].map(([peer, hashes]) => this.#fetchMeta(peer, hashes)))
   }
+}
+
+/** A full announcement of `hashes` under `rec`: PAGE_HASHES to a page, as many pages as it takes. */
+export function fullAnnouncement(rec: SignedRecord, hashes: readonly string[]): WireOf<'discover'>[] {
+  const pages = Math.max(1, Math.ceil(hashes.length / PAGE_HASHES))
+  return Array.from({ length: pages }, (_, page) => ({
+    type: 'discover',
+    rec,
+    mode: 'full',
+    adds: 0,
+    page,
+    pages,
+    body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+  }))
 }
 
 function shuffle<T>(items: T[], random: Random): T[] {

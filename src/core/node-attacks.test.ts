@@ -5,7 +5,8 @@ import type { Identity } from './identity.ts'
 import type { LocalTracks } from './mesh-types.ts'
 import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
-import { packHashes, signerFor, signRecord, trackSetRoot, webCryptoSha256 } from './records.ts'
+import { fullAnnouncement } from './gossip.ts'
+import { signerFor, signRecord, trackSetRoot, webCryptoSha256 } from './records.ts'
 import type { SignalingClient } from './signaling-client.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { waitFor } from './testing/fake-clock.ts'
@@ -13,7 +14,7 @@ import { HostilePeer, hostileMember } from './testing/hostile-peer.ts'
 import { memoryLinkNetwork } from './testing/memory-link.ts'
 import { simHash } from './testing/mesh-sim.ts'
 import { realClock, testSignaling } from './testing/ws-socket.ts'
-import { decodeWire, MAX_ANNOUNCED, PAGE_HASHES, type Wire } from './wire.ts'
+import { decodeWire, MAX_ANNOUNCED, type Wire } from './wire.ts'
 
 /**
  * Attacks on a whole node over the real signaling server, by hostile members of its room: each
@@ -210,14 +211,5 @@ async function bigAnnouncement(identity: Identity, hashes: string[]): Promise<Wi
     root: await trackSetRoot(sha256, hashes),
     count: hashes.length,
   })
-  const pages = Math.ceil(hashes.length / PAGE_HASHES)
-  return Array.from({ length: pages }, (_, page) => ({
-    type: 'discover',
-    rec,
-    mode: 'full',
-    adds: 0,
-    page,
-    pages,
-    body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
-  }))
+  return fullAnnouncement(rec, hashes)
 }
