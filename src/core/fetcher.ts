@@ -7,14 +7,16 @@ import { DcmxError } from './errors.ts'
 import type { PartialContent, PartialStore } from './partial.ts'
 import type { Sha256 } from './records.ts'
 import { unpackHashes } from './records.ts'
+import type { Unnumbered } from './request-table.ts'
 import { Transfer, type PieceSource, type TransferConfig } from './transfer.ts'
 import { PIECES_PAGE, type TrackMeta, type Wire, type WireOf } from './wire.ts'
 
 /** A linked holder, as the fetcher uses it. */
 export interface FetchPeer {
   readonly peerId: string
-  fetchPiece(hash: string, index: number, signal: AbortSignal): Promise<Uint8Array>
-  request(msg: WireOf<'pieces-req'>): Promise<Wire>
+  /** Piece `index`, `length` bytes long (from the verified list: a sender's header is held to it). */
+  fetchPiece(hash: string, index: number, length: number, signal: AbortSignal): Promise<Uint8Array>
+  request(msg: Unnumbered<WireOf<'pieces-req'>>): Promise<Wire>
 }
 
 export type FetcherConfig = {
@@ -239,7 +241,7 @@ export class Download {
     let head: WireOf<'pieces-res'> | undefined
     try {
       do {
-        const res = await peer.request({ type: 'pieces-req', id: 0, hash: this.hash, from: pieces.length })
+        const res = await peer.request({ type: 'pieces-req', hash: this.hash, from: pieces.length })
         if (res.type !== 'pieces-res' || res.from !== pieces.length) return undefined
         if (head && (res.root !== head.root || res.count !== head.count)) return undefined
         head = res
@@ -281,7 +283,13 @@ export class Download {
           .filter((p): p is FetchPeer => !!p)
           .map((p): PieceSource => ({
             peerId: p.peerId,
-            fetchPiece: (index, signal) => p.fetchPiece(this.hash, index, signal),
+            fetchPiece: (index, signal) =>
+              p.fetchPiece(
+                this.hash,
+                index,
+                Math.min(list.pieceSize, list.size - index * list.pieceSize),
+                signal,
+              ),
           })),
       sha256: this.deps.sha256,
       write: (index, bytes) => partial.write(index, bytes),

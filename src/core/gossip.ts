@@ -2,6 +2,8 @@ import type { Announcement } from './announcer.ts'
 import type { Clock, Random } from './clock.ts'
 import type { Delta, Directory, Origin } from './directory.ts'
 import { packHashes, unpackHashes } from './records.ts'
+import type { Unnumbered } from './request-table.ts'
+import type { PenaltyKind } from './reputation.ts'
 import {
   MAX_DIGEST,
   MAX_TRACKS_PAGE,
@@ -58,8 +60,8 @@ export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
 export interface GossipPeer {
   readonly peerId: string
   send(msg: Wire): void
-  /** Send a request and resolve with the response that echoes its id (rejects on timeout/close). */
-  request<T extends 'peers-req' | 'tracks-req'>(msg: WireOf<T>): Promise<Wire>
+  /** Send a request (its link numbers it) and resolve with the response (rejects on timeout/close). */
+  request(msg: Unnumbered<WireOf<'peers-req' | 'tracks-req'>>): Promise<Wire>
 }
 
 export type GossipDeps = {
@@ -71,10 +73,12 @@ export type GossipDeps = {
   peers(): GossipPeer[]
   /** Metadata this node can describe its own tracks with. */
   localMeta(hash: string): TrackMeta | undefined
-  /** Count a protocol violation against a peer (the node throttles and bans). */
-  strike(peerId: string, reason: string): void
+  /** Charge a peer with a penalty (the node's reputation ledger throttles and bans). */
+  strike(peerId: string, reason: string, kind?: PenaltyKind): void
   /** Records seen in peers answers: candidates for the peer manager. */
   onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  /** A peer told us something new (an announcement we applied): it is worth keeping linked. */
+  credit?(peerId: string, bytes: number): void
 }
 
 export type GossipEvents = { meta: [] }
@@ -91,7 +95,6 @@ export class Gossip {
   rounds = 0
   /** Track metadata heard from peers (untrusted text, validated by the codec). */
   readonly meta = new Map<string, TrackMeta>()
-  #nextId = 1
   /**
    * Full announcements arriving in pages, by sender and origin: pages from different senders are
    * never mixed, so one liar's page cannot spoil (and get blamed on) an honest sender's set.
@@ -169,10 +172,9 @@ export class Gossip {
 
   /** Ask a peer for what it has newer than `have`; push back what it wants; chase the rest. */
   async #pull(peer: GossipPeer, have: [string, number][], depth = 0): Promise<void> {
-    const id = this.#nextId++
     let res: Wire
     try {
-      res = await peer.request({ type: 'peers-req', id, have, max: this.config.sampleSize })
+      res = await peer.request({ type: 'peers-req', have, max: this.config.sampleSize })
     } catch {
       return // timed out or the link closed: the next round tries someone else
     }
@@ -181,6 +183,7 @@ export class Gossip {
     this.deps.onRecords?.(res.peers.map((p) => ({ rec: p.rec, seenMs: p.seen })))
     let budget = this.config.pushBytes
     for (const wanted of res.want) {
+      if (wanted === peer.peerId) continue // its own record: never reflected back to it
       const origin = directory.get(wanted)
       const first = budget === this.config.pushBytes
       if (origin && budget > 0) budget -= this.#pushFull(peer, origin.rec, origin.tracks, budget, first)
@@ -209,6 +212,9 @@ export class Gossip {
     const want: string[] = []
     const newer: Origin[] = []
     for (const [id, ver] of msg.have) {
+      // Never its own record: it has the newest version by definition, and asking for it back
+      // would make us an amplifier (87 bytes in, its whole track set out).
+      if (id === peer.peerId) continue
       const mine = directory.version(id)
       const origin = directory.get(id)
       if (ver > mine) want.push(id)
@@ -258,7 +264,7 @@ export class Gossip {
   async #onDiscover(peer: GossipPeer, msg: WireOf<'discover'>) {
     const { directory } = this.deps
     const hashes = unpackHashes(msg.body)
-    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole hashes')
+    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole hashes', 'malformed')
     const { rec } = msg
     if (!directory.isNewer(rec)) return // old news or a replay: harmless, ignored
     let outcome
@@ -283,10 +289,13 @@ export class Gossip {
       if (!all) return
       outcome = await directory.applyFull(rec, all)
     }
-    if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement')
-    if (outcome === 'mismatch') return this.deps.strike(peer.peerId, 'announcement does not match its root')
+    if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement', 'forged')
+    if (outcome === 'mismatch')
+      return this.deps.strike(peer.peerId, 'announcement does not match its root', 'forged')
+    if (outcome !== 'applied') return
+    this.deps.credit?.(peer.peerId, msg.body?.length ?? 0)
     // Not awaited: the answer arrives on this same link, behind the message being handled now.
-    if (outcome === 'applied') void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
+    void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
   }
 
   /** Join the pages of a full announcement from one sender; undefined until the last one is in. */
@@ -373,16 +382,7 @@ export class Gossip {
     const estimate = all.length * 32 + pages * 600
     if (estimate > budget && !(oversize && estimate > this.config.pushBytes)) return 0
     let sent = 0
-    for (let page = 0; page < pages; page++) {
-      const msg: WireOf<'discover'> = {
-        type: 'discover',
-        rec,
-        mode: 'full',
-        adds: 0,
-        page,
-        pages,
-        body: packHashes(all.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
-      }
+    for (const msg of fullAnnouncement(rec, all)) {
       peer.send(msg)
       sent += wireSize(msg)
     }
@@ -401,7 +401,7 @@ export class Gossip {
     try {
       for (; i < needed.length; i += MAX_TRACKS_PAGE) {
         const batch = needed.slice(i, i + MAX_TRACKS_PAGE)
-        const res = await peer.request({ type: 'tracks-req', id: this.#nextId++, hashes: batch })
+        const res = await peer.request({ type: 'tracks-req', hashes: batch })
         if (res.type === 'tracks-res') this.#acceptMeta(peer, batch, res)
         for (const h of batch) this.#metaInFlight.delete(h)
       }
@@ -456,6 +456,20 @@ export class Gossip {
     }
     await Promise.all([...byPeer].map(([peer, hashes]) => this.#fetchMeta(peer, hashes)))
   }
+}
+
+/** A full announcement of `hashes` under `rec`: PAGE_HASHES to a page, as many pages as it takes. */
+export function fullAnnouncement(rec: SignedRecord, hashes: readonly string[]): WireOf<'discover'>[] {
+  const pages = Math.max(1, Math.ceil(hashes.length / PAGE_HASHES))
+  return Array.from({ length: pages }, (_, page) => ({
+    type: 'discover',
+    rec,
+    mode: 'full',
+    adds: 0,
+    page,
+    pages,
+    body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+  }))
 }
 
 function shuffle<T>(items: T[], random: Random): T[] {

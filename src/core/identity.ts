@@ -85,13 +85,25 @@ export async function verifySignature(
   }
 }
 
-const CONTEXT = new TextEncoder().encode('dcmx link proof v1\0')
+// v2: the transcript binds the DTLS fingerprints of the link (v1 nodes fail the proof, clearly).
+const CONTEXT = new TextEncoder().encode('dcmx link proof v2\0')
+
+/** The DTLS certificate fingerprints of a link's two ends, as their session descriptions carry them. */
+export type LinkFingerprints = { prover: string; verifier: string }
 
 /**
  * What a prover signs: a context string, both peer ids (so a proof made for one verifier is
- * worthless to any other) and the verifier's fresh nonce (so it cannot be replayed).
+ * worthless to any other), the verifier's fresh nonce (so it cannot be replayed) and the DTLS
+ * fingerprints of both ends of the link it travels on (so a relay that terminates two links, one
+ * to each side, cannot pass a proof from one to the other: each side sees the relay's certificate).
  */
-export function proofTranscript(proverId: string, verifierId: string, verifierNonce: Uint8Array): Uint8Array {
+export function proofTranscript(
+  proverId: string,
+  verifierId: string,
+  verifierNonce: Uint8Array,
+  fingerprints: LinkFingerprints = { prover: '', verifier: '' },
+): Uint8Array {
   const ids = new TextEncoder().encode(`${proverId}\0${verifierId}\0`)
-  return concatBytes(CONTEXT, ids, verifierNonce)
+  const dtls = new TextEncoder().encode(`\0${fingerprints.prover}\0${fingerprints.verifier}`)
+  return concatBytes(CONTEXT, ids, verifierNonce, dtls)
 }

@@ -19,6 +19,13 @@ export interface Link {
   /** Bytes queued but not yet sent. */
   readonly bufferedAmount: number
   /**
+   * The DTLS certificate fingerprints of this end (`local`) and the other (`remote`), as the local
+   * and remote session descriptions carry them (`a=fingerprint:sha-256 AB:CD:…`), once both are
+   * known (by `open`). The identity proof is bound to them. Undefined only for links without DTLS
+   * (in-process test pairs, which model them).
+   */
+  readonly fingerprints: { local: string; remote: string } | undefined
+  /**
    * Queue one frame (≤ MAX_FRAME). Resolves once the frame is accepted below the link's
    * high-water mark, so awaiting each send applies backpressure; rejects if the link closes.
    */
@@ -41,3 +48,15 @@ export type LinkOptions = {
 
 /** Makes links; the browser passes a simple-peer backed factory, tests an in-memory one. */
 export type LinkFactory = (options: LinkOptions) => RtcLink
+
+/**
+ * The DTLS certificate fingerprint a session description commits to (`a=fingerprint:sha-256 AB:…`,
+ * at session or media level; with several, all of them in order), normalised to lower case.
+ */
+export function dtlsFingerprint(sdp: string | undefined): string | undefined {
+  if (!sdp) return undefined
+  const found = [...sdp.matchAll(/^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/gm)].map(
+    (m) => `${m[1]!.toLowerCase()} ${m[2]!.toLowerCase()}`,
+  )
+  return found.length > 0 ? [...new Set(found)].join(',') : undefined
+}

@@ -7,6 +7,7 @@ import { Emitter } from './emitter.ts'
 import { Gossip, type GossipConfig, type GossipPeer } from './gossip.ts'
 import type { LocalTracks, MeshStats, NetworkTrack, TypeCount } from './mesh-types.ts'
 import type { RecordSigner, RecordVerifier, Sha256 } from './records.ts'
+import type { PenaltyKind } from './reputation.ts'
 import { MAX_TEXT, TrackMetaSchema, type SignedRecord, type TrackMeta, type Wire } from './wire.ts'
 
 export type MeshConfig = {
@@ -56,8 +57,9 @@ export type MeshDeps = {
   local?: LocalTracks
   config?: Partial<MeshConfig>
   peers(): GossipPeer[]
-  strike(peerId: string, reason: string): void
+  strike(peerId: string, reason: string, kind?: PenaltyKind): void
   onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  credit?(peerId: string, bytes: number): void
 }
 
 /**
@@ -99,6 +101,7 @@ export class Mesh {
       localMeta: (hash) => this.#localMeta.get(hash),
       strike: deps.strike,
       ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
+      ...(deps.credit ? { credit: deps.credit } : {}),
     })
     this.gossip.onMeta = () => this.#networkChanged()
     this.announcer = new Announcer({

@@ -8,6 +8,9 @@ import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
 import type { PartialStore } from './partial.ts'
 import type { LinkFactory, RtcLink } from './link.ts'
+import { LinkManager, type ManagedLink } from './link-manager.ts'
+import { consoleDevLog, type DevLog } from './dev-log.ts'
+import { Reputation, type PenaltyKind } from './reputation.ts'
 import { Mesh, type MeshConfig } from './mesh.ts'
 import type { KnownPeer, LocalTracks, MeshStats, NetworkTrack, PeerStore } from './mesh-types.ts'
 import {
@@ -20,13 +23,15 @@ import {
 import { PeerManager } from './peer-manager.ts'
 import { signerFor, webCryptoSha256, webCryptoVerifier, type RecordVerifier } from './records.ts'
 import type { SignalingClient, SignalingState } from './signaling-client.ts'
-import type { PeerRef, SignalData } from './signaling-protocol.ts'
+import type { PeerRef } from './signaling-protocol.ts'
 
 export type NodeConfig = {
   /** Links this node opens and keeps, at most. */
   linkBudget: number
   /** Extra inbound links accepted beyond the budget, so late joiners still find a way in. */
   inboundSlack: number
+  /** Inbound links still proving who they are, at once (apart from the budget). */
+  pendingCap: number
   /** How often a node below its budget asks the server for more peers (doubles while nothing new turns up). */
   refillMs: number
   /** How long a peer that misbehaved (forged, lied, flooded) is refused. */
@@ -41,6 +46,7 @@ export type NodeConfig = {
 export const DEFAULT_NODE_CONFIG: NodeConfig = {
   linkBudget: 8,
   inboundSlack: 4,
+  pendingCap: 4,
   refillMs: 5_000,
   banMs: 10 * 60_000,
   saveMs: 30_000,
@@ -49,8 +55,6 @@ export const DEFAULT_NODE_CONFIG: NodeConfig = {
   fetch: {},
 }
 
-/** The longest a node below its budget waits between sample requests. */
-const MAX_REFILL_MS = 60_000
 /** Entries kept in the in-memory activity log. */
 const LOG_LIMIT = 200
 
@@ -95,22 +99,18 @@ export type NodeDeps = {
     adopt(track: Track): Promise<void>
   }
   config?: Partial<NodeConfig>
+  /** The developer log (the console unless a test or a headless node passes its own). */
+  devLog?: DevLog
 }
 
-type Entry = {
-  session: string
-  expectedPeerId: string
-  direction: PeerView['direction']
-  link: RtcLink
-  peer: PeerSession
-  gossip: GossipPeer
-  content: ContentPeer & FetchPeer
-}
+/** What the node talks to one linked peer through: gossip, and content both ways. */
+type Ports = { gossip: GossipPeer; content: ContentPeer & FetchPeer }
 
 /**
  * A DCMX node: one identity, a signaling connection, and a budget of verified links to other
- * nodes. It links to the peers the server samples for it, accepts inbound links within its
- * budget, drops duplicates and dead links, and refills its budget as links are lost.
+ * nodes. It is a composition: the link manager holds the links (each a PeerSession with its
+ * inbound gate and request tables), the reputation ledger judges every peer, the mesh gossips,
+ * the content server and fetcher move tracks. No browser type appears here.
  */
 export class DcmxNode {
   readonly events = new Emitter<NodeEvents>()
@@ -120,72 +120,65 @@ export class DcmxNode {
   readonly passive: PeerManager
   readonly server: ContentServer
   readonly fetcher: Fetcher | undefined
+  readonly reputation: Reputation
+  readonly links: LinkManager
   #localTracks = new Map<string, Track>()
-  #entries = new Map<string, Entry>()
-  #banned = new Map<string, number>()
+  #ports = new WeakMap<PeerSession, Ports>()
   #stoppers: (() => void)[] = []
-  #refillDelay: number
-  #cancelRefill = () => {}
   #started = false
 
   constructor(private readonly deps: NodeDeps) {
-    this.config = { ...DEFAULT_NODE_CONFIG, ...deps.config }
-    this.#refillDelay = this.config.refillMs
-    this.passive = new PeerManager(deps.identity.peerId, deps.random)
+    const config = (this.config = { ...DEFAULT_NODE_CONFIG, ...deps.config })
+    const { clock, random, crypto } = deps
+    this.reputation = new Reputation(clock, { limit: config.session.maxStrikes, banMs: config.banMs })
+    this.passive = new PeerManager(deps.identity.peerId, random)
     this.mesh = new Mesh({
       signer: signerFor(deps.identity),
-      sha256: webCryptoSha256(deps.crypto.subtle),
-      verify: deps.verify ?? webCryptoVerifier(deps.crypto.subtle),
-      clock: deps.clock,
-      random: deps.random,
+      sha256: webCryptoSha256(crypto.subtle),
+      verify: deps.verify ?? webCryptoVerifier(crypto.subtle),
+      clock,
+      random,
       ...(deps.local ? { local: deps.local } : {}),
-      config: this.config.mesh,
-      peers: () => this.#gossipPeers(),
-      strike: (peerId, reason) => this.#strike(peerId, reason),
+      config: config.mesh,
+      peers: () => this.links.verified.map((e) => this.#ports.get(e.peer)!.gossip),
+      strike: (peerId, reason, kind) => this.penalise(peerId, kind ?? 'protocol', reason),
+      credit: (peerId, bytes) => this.links.credit(peerId, bytes),
       onRecords: (records) => {
-        const now = deps.clock.now()
+        const now = clock.now()
         for (const { rec, seenMs } of records) this.passive.heard(rec, now - seenMs)
       },
     })
     this.mesh.events.on('network', () => this.events.emit('network'))
-    const content = deps.content
     const indexLocal = () => (this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t])))
     indexLocal()
     deps.local?.events.on('tracks', indexLocal)
+    const content = deps.content
     this.server = new ContentServer({
-      clock: deps.clock,
+      clock,
       track: (hash) => this.#localTracks.get(hash),
       read: (hash, start, end) =>
         content
           ? content.read(hash, start, end)
           : Promise.reject(new DcmxError('NOT_FOUND', 'no local storage')),
     })
-    this.fetcher = content
-      ? new Fetcher({
-          clock: deps.clock,
-          random: deps.random,
-          sha256: webCryptoSha256(deps.crypto.subtle),
-          partials: content.partials,
-          meta: (hash) => this.mesh.gossip.meta.get(hash),
-          holders: (hash) => [...this.mesh.directory.holders(hash)].filter((id) => id !== this.peerId),
-          linked: (peerId) => this.#connected(peerId)?.content,
-          connect: (peerIds) => {
-            const wanted = peerIds.filter((id) => !this.#knows(id) && !this.#isBanned(id)).slice(0, 16)
-            if (wanted.length > 0) deps.signaling.lookup(wanted)
-          },
-          readStored: (hash, start, end) => content.read(hash, start, end),
-          adopt: (track) => content.adopt(track),
-          penalise: (peerId, reason, ban) => {
-            if (!ban) return this.#strike(peerId, reason)
-            this.#warn(`Peer ${short(peerId)} ${reason}`)
-            this.#connected(peerId)?.peer.close(reason, true)
-          },
-          config: this.config.fetch,
-        })
-      : undefined
+    this.fetcher = content ? this.#fetcher(content) : undefined
+    this.links = new LinkManager({
+      self: deps.identity.peerId,
+      clock,
+      random,
+      signaling: deps.signaling,
+      createLink: deps.createLink,
+      reputation: this.reputation,
+      session: (link, ref) => this.#session(link, ref),
+      candidates: (room, exclude) => this.passive.candidates(room, exclude),
+      config,
+    })
+    this.links.events.on('change', () => this.events.emit('change'))
+    this.links.events.on('verified', (entry) => this.#onVerified(entry))
+    this.links.events.on('closed', (entry, reason, rejected) => this.#onClosed(entry, reason, rejected))
     this.fetcher?.events.on('change', () => this.events.emit('downloads'))
     this.mesh.events.on('network', () => {
-      if (this.#started) this.fetcher?.resume().catch(() => {})
+      if (this.#started) this.fetcher?.resume().catch((e) => this.#dev('resuming downloads failed', e))
     })
     this.mesh.directory.events.on('peers', () => this.events.emit('change'))
   }
@@ -201,33 +194,7 @@ export class DcmxNode {
 
   /** Direct links first, then peers known through gossip, with their track counts. */
   get knownPeers(): KnownPeer[] {
-    const out = new Map<string, KnownPeer>()
-    const tracksOf = (peerId: string) => this.mesh.directory.get(peerId)?.tracks.size ?? 0
-    for (const link of this.peers) {
-      const origin = this.mesh.directory.get(link.peerId)
-      out.set(link.peerId, {
-        peerId: link.peerId,
-        link: link.state,
-        direction: link.direction,
-        ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {}),
-        ...(link.lastSeen !== undefined || origin
-          ? { lastSeen: Math.max(link.lastSeen ?? 0, origin?.heardAt ?? 0) }
-          : {}),
-        tracks: tracksOf(link.peerId),
-      })
-    }
-    const gossiped = [...this.mesh.directory.origins()]
-      .filter((o) => o.rec.peer !== this.peerId && o.rec.ttl > 0 && !out.has(o.rec.peer))
-      .sort((a, b) => b.heardAt - a.heardAt)
-    for (const origin of gossiped) {
-      out.set(origin.rec.peer, {
-        peerId: origin.rec.peer,
-        link: 'none',
-        lastSeen: origin.heardAt,
-        tracks: origin.tracks.size,
-      })
-    }
-    return [...out.values()]
+    return knownPeers(this.peers, this.mesh, this.peerId)
   }
 
   get peerId(): string {
@@ -238,13 +205,17 @@ export class DcmxNode {
     return this.deps.signaling.state
   }
 
+  /** Proven peers this node refuses right now (for misbehaving). */
+  get banned(): string[] {
+    return this.reputation.banned
+  }
+
   /** Every link in progress or up, connected ones first, then by peer id. */
   get peers(): PeerView[] {
     const rank = { connected: 0, verifying: 1, connecting: 2 }
-    return [...this.#entries.values()]
-      .filter((e) => e.peer.state !== 'closed')
+    return this.links.links
       .map((e) => ({
-        peerId: e.peer.remoteId ?? e.expectedPeerId,
+        peerId: e.peer.provenId ?? e.peer.remoteId ?? e.expectedPeerId,
         state: e.peer.state as PeerView['state'],
         direction: e.direction,
         rttMs: e.peer.rttMs,
@@ -256,7 +227,7 @@ export class DcmxNode {
   start(): void {
     if (this.#started) return
     this.#started = true
-    const { signaling } = this.deps
+    const { signaling, clock } = this.deps
     let wasDown = false
     this.#stoppers.push(
       signaling.events.on('state', (state) => {
@@ -269,237 +240,162 @@ export class DcmxNode {
         if (state.state === 'online') wasDown = false
         this.events.emit('change')
       }),
-      signaling.events.on('peers', (refs) => this.#linkTo(refs)),
-      signaling.events.on('signal', (from, data) => this.#onSignal(from, data)),
       signaling.events.on('error', (code, message) => this.#warn(`Signaling server: ${message} (${code})`)),
+      this.reputation.events.on('banned', (peerId) => this.passive.forget(peerId)),
     )
-    this.#armRefill()
+    this.links.start()
     signaling.start()
     void this.mesh.start()
     void this.deps.peerStore
       ?.load()
       .then((peers) => this.passive.restore(peers))
       .catch((error) => this.#warn(`Could not load known peers: ${String(error)}`))
-    this.#stoppers.push(every(this.deps.clock, this.config.saveMs, () => void this.#savePeers()))
+    this.#stoppers.push(every(clock, this.config.saveMs, () => void this.#savePeers()))
   }
 
   stop(): void {
     if (!this.#started) return
     this.#started = false
     for (const stop of this.#stoppers.splice(0)) stop()
-    this.#cancelRefill()
+    this.links.stop()
     void this.#savePeers()
     // The leaving record is signed asynchronously; the links close once it is on its way.
-    const close = () => {
-      for (const entry of [...this.#entries.values()]) entry.peer.close('node stopped')
-      this.#entries.clear()
-    }
+    const close = () => this.links.closeAll('node stopped')
     void this.mesh.stop().then(close, close)
     this.deps.signaling.stop()
     this.events.emit('change')
   }
 
-  async #savePeers() {
-    for (const e of this.#entries.values()) {
-      const origin = e.peer.remoteId ? this.mesh.directory.get(e.peer.remoteId) : undefined
-      if (e.peer.state === 'connected' && origin) {
-        this.passive.linked({
-          peerId: origin.rec.peer,
-          alg: origin.rec.alg,
-          publicKey: origin.rec.key,
-          lastSeen: this.deps.clock.now(),
-          ...(e.peer.rttMs !== undefined ? { rttMs: e.peer.rttMs } : {}),
-        })
-      }
-    }
-    await this.deps.peerStore?.save(this.passive.snapshot()).catch(() => {})
-  }
-
-  #gossipPeers(): GossipPeer[] {
-    return [...this.#entries.values()].filter((e) => e.peer.state === 'connected').map((e) => e.gossip)
-  }
-
-  /** A protocol violation by a linked peer: counted by its session, which closes past the limit. */
-  #strike(peerId: string, reason: string) {
-    const entry = this.#connected(peerId)
-    if (!entry) return
-    this.#warn(`Peer ${short(peerId)} sent a bad message: ${reason}`)
-    entry.peer.strike(reason)
-  }
-
-  #isBanned(peerId: string): boolean {
-    const until = this.#banned.get(peerId)
-    if (until === undefined) return false
-    if (until > this.deps.clock.now()) return true
-    this.#banned.delete(peerId)
-    return false
-  }
-
   /** Ping a connected peer with an optional payload; resolves with the echo and round trip. */
   ping(peerId: string, body?: Uint8Array): Promise<PingResult> {
-    const entry = this.#connected(peerId)
+    const entry = this.links.connected(peerId)
     if (!entry) return Promise.reject(new DcmxError('PEER_GONE', `no connected link to ${peerId}`))
     return entry.peer.ping(body)
   }
 
-  #connected(peerId: string): Entry | undefined {
-    for (const e of this.#entries.values())
-      if (e.peer.state === 'connected' && e.peer.remoteId === peerId) return e
-    return undefined
-  }
-
-  #knows(peerId: string): boolean {
-    for (const e of this.#entries.values()) if ((e.peer.remoteId ?? e.expectedPeerId) === peerId) return true
-    return false
-  }
-
-  #linkTo(refs: PeerRef[]) {
-    let added = 0
-    for (const ref of refs) {
-      if (this.#entries.size >= this.config.linkBudget) break
-      if (ref.peerId === this.peerId || this.#entries.has(ref.session) || this.#knows(ref.peerId)) continue
-      if (this.#isBanned(ref.peerId)) continue
-      this.#open(ref, 'outbound')
-      added++
-    }
-    this.#refillDelay = added > 0 ? this.config.refillMs : Math.min(MAX_REFILL_MS, this.#refillDelay * 2)
-  }
-
-  #onSignal(from: PeerRef, data: SignalData) {
-    let entry = this.#entries.get(from.session)
-    if (!entry) {
-      // Only an offer opens an inbound link; stray ICE for a link we dropped is ignored.
-      if (data.type !== 'offer' || from.peerId === this.peerId || this.#connected(from.peerId)) return
-      if (this.#isBanned(from.peerId)) return
-      const full = this.#entries.size >= this.config.linkBudget + this.config.inboundSlack
-      if (full && !this.#evictOne()) return
-      entry = this.#open(from, 'inbound')
-    }
-    try {
-      entry.link.signal(data)
-    } catch (error) {
-      entry.peer.close(`bad signaling data: ${String(error)}`)
-    }
-  }
-
   /**
-   * Full, but someone new wants in: drop one random link so the newcomer is never shut out of
-   * the mesh (as in HyParView's active view). The dropped peer refills from a fresh sample.
+   * Charge a peer with a named penalty (the entry point for every part that detects one): through
+   * its link's session when linked (which closes or bans as the ledger decides), else the ledger.
    */
-  #evictOne(): boolean {
-    const victims = [...this.#entries.values()].filter((e) => e.peer.state === 'connected')
-    const victim = victims[Math.floor(this.deps.random() * victims.length)]
-    victim?.peer.close('making room for a new peer')
-    return victim !== undefined
+  penalise(peerId: string, kind: PenaltyKind, detail: string): void {
+    this.#warn(`Peer ${short(peerId)}: ${detail}`)
+    const entry = this.links.connected(peerId)
+    if (entry) entry.peer.penalise(kind, detail)
+    else this.reputation.penalise(peerId, kind, detail)
   }
 
-  #open(ref: PeerRef, direction: Entry['direction']): Entry {
-    const { signaling } = this.deps
-    const link = this.deps.createLink({
-      initiator: direction === 'outbound',
-      iceServers: signaling.iceServers,
-      onSignal: (data) => signaling.signal(ref.session, data),
+  #fetcher(content: NonNullable<NodeDeps['content']>): Fetcher {
+    const { deps } = this
+    return new Fetcher({
+      clock: deps.clock,
+      random: deps.random,
+      sha256: webCryptoSha256(deps.crypto.subtle),
+      partials: content.partials,
+      meta: (hash) => this.mesh.gossip.meta.get(hash),
+      holders: (hash) => [...this.mesh.directory.holders(hash)].filter((id) => id !== this.peerId),
+      linked: (peerId) => {
+        const entry = this.links.connected(peerId)
+        return entry && this.#ports.get(entry.peer)?.content
+      },
+      connect: (peerIds) => {
+        const wanted = peerIds
+          .filter((id) => !this.links.knows(id) && !this.reputation.isBanned(id))
+          .slice(0, 16)
+        if (wanted.length > 0) deps.signaling.lookup(wanted)
+      },
+      readStored: (hash, start, end) => content.read(hash, start, end),
+      adopt: (track) => content.adopt(track),
+      penalise: (peerId, reason, ban) =>
+        this.penalise(
+          peerId,
+          ban ? 'bad-file' : /piece list/.test(reason) ? 'lying-list' : 'bad-piece',
+          reason,
+        ),
+      config: this.config.fetch,
     })
+  }
+
+  /** A session for a new link, with the ports gossip and content use to talk through it. */
+  #session(link: RtcLink, ref: PeerRef): PeerSession {
+    const { deps } = this
     const peer = new PeerSession(link, {
-      identity: this.deps.identity,
-      crypto: this.deps.crypto,
-      clock: this.deps.clock,
-      random: this.deps.random,
+      identity: deps.identity,
+      crypto: deps.crypto,
+      clock: deps.clock,
+      random: deps.random,
       config: this.config.session,
       expectedPeerId: ref.peerId,
+      session: ref.session,
+      reputation: this.reputation,
       meter: this.mesh.meter,
+      log: this.#devLog,
     })
     const gossip: GossipPeer = {
       peerId: ref.peerId,
       send: (msg) => peer.send(msg),
       request: (msg) => peer.request(msg),
     }
-    const content: Entry['content'] = {
+    const content: Ports['content'] = {
       peerId: ref.peerId,
       post: (msg) => peer.post(msg),
-      fetchPiece: (hash, index, signal) => peer.fetchPiece(hash, index, signal),
+      fetchPiece: async (hash, index, length, signal) => {
+        const bytes = await peer.fetchPiece(hash, index, length, signal)
+        this.links.credit(ref.peerId, bytes.length)
+        return bytes
+      },
       request: (msg) => peer.request(msg),
     }
     peer.onMessage = async (msg) => {
       if (msg.type === 'content-req' || msg.type === 'pieces-req') return this.server.handle(content, msg)
       return this.mesh.receive(gossip, msg)
     }
-    const entry: Entry = {
-      session: ref.session,
-      expectedPeerId: ref.peerId,
-      direction,
-      link,
-      peer,
-      gossip,
-      content,
-    }
-    this.#entries.set(ref.session, entry)
-    peer.events.on('state', (state) => {
-      if (state === 'connected') this.#onVerified(entry)
-      this.events.emit('change')
-    })
-    peer.events.on('rtt', () => this.events.emit('change'))
-    peer.events.on('closed', (reason, rejected) => this.#onClosed(entry, reason, rejected))
-    this.events.emit('change')
-    return entry
+    this.#ports.set(peer, { gossip, content })
+    return peer
   }
 
-  #onVerified(entry: Entry) {
-    const remoteId = entry.peer.remoteId ?? entry.expectedPeerId
-    for (const other of this.#entries.values()) {
-      if (other === entry || other.peer.state !== 'connected' || other.peer.remoteId !== remoteId) continue
-      // Two links to one peer (both dialled at once, or a re-join): both sides keep the link
-      // dialled by the smaller peer id, so they agree without talking about it.
-      const dialler = (e: Entry) => (e.direction === 'outbound' ? this.peerId : remoteId)
-      const loser = dialler(entry) <= dialler(other) ? other : entry
-      loser.peer.close('duplicate link')
-      if (loser === entry) return
-    }
-    this.#info(`Linked with ${short(remoteId)} (${entry.direction})`)
+  #onVerified(entry: ManagedLink) {
+    this.#info(`Linked with ${short(entry.peer.provenId!)} (${entry.direction})`)
     this.fetcher?.sourcesChanged()
-    void this.mesh.linked(entry.gossip)
+    void this.mesh
+      .linked(this.#ports.get(entry.peer)!.gossip)
+      .catch((e) => this.#dev('first exchange failed', e))
   }
 
-  #onClosed(entry: Entry, reason: string, rejected: boolean) {
-    if (this.#entries.get(entry.session) === entry) this.#entries.delete(entry.session)
+  #onClosed(entry: ManagedLink, reason: string, rejected: boolean) {
     this.fetcher?.sourcesChanged()
-    const peerId = entry.peer.remoteId ?? entry.expectedPeerId
-    const who = short(peerId)
-    if (rejected) {
-      this.#banned.set(peerId, this.deps.clock.now() + this.config.banMs)
-      this.passive.forget(peerId)
-      this.#warn(
-        `Rejected peer ${who}: ${reason}; refusing it for ${Math.round(this.config.banMs / 60_000)} min`,
-      )
-    } else if (entry.direction === 'outbound' && !entry.peer.remoteId) this.passive.failed(peerId)
+    const proven = entry.peer.provenId
+    const who = short(proven ?? entry.peer.remoteId ?? entry.expectedPeerId)
+    if (rejected && proven) {
+      const minutes = Math.round(this.config.banMs / 60_000)
+      this.#warn(`Rejected peer ${who}: ${reason}; refusing it for ${minutes} min`)
+    } else if (rejected) {
+      // Before its proof, a link's failure is its session's: the id it claimed may be someone else's.
+      this.#warn(`Refused a link that claimed to be ${who}: ${reason}`)
+    } else if (entry.direction === 'outbound' && !proven) this.passive.failed(entry.expectedPeerId)
     else if (reason !== 'duplicate link' && reason !== 'node stopped')
       this.#info(`Link to ${who} closed: ${reason}`)
-    if (this.#started) {
-      this.#refillDelay = this.config.refillMs
-      this.#armRefill()
-    }
-    this.events.emit('change')
   }
 
-  /** (Re)arm the refill timer with the current delay; below budget, ask the server for more peers. */
-  #armRefill() {
-    const { clock, random, signaling } = this.deps
-    this.#cancelRefill()
-    const handle = clock.setTimeout(
-      () => {
-        const room = this.config.linkBudget - this.#entries.size
-        if (signaling.state.state === 'online' && room > 0) {
-          // Peers learned by gossip first (HyParView's passive view), the server's sample as well
-          // when that is not enough; the answers to both arrive as `peers` and are dialled.
-          const known = this.passive.candidates(room, (id) => this.#knows(id) || this.#isBanned(id))
-          if (known.length > 0) signaling.lookup(known)
-          if (known.length < room) signaling.requestSample()
-        }
-        this.#armRefill()
-      },
-      this.#refillDelay * (0.8 + 0.4 * random()),
-    )
-    this.#cancelRefill = () => clock.clearTimeout(handle)
+  async #savePeers() {
+    for (const e of this.links.verified) {
+      const origin = this.mesh.directory.get(e.peer.provenId!)
+      if (!origin) continue
+      this.passive.linked({
+        peerId: origin.rec.peer,
+        alg: origin.rec.alg,
+        publicKey: origin.rec.key,
+        lastSeen: this.deps.clock.now(),
+        ...(e.peer.rttMs !== undefined ? { rttMs: e.peer.rttMs } : {}),
+      })
+    }
+    await this.deps.peerStore?.save(this.passive.snapshot()).catch((e) => this.#dev('saving peers failed', e))
+  }
+
+  #devLog: DevLog = (namespace, message, detail) =>
+    (this.deps.devLog ?? consoleDevLog)(namespace, message, detail)
+
+  #dev(message: string, detail: unknown) {
+    this.#devLog('dcmx:node', message, detail)
   }
 
   #info(message: string) {
@@ -515,6 +411,37 @@ export class DcmxNode {
     if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT)
     this.events.emit('log', entry)
   }
+}
+
+/** Direct links first, then peers known only through gossip, each with its track count. */
+function knownPeers(links: PeerView[], mesh: Mesh, self: string): KnownPeer[] {
+  const out = new Map<string, KnownPeer>()
+  const { directory } = mesh
+  for (const link of links) {
+    const origin = directory.get(link.peerId)
+    out.set(link.peerId, {
+      peerId: link.peerId,
+      link: link.state,
+      direction: link.direction,
+      ...(link.rttMs !== undefined ? { rttMs: link.rttMs } : {}),
+      ...(link.lastSeen !== undefined || origin
+        ? { lastSeen: Math.max(link.lastSeen ?? 0, origin?.heardAt ?? 0) }
+        : {}),
+      tracks: directory.get(link.peerId)?.tracks.size ?? 0,
+    })
+  }
+  const gossiped = [...directory.origins()]
+    .filter((o) => o.rec.peer !== self && o.rec.ttl > 0 && !out.has(o.rec.peer))
+    .sort((a, b) => b.heardAt - a.heardAt)
+  for (const origin of gossiped) {
+    out.set(origin.rec.peer, {
+      peerId: origin.rec.peer,
+      link: 'none',
+      lastSeen: origin.heardAt,
+      tracks: origin.tracks.size,
+    })
+  }
+  return [...out.values()]
 }
 
 /** Peer ids in log lines: the first 8 hex characters are enough to tell peers apart by eye. */

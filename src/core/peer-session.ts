@@ -1,13 +1,19 @@
 import { fromBase64, toBase64 } from './bytes.ts'
-import type { Clock, Random, TimerHandle } from './clock.ts'
+import type { Clock, Random } from './clock.ts'
 import { every } from './clock.ts'
+import { consoleDevLog, type DevLog } from './dev-log.ts'
 import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import { peerIdOf, proofTranscript, verifySignature, type Identity } from './identity.ts'
+import { InboundGate, type GateConfig, type TrafficMeter } from './inbound-gate.ts'
 import type { Link } from './link.ts'
-import { TokenBucket } from './rate.ts'
+import { PieceRequests } from './piece-requests.ts'
+import { RequestTable, type Unnumbered } from './request-table.ts'
+import { Reputation, type PenaltyKind, type Subject } from './reputation.ts'
 import { assertNever } from './result.ts'
-import { decodeWire, encodeWire, wireTypeOf, type KeyAlg, type Wire, type WireOf } from './wire.ts'
+import { encodeWire, type KeyAlg, type Wire, type WireOf } from './wire.ts'
+
+export type { TrafficMeter }
 
 /** What a session needs from the platform's crypto. */
 export interface CryptoDeps {
@@ -15,29 +21,22 @@ export interface CryptoDeps {
   randomBytes(n: number): Uint8Array
 }
 
-export type SessionConfig = {
+export type SessionConfig = GateConfig & {
   /** How often a verified link is pinged. */
   pingIntervalMs: number
   /** A link with no pong for this long is dead and closed. */
   deadAfterMs: number
   /** A link that has not proved the remote identity by then is closed. */
   handshakeTimeoutMs: number
-  /** Malformed frames or protocol violations tolerated before the link is closed. */
+  /** Strikes (see reputation.ts) at which a peer is banned, when the session keeps its own ledger. */
   maxStrikes: number
   /** How long a request waits for its response. */
   requestTimeoutMs: number
-  /** Inbound budget: messages per second (and burst) and bytes per second (and burst). */
-  rate: {
-    messages: number
-    messageBurst: number
-    bytes: number
-    byteBurst: number
-    /** Content frames (piece data we asked for) have their own, larger byte budget. */
-    contentBytes: number
-    contentBurst: number
-  }
-  /** Frames over budget that are dropped before the link is dropped too. */
-  maxThrottled: number
+  /**
+   * Bytes we may have queued to one peer (in JS, waiting for room, plus the link's own buffer):
+   * past it the peer is not reading what it asks for, and the link is closed as a slow reader.
+   */
+  outboundBudget: number
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
@@ -57,72 +56,68 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
     contentBurst: 64 * 1024 * 1024,
   },
   maxThrottled: 200,
+  throttleHalfLifeMs: 60_000,
+  // The WebRTC link waits above 1 MiB buffered (rtc-link.ts); the largest burst we queue at once
+  // is one full announcement (8 pages, ~470 KB) beside a piece in flight. Four times that is a
+  // peer that stopped reading, not a slow one.
+  outboundBudget: 4 * 1024 * 1024,
 }
 
 /** Messages the session hands to the node (everything after the handshake but ping/pong). */
 export type AppMessage = WireOf<'discover' | 'peers-req' | 'tracks-req' | 'content-req' | 'pieces-req'>
-type Response = WireOf<'peers-res' | 'tracks-res' | 'pieces-res'>
-type PieceRequest = {
-  buf: Uint8Array | undefined
-  received: number
-  resolve: (bytes: Uint8Array) => void
-  reject: (error: Error) => void
+type RequestType = 'peers-req' | 'tracks-req' | 'pieces-req'
+type ResponseType = 'peers-res' | 'tracks-res' | 'pieces-res'
+const ANSWERS: Record<RequestType, ResponseType> = {
+  'peers-req': 'peers-res',
+  'tracks-req': 'tracks-res',
+  'pieces-req': 'pieces-res',
 }
-
-/** Counts traffic by message type, for the stats panel. */
-export type TrafficMeter = (direction: 'sent' | 'received', type: string, bytes: number) => void
+/** A request as callers give it: the session's request table numbers it. */
+export type RequestMsg = Unnumbered<WireOf<RequestType>>
 
 export type SessionState = 'connecting' | 'verifying' | 'connected' | 'closed'
 
 export type SessionEvents = {
   state: [SessionState]
   rtt: [ms: number]
-  /** The link was closed; `rejected` is set when the remote side misbehaved (bad proof, floods, lies). */
+  /** The link was closed; `rejected` is set when the subject was banned for misbehaving. */
   closed: [reason: string, rejected: boolean]
 }
 
-type Pending = {
-  sentAt: number
-  timer: TimerHandle
-  resolve: (r: PingResult) => void
-  reject: (e: Error) => void
-}
 export type PingResult = { rttMs: number; body: Uint8Array }
 
 const NONCE_BYTES = 32
 
+let nextLocalSession = 1
+
 /**
- * One link to one remote node: the identity handshake (each side signs the other's fresh nonce),
- * then ping/pong for liveness and round-trip time. Untrusted frames pass through `decodeWire`.
+ * One link to one remote node: the identity handshake (each side signs the other's fresh nonce
+ * and both ends' DTLS fingerprints), then ping/pong, requests and piece transfers. Frames come in
+ * through the inbound gate; requests live in request tables; everything wrong the peer does is
+ * charged to the reputation ledger, against its proven id or, before the proof, its session.
  */
 export class PeerSession {
   readonly events = new Emitter<SessionEvents>()
   state: SessionState = 'connecting'
-  /** The remote peer id, known once its hello has been checked against its public key. */
+  /** The peer id the remote's hello claims (derived from its key; not yet proven until `provenId`). */
   remoteId: string | undefined
+  /** The remote peer id once its proof verified: the only id a penalty may ban. */
+  provenId: string | undefined
   /** Smoothed round-trip time (TCP-style EWMA), once measured. */
   rttMs: number | undefined
-  lastSeen = 0
-
-  readonly #nonce: Uint8Array
-  #remote: { alg: KeyAlg; publicKey: Uint8Array; nonce: Uint8Array } | undefined
-  #strikes = 0
-  #throttled = 0
-  #nextPingId = 1
-  #pending = new Map<number, Pending>()
-  #requests = new Map<
-    number,
-    { timer: TimerHandle; resolve: (r: Wire) => void; reject: (e: Error) => void }
-  >()
-  #messages: TokenBucket
-  #bytes: TokenBucket
-  #contentBytes: TokenBucket
-  #pieces = new Map<number, PieceRequest>()
-  #nextPieceId = 1
-  #nextRequestId = 1
   /** Handles the messages past the handshake (set by the node); awaited, so order is kept. */
   onMessage: ((msg: AppMessage) => Promise<void>) | undefined
-  #queue: Promise<void> = Promise.resolve()
+
+  readonly #nonce: Uint8Array
+  readonly #gate: InboundGate
+  readonly #reputation: Reputation
+  readonly #session: string
+  #remote: { alg: KeyAlg; publicKey: Uint8Array; nonce: Uint8Array } | undefined
+  #pings: RequestTable<Uint8Array>
+  #requests: RequestTable<Wire, ResponseType>
+  #pieces: PieceRequests
+  /** Bytes handed to the link and not yet accepted by it (held in JS). */
+  #queued = 0
   #timers: (() => void)[] = []
 
   constructor(
@@ -135,94 +130,108 @@ export class PeerSession {
       config: SessionConfig
       /** The peer id the signaling server said this session belongs to, if any. */
       expectedPeerId?: string
+      /** The signaling session the link came through: what is charged before the proof. */
+      session?: string
+      /** The node's ledger; a session on its own keeps one of its own. */
+      reputation?: Reputation
       meter?: TrafficMeter
+      log?: DevLog
     },
   ) {
+    const { clock, config } = deps
     this.#nonce = deps.crypto.randomBytes(NONCE_BYTES)
-    const { rate } = deps.config
-    this.#messages = new TokenBucket(rate.messages, rate.messageBurst, deps.clock.now())
-    this.#bytes = new TokenBucket(rate.bytes, rate.byteBurst, deps.clock.now())
-    this.#contentBytes = new TokenBucket(rate.contentBytes, rate.contentBurst, deps.clock.now())
+    this.#session = deps.session ?? `local-${nextLocalSession++}`
+    this.#reputation = deps.reputation ?? new Reputation(clock, { limit: config.maxStrikes })
+    this.#pings = new RequestTable(clock)
+    this.#requests = new RequestTable(clock)
+    this.#pieces = new PieceRequests(clock, (kind, detail) => this.penalise(kind, detail))
+    this.#gate = new InboundGate({
+      clock,
+      config,
+      meter: deps.meter,
+      log: deps.log ?? consoleDevLog,
+      namespace: `dcmx:link:${this.#session}`,
+      expectsContent: () => this.state === 'connected' && this.#pieces.expecting,
+      handle: (msg) => this.#handle(msg),
+      penalise: (kind, detail) => this.penalise(kind, detail),
+    })
     link.events.on('message', (frame) => {
       // A frame that arrived while the link was up is handled even if the link closes meanwhile:
       // a peer's last words (its goodbye record) come just before its close.
-      if (this.state === 'closed') return
-      this.#queue = this.#queue.then(() => this.#receive(frame))
+      if (this.state !== 'closed') this.#gate.receive(frame)
     })
     link.events.on('close', (reason) => this.#closed(reason, false))
     link.events.on('open', () => this.#opened())
-    const timeout = deps.clock.setTimeout(() => {
-      if (this.state !== 'connected') this.close('identity handshake timed out', true)
-    }, deps.config.handshakeTimeoutMs)
-    this.#timers.push(() => deps.clock.clearTimeout(timeout))
+    const timeout = clock.setTimeout(() => {
+      // Not a penalty: ICE that never completes looks the same, and the slot is what matters.
+      if (this.state !== 'connected') this.close('identity handshake timed out')
+    }, config.handshakeTimeoutMs)
+    this.#timers.push(() => clock.clearTimeout(timeout))
     if (link.open) this.#opened()
+  }
+
+  /** When the last well-formed frame arrived. */
+  get lastSeen(): number {
+    return this.#gate.lastSeen
+  }
+
+  /** Who is charged for this link's misbehaviour: the proven id, else the signaling session. */
+  get subject(): Subject {
+    return this.provenId ? { peer: this.provenId } : { session: this.#session }
   }
 
   /** Send a ping carrying `body` (echoed back); resolves with the round trip. */
   ping(body: Uint8Array = new Uint8Array(0)): Promise<PingResult> {
-    if (this.state !== 'connected')
-      return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
-    const id = this.#nextPingId++
-    return new Promise((resolve, reject) => {
-      const timer = this.deps.clock.setTimeout(() => {
-        this.#pending.delete(id)
-        reject(new DcmxError('TIMEOUT', 'no answer to ping'))
-      }, this.deps.config.deadAfterMs)
-      this.#pending.set(id, { sentAt: this.deps.clock.now(), timer, resolve, reject })
-      this.#send({ type: 'ping', id, body })
+    if (this.state !== 'connected') return Promise.reject(closedError())
+    const sentAt = this.deps.clock.now()
+    const { id, promise } = this.#pings.open('ping', {
+      timeoutMs: this.deps.config.deadAfterMs,
+      state: undefined,
+    })
+    this.#send({ type: 'ping', id, body })
+    return promise.then((echo) => {
+      const sample = Math.max(0, this.deps.clock.now() - sentAt)
+      this.rttMs = this.rttMs === undefined ? sample : this.rttMs + (sample - this.rttMs) / 8
+      this.events.emit('rtt', this.rttMs)
+      return { rttMs: sample, body: echo }
     })
   }
 
-  /** Send a request; resolves with the response echoing its id, rejects on timeout or close. */
-  request(msg: WireOf<'peers-req' | 'tracks-req' | 'pieces-req'>): Promise<Wire> {
-    if (this.state !== 'connected')
-      return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
-    // The session numbers its own requests, so callers cannot collide on an id.
-    const id = this.#nextRequestId++
-    return new Promise((resolve, reject) => {
-      const timer = this.deps.clock.setTimeout(() => {
-        this.#requests.delete(id)
-        reject(new DcmxError('TIMEOUT', `no answer to ${msg.type}`))
-      }, this.deps.config.requestTimeoutMs)
-      this.#requests.set(id, { timer, resolve, reject })
-      this.send({ ...msg, id })
+  /** Send a request (numbered here); resolves with the response, rejects on timeout or close. */
+  request(msg: RequestMsg): Promise<Wire> {
+    if (this.state !== 'connected') return Promise.reject(closedError())
+    const { id, promise } = this.#requests.open(msg.type, {
+      timeoutMs: this.deps.config.requestTimeoutMs,
+      state: ANSWERS[msg.type],
     })
+    this.#send({ ...msg, id } as Wire)
+    return promise
   }
 
   /**
-   * Fetch piece `index` of `hash`: resolves with its bytes as sent (the caller verifies them),
-   * rejects on content-error, link close or abort. Timing out is the caller's choice (abort).
+   * Fetch piece `index` of `hash`, `length` bytes long (from the verified piece list: the sender's
+   * headers are held to it). Resolves with its bytes as sent (the caller verifies them); rejects
+   * on content-error, a frame that does not fit, link close or abort.
    */
-  fetchPiece(hash: string, index: number, signal?: AbortSignal): Promise<Uint8Array> {
-    if (this.state !== 'connected')
-      return Promise.reject(new DcmxError('LINK_CLOSED', 'the link is not connected'))
+  fetchPiece(hash: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.state !== 'connected') return Promise.reject(closedError())
     if (signal?.aborted) return Promise.reject(new DcmxError('ABORTED', 'piece request aborted'))
-    const id = this.#nextPieceId++
-    return new Promise((resolve, reject) => {
-      const onAbort = () => done(undefined, new DcmxError('ABORTED', 'piece request aborted'))
-      const done = (bytes: Uint8Array | undefined, error?: Error) => {
-        this.#pieces.delete(id)
-        signal?.removeEventListener('abort', onAbort)
-        if (error) reject(error)
-        else resolve(bytes!)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#pieces.set(id, {
-        buf: undefined,
-        received: 0,
-        resolve: (bytes) => done(bytes),
-        reject: (error) => done(undefined, error),
-      })
-      this.send({ type: 'content-req', id, hash, index })
-    })
+    const { id, promise } = this.#pieces.open(length, signal)
+    this.#send({ type: 'content-req', id, hash, index })
+    return promise
   }
 
   /** Send and wait until the link has room again (backpressure for bulk senders). */
   async post(msg: Wire): Promise<void> {
-    if (this.state === 'closed') throw new DcmxError('LINK_CLOSED', 'the link is closed')
+    if (this.state === 'closed') throw closedError()
     const frame = encodeWire(msg)
     this.deps.meter?.('sent', msg.type, frame.length)
-    await this.link.send(frame)
+    this.#queued += frame.length
+    try {
+      await this.link.send(frame)
+    } finally {
+      this.#queued -= frame.length
+    }
   }
 
   /** Send a message on a connected link (dropped silently if the link is gone). */
@@ -231,10 +240,22 @@ export class PeerSession {
     this.#send(msg)
   }
 
-  /** Count a protocol violation; past `maxStrikes` the link is closed as misbehaving. */
+  /** Bytes queued to this peer: in JS waiting for room, plus the link's buffer. */
+  get queuedBytes(): number {
+    return this.#queued + this.link.bufferedAmount
+  }
+
+  /** Count a protocol violation (see `penalise`). */
   strike(reason: string): void {
-    if (++this.#strikes >= this.deps.config.maxStrikes)
-      this.close(`too many violations (last: ${reason})`, true)
+    this.penalise('protocol', reason)
+  }
+
+  /** Charge the peer (or, before its proof, its session); close or ban as the ledger decides. */
+  penalise(kind: PenaltyKind, detail: string): void {
+    if (this.state === 'closed') return
+    const verdict = this.#reputation.charge(this.subject, kind, detail)
+    if (verdict === 'ban') this.close(detail, true)
+    else if (verdict === 'close') this.close(detail)
   }
 
   close(reason: string, rejected = false): void {
@@ -255,133 +276,95 @@ export class PeerSession {
     })
   }
 
-  async #receive(frame: Uint8Array) {
-    const now = this.deps.clock.now()
-    const admitted =
-      wireTypeOf(frame) === 'content-piece'
-        ? this.#contentBytes.take(frame.length, now)
-        : this.#messages.take(1, now) && this.#bytes.take(frame.length, now)
-    if (!admitted) {
-      // Over budget: the frame is dropped unread; a peer that keeps flooding is dropped too.
-      this.deps.meter?.('received', 'throttled', frame.length)
-      if (++this.#throttled >= this.deps.config.maxThrottled)
-        this.close('flooding: over its rate budget', true)
-      return
-    }
-    const decoded = decodeWire(frame)
-    if (!decoded.ok) {
-      this.deps.meter?.('received', 'rejected', frame.length)
-      if (++this.#strikes >= this.deps.config.maxStrikes) {
-        this.close(`too many malformed frames (last: ${decoded.error.message})`, true)
-      }
-      return
-    }
-    this.deps.meter?.('received', decoded.value.type, frame.length)
-    this.lastSeen = now
-    await this.#handle(decoded.value)
-  }
-
   async #handle(msg: Wire) {
+    if (this.state !== 'connected' && msg.type !== 'hello' && msg.type !== 'proof') {
+      return this.penalise('handshake', `${msg.type} before identity proof`)
+    }
     switch (msg.type) {
       case 'hello':
         return this.#onHello(msg)
       case 'proof':
         return this.#onProof(msg.sig)
       case 'ping':
-        if (this.state !== 'connected') return this.close('ping before identity proof', true)
         return this.#send(
           msg.body ? { type: 'pong', id: msg.id, body: msg.body } : { type: 'pong', id: msg.id },
         )
       case 'pong':
-        return this.#onPong(msg.id, msg.body ?? new Uint8Array(0))
+        return void this.#pings.settle(msg.id, msg.body ?? new Uint8Array(0)) // late: harmless
       case 'discover':
       case 'peers-req':
       case 'tracks-req':
       case 'content-req':
       case 'pieces-req':
-        if (this.state !== 'connected') return this.close(`${msg.type} before identity proof`, true)
         return this.onMessage?.(msg)
       case 'peers-res':
       case 'tracks-res':
       case 'pieces-res':
         return this.#onResponse(msg)
       case 'content-piece':
-        return this.#onPiece(msg)
-      case 'content-error': {
-        const pending = this.#pieces.get(msg.id)
-        return pending?.reject(new DcmxError('NOT_FOUND', `peer could not serve the piece: ${msg.message}`))
-      }
+        return this.#pieces.onPiece(msg)
+      case 'content-error':
+        return this.#pieces.onError(msg)
       default:
         return assertNever(msg)
     }
   }
 
-  async #onHello(msg: Extract<Wire, { type: 'hello' }>) {
-    if (this.#remote) return this.close('second hello on one link', true)
+  async #onHello(msg: WireOf<'hello'>) {
+    if (this.#remote) return this.penalise('handshake', 'second hello on one link')
     const publicKey = fromBase64(msg.publicKey)
     const nonce = fromBase64(msg.nonce)
-    if (!publicKey || !nonce || nonce.length !== NONCE_BYTES) return this.close('malformed hello', true)
+    if (!publicKey || !nonce || nonce.length !== NONCE_BYTES)
+      return this.penalise('handshake', 'malformed hello')
     const derived = await peerIdOf(this.deps.crypto.subtle, publicKey)
-    if (derived !== msg.peerId) return this.close('peer id does not match its public key', true)
+    if (derived !== msg.peerId) return this.penalise('handshake', 'peer id does not match its public key')
     if (this.deps.expectedPeerId && derived !== this.deps.expectedPeerId) {
-      return this.close('peer id differs from the one it announced to the signaling server', true)
+      return this.penalise('handshake', 'peer id differs from the one it announced to the signaling server')
     }
-    if (derived === this.deps.identity.peerId) return this.close('linked to itself', true)
+    if (derived === this.deps.identity.peerId) return this.close('linked to itself')
     this.#remote = { alg: msg.alg, publicKey, nonce }
     this.remoteId = derived
-    const sig = await this.deps.identity.sign(proofTranscript(this.deps.identity.peerId, derived, nonce))
+    const fp = this.link.fingerprints
+    const transcript = proofTranscript(this.deps.identity.peerId, derived, nonce, {
+      prover: fp?.local ?? '',
+      verifier: fp?.remote ?? '',
+    })
+    const sig = await this.deps.identity.sign(transcript)
     this.#send({ type: 'proof', sig: toBase64(sig) })
   }
 
   async #onProof(sigText: string) {
     const remote = this.#remote
-    if (!remote || !this.remoteId || this.state === 'connected') return this.close('unexpected proof', true)
+    if (!remote || !this.remoteId) return this.penalise('handshake', 'unexpected proof')
+    // Checked before the signature: each proof costs a verification, and one is all a link needs.
+    if (this.state === 'connected') return this.strike('second proof on one link')
     const sig = fromBase64(sigText)
-    const transcript = proofTranscript(this.remoteId, this.deps.identity.peerId, this.#nonce)
+    const fp = this.link.fingerprints
+    const transcript = proofTranscript(this.remoteId, this.deps.identity.peerId, this.#nonce, {
+      prover: fp?.remote ?? '',
+      verifier: fp?.local ?? '',
+    })
     const valid =
       sig !== undefined &&
       (await verifySignature(this.deps.crypto.subtle, remote.alg, remote.publicKey, transcript, sig))
-    if (!valid) return this.close('identity proof failed', true)
+    if (!valid) return this.penalise('handshake', 'identity proof failed')
     if (this.state !== 'verifying') return
+    this.provenId = this.remoteId
     this.#setState('connected')
     this.#startPinging()
   }
 
-  #onPong(id: number, body: Uint8Array) {
-    const pending = this.#pending.get(id)
-    if (!pending) return // late or unsolicited: harmless
-    this.#pending.delete(id)
-    this.deps.clock.clearTimeout(pending.timer)
-    const sample = Math.max(0, this.deps.clock.now() - pending.sentAt)
-    this.rttMs = this.rttMs === undefined ? sample : this.rttMs + (sample - this.rttMs) / 8
-    this.events.emit('rtt', this.rttMs)
-    pending.resolve({ rttMs: sample, body })
-  }
-
-  #onPiece(msg: WireOf<'content-piece'>) {
-    const pending = this.#pieces.get(msg.id)
-    if (!pending) return // late (aborted or timed out): harmless
-    const body = msg.body ?? new Uint8Array(0)
-    pending.buf ??= new Uint8Array(msg.length)
-    if (
-      msg.length !== pending.buf.length ||
-      msg.offset !== pending.received ||
-      msg.offset + body.length > msg.length
-    ) {
-      pending.reject(new DcmxError('BAD_MESSAGE', 'piece frames out of order or of the wrong size'))
-      return this.strike('malformed piece stream')
+  #onResponse(msg: WireOf<ResponseType>) {
+    const expects = this.#requests.get(msg.id)
+    if (expects === undefined) {
+      // Late (timed out) answers are harmless; answers to requests never made are not.
+      return this.#requests.issued(msg.id) ? undefined : this.strike(`${msg.type} to a request never made`)
     }
-    pending.buf.set(body, msg.offset)
-    pending.received += body.length
-    if (pending.received === msg.length) pending.resolve(pending.buf)
-  }
-
-  #onResponse(msg: Response) {
-    const pending = this.#requests.get(msg.id)
-    if (!pending) return // late (timed out) or unsolicited: harmless
-    this.#requests.delete(msg.id)
-    this.deps.clock.clearTimeout(pending.timer)
-    pending.resolve(msg)
+    if (expects !== msg.type) {
+      this.#requests.fail(msg.id, new DcmxError('BAD_MESSAGE', `${msg.type} answering a ${expects} request`))
+      return this.strike(`${msg.type} answering a request for ${expects}`)
+    }
+    this.#requests.settle(msg.id, msg)
   }
 
   #startPinging() {
@@ -394,12 +377,18 @@ export class PeerSession {
     this.#timers.push(every(clock, config.pingIntervalMs, probe, random, 0.1))
   }
 
+  /** Queue a frame within the outbound budget; a peer that lets the queue grow past it is closed. */
   #send(msg: Wire) {
     const frame = encodeWire(msg)
+    if (this.queuedBytes + frame.length > this.deps.config.outboundBudget) {
+      return this.penalise('slow-reader', `slow reader: over ${this.deps.config.outboundBudget} bytes queued`)
+    }
     this.deps.meter?.('sent', msg.type, frame.length)
-    this.link.send(frame).catch(() => {
-      // The link closed under us; its close event tidies up.
-    })
+    this.#queued += frame.length
+    this.link.send(frame).then(
+      () => (this.#queued -= frame.length),
+      () => (this.#queued -= frame.length), // the link closed under us; its close event tidies up
+    )
   }
 
   #setState(state: SessionState) {
@@ -411,18 +400,14 @@ export class PeerSession {
     if (this.state === 'closed') return
     this.#setState('closed')
     for (const cancel of this.#timers) cancel()
-    for (const pending of this.#pending.values()) {
-      this.deps.clock.clearTimeout(pending.timer)
-      pending.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
-    }
-    this.#pending.clear()
-    for (const request of this.#requests.values()) {
-      this.deps.clock.clearTimeout(request.timer)
-      request.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
-    }
-    this.#requests.clear()
-    for (const piece of [...this.#pieces.values()])
-      piece.reject(new DcmxError('LINK_CLOSED', `link closed: ${reason}`))
+    const error = new DcmxError('LINK_CLOSED', `link closed: ${reason}`)
+    this.#pings.rejectAll(error)
+    this.#requests.rejectAll(error)
+    this.#pieces.rejectAll(error)
     this.events.emit('closed', reason, rejected)
   }
+}
+
+function closedError() {
+  return new DcmxError('LINK_CLOSED', 'the link is not connected')
 }

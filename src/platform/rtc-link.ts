@@ -1,7 +1,13 @@
 import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { Emitter } from '../core/emitter.ts'
 import { DcmxError } from '../core/errors.ts'
-import type { LinkEvents, LinkFactory, LinkOptions, RtcLink } from '../core/link.ts'
+import {
+  dtlsFingerprint,
+  type LinkEvents,
+  type LinkFactory,
+  type LinkOptions,
+  type RtcLink,
+} from '../core/link.ts'
 import type { SignalData } from '../core/signaling-protocol.ts'
 
 /** Above this many queued bytes, `send` waits: enough to keep a fast path busy, small enough to stay fair. */
@@ -55,6 +61,13 @@ class SimplePeerLink implements RtcLink {
 
   get bufferedAmount(): number {
     return this.#peer._channel?.bufferedAmount ?? 0
+  }
+
+  get fingerprints(): { local: string; remote: string } | undefined {
+    const pc = this.#peer._pc
+    const local = dtlsFingerprint(pc?.localDescription?.sdp)
+    const remote = dtlsFingerprint(pc?.remoteDescription?.sdp)
+    return local && remote ? { local, remote } : undefined
   }
 
   async send(frame: Uint8Array): Promise<void> {

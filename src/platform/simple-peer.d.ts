@@ -11,6 +11,8 @@ declare module 'simple-peer/simplepeer.min.js' {
     constructor(options?: SimplePeerOptions)
     /** The underlying data channel once negotiated (a private field, read for backpressure). */
     _channel: RTCDataChannel | null
+    /** The underlying connection (a private field, read for the DTLS fingerprints of its descriptions). */
+    _pc: RTCPeerConnection | null
     signal(data: unknown): void
     send(data: ArrayBufferView | ArrayBuffer | string): void
     destroy(error?: Error): void

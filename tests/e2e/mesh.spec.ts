@@ -99,8 +99,11 @@ test('a node whose identity proof is forged is rejected and its link closed', as
     },
   })
 
+  // Refused, but not banned by id: before its proof, a link may be claiming someone else's id.
   const log = honest.page.getByRole('log', { name: 'Activity' })
-  await expect(log).toContainText(`Rejected peer ${forger.peerId.slice(0, 8)}: identity proof failed`)
+  await expect(log).toContainText(
+    `Refused a link that claimed to be ${forger.peerId.slice(0, 8)}: identity proof failed`,
+  )
   await expect(peerItem(honest.page, forger.peerId)).toHaveCount(0)
   await expect(peerItem(forger.page, honest.peerId)).toHaveCount(0)
 
@@ -108,7 +111,7 @@ test('a node whose identity proof is forged is rejected and its link closed', as
   const second = await openNode()
   await expectConnected(second.page, [honest.peerId])
   await expect(second.page.getByRole('log', { name: 'Activity' })).toContainText(
-    `Rejected peer ${forger.peerId.slice(0, 8)}: identity proof failed`,
+    `Refused a link that claimed to be ${forger.peerId.slice(0, 8)}: identity proof failed`,
   )
   await expect(peerItem(second.page, forger.peerId)).toHaveCount(0)
 })

@@ -3,9 +3,17 @@ import type { LinkEvents, LinkFactory, LinkOptions, RtcLink } from '../link.ts'
 import type { SignalData } from '../signaling-protocol.ts'
 import { MAX_FRAME } from '../wire.ts'
 
+/** Above this many buffered bytes `send` waits, as the WebRTC link does (src/platform/rtc-link.ts). */
+const HIGH_WATER = 1024 * 1024
+
+let nextFingerprint = 1
+
 /**
  * An in-memory link: frames are delivered asynchronously, in order, to the other end. Used by
- * unit tests in place of a WebRTC data channel.
+ * unit tests in place of a WebRTC data channel. Each end has a made-up DTLS fingerprint (so a
+ * relay that terminates two links shows two different pairs), and an end can stop reading
+ * (`stall`): what the other end sends then piles up in its `bufferedAmount`, and its `send` waits
+ * above the high-water mark, as a data channel to a peer that does not read would.
  */
 export class MemoryLink implements RtcLink {
   readonly events = new Emitter<LinkEvents>()
@@ -13,10 +21,33 @@ export class MemoryLink implements RtcLink {
   other: MemoryLink | undefined
   /** When set, frames sent by this end are replaced by the result (fault injection). */
   tamper: ((frame: Uint8Array) => Uint8Array | undefined) | undefined
+  /** This end's DTLS certificate fingerprint, as an SDP `a=fingerprint` value would carry it. */
+  readonly fingerprint = `sha-256 ${(nextFingerprint++).toString(16).padStart(8, '0')}`
+  /** Bytes handed to `send` and still waiting for room (held in JS, not yet buffered). */
+  waiting = 0
   #closed = false
+  #stalled = false
+  #backlog: Uint8Array[] = []
+  #backlogBytes = 0
+  #drain: (() => void)[] = []
 
   get bufferedAmount(): number {
-    return 0
+    return this.#backlogBytes
+  }
+
+  get fingerprints(): { local: string; remote: string } | undefined {
+    return this.other ? { local: this.fingerprint, remote: this.other.fingerprint } : undefined
+  }
+
+  /** This end stops reading (frames for it queue at the sender) until `resume`. */
+  stall(): void {
+    this.#stalled = true
+  }
+
+  resume(): void {
+    this.#stalled = false
+    const other = this.other
+    if (other) other.#flush()
   }
 
   connect(other: MemoryLink): void {
@@ -31,15 +62,40 @@ export class MemoryLink implements RtcLink {
   async send(frame: Uint8Array): Promise<void> {
     if (!this.open || !this.other) throw new Error('link is not open')
     if (frame.length > MAX_FRAME) throw new RangeError('frame too large')
+    this.waiting += frame.length
+    try {
+      while (this.open && this.#backlogBytes > HIGH_WATER) await new Promise<void>((r) => this.#drain.push(r))
+    } finally {
+      this.waiting -= frame.length
+    }
+    if (!this.open) throw new Error('link is not open')
     const out = this.tamper ? this.tamper(frame.slice()) : frame.slice()
     const other = this.other
-    if (out) setImmediate(() => other.open && other.events.emit('message', out))
+    if (!out) return
+    if (other.#stalled || this.#backlog.length > 0) {
+      this.#backlog.push(out)
+      this.#backlogBytes += out.length
+      return
+    }
+    setImmediate(() => other.open && other.events.emit('message', out))
+  }
+
+  #flush() {
+    const other = this.other
+    if (!other) return
+    for (const out of this.#backlog.splice(0))
+      setImmediate(() => other.open && other.events.emit('message', out))
+    this.#backlogBytes = 0
+    for (const wake of this.#drain.splice(0)) wake()
   }
 
   close(reason = 'closed'): void {
     if (this.#closed) return
     this.#closed = true
     this.open = false
+    this.#backlog = []
+    this.#backlogBytes = 0
+    for (const wake of this.#drain.splice(0)) wake()
     this.events.emit('close', reason)
     const other = this.other
     if (other) setImmediate(() => other.close('remote closed'))

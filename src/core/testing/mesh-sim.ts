@@ -6,17 +6,20 @@ import type { GossipConfig, GossipPeer } from '../gossip.ts'
 import { Mesh, toTrackMeta, type MeshConfig } from '../mesh.ts'
 import type { LocalTracks } from '../mesh-types.ts'
 import { DEFAULT_SESSION_CONFIG } from '../peer-session.ts'
-import { TokenBucket } from '../rate.ts'
+import { InboundGate } from '../inbound-gate.ts'
+import { RequestTable, type Unnumbered } from '../request-table.ts'
+import { Reputation, type PenaltyKind } from '../reputation.ts'
 import { recordTranscript, type RecordSigner, type RecordVerifier, type Sha256 } from '../records.ts'
 import { mulberry32 } from './random.ts'
-import { decodeWire, encodeWire, type TrackMeta, type Wire } from '../wire.ts'
+import { encodeWire, type TrackMeta, type Wire, type WireOf } from '../wire.ts'
 
 /**
  * A mesh simulator: hundreds to thousands of real `Mesh` instances (directory, announcer, gossip,
  * codec) joined by in-memory links that carry real encoded frames, driven round by round. What it
  * fakes: the transport (no WebRTC, no handshake), time (a manual clock), and signatures (a keyed
  * hash, thousands of times cheaper than Ed25519 yet just as unforgeable to code that does not hold
- * the key). Each link applies the same inbound rate budget a real session does.
+ * the key). Each link runs the real link layer: the inbound gate (budgets, decoder, meter, strikes
+ * for failing handlers), the request table and the node's reputation ledger.
  */
 
 const sha256Sync = (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest())
@@ -146,36 +149,46 @@ export class SimNode {
   /** Bytes sent since the counter was last reset. */
   bytesSent = 0
   mesh!: Mesh
+  readonly reputation: Reputation
 
   constructor(
     readonly sim: MeshSim,
     readonly signer: RecordSigner,
-  ) {}
+  ) {
+    this.reputation = new Reputation(sim.clock, { limit: DEFAULT_SESSION_CONFIG.maxStrikes })
+  }
 
   get peerId(): string {
     return this.signer.peerId
   }
 }
 
-/** One direction of a link, as seen from `from`: what gossip calls to talk to `to`. */
+/**
+ * One direction of a link, as seen from `from`: what gossip calls to talk to `to`. Frames arrive
+ * through the same inbound gate a real session uses, requests live in the same request table,
+ * and penalties go to the node's reputation ledger, so the simulator runs the real link layer.
+ */
 class SimPeer implements GossipPeer {
   readonly peerId: string
-  #pending = new Map<number, { resolve: (msg: Wire) => void; reject: (e: Error) => void }>()
-  #queue: Promise<void> = Promise.resolve()
-  #messages: TokenBucket
-  #bytes: TokenBucket
-  throttled = 0
-  #now = 0
+  #requests: RequestTable<Wire>
+  #gate: InboundGate
 
   constructor(
     readonly from: SimNode,
     readonly to: SimNode,
   ) {
     this.peerId = to.peerId
-    const { rate } = DEFAULT_SESSION_CONFIG
-    const now = from.sim.clock.now()
-    this.#messages = new TokenBucket(rate.messages, rate.messageBurst, now)
-    this.#bytes = new TokenBucket(rate.bytes, rate.byteBurst, now)
+    this.#requests = new RequestTable(from.sim.clock)
+    this.#gate = new InboundGate({
+      clock: from.sim.clock,
+      config: DEFAULT_SESSION_CONFIG,
+      meter: (direction, type, bytes) => from.mesh.meter(direction, type, bytes),
+      log: () => {},
+      namespace: `sim:${from.peerId}`,
+      expectsContent: () => false,
+      handle: (msg) => this.#handle(msg),
+      penalise: (kind, detail) => this.penalise(kind, detail),
+    })
   }
 
   send(msg: Wire): void {
@@ -189,57 +202,45 @@ class SimPeer implements GossipPeer {
     }
   }
 
-  request(msg: Wire & { id: number }): Promise<Wire> {
+  request(msg: Unnumbered<WireOf<'peers-req' | 'tracks-req'>>): Promise<Wire> {
     if (!this.to.alive || !this.to.links.has(this.from.peerId)) return Promise.reject(new Error('gone'))
-    return new Promise((resolve, reject) => {
-      this.#pending.set(msg.id, { resolve, reject })
-      this.send(msg)
-      // A peer that never answers (dropped the message, or misbehaves) times out with the round.
-      this.from.sim.onRoundEnd(() => {
-        if (this.#pending.delete(msg.id)) reject(new Error('timeout'))
-      })
-    })
+    const { id, promise } = this.#requests.open(msg.type, { state: undefined })
+    this.send({ ...msg, id } as Wire)
+    // A peer that never answers (dropped the message, or misbehaves) times out with the round.
+    this.from.sim.onRoundEnd(() => this.#requests.fail(id, new Error('timeout')))
+    return promise
   }
 
   /** The link is gone: every request on it fails now. */
   fail(): void {
-    for (const { reject } of this.#pending.values()) reject(new Error('link closed'))
-    this.#pending.clear()
+    this.#requests.rejectAll(new Error('link closed'))
   }
 
   /** A frame arriving at `from` from `to` (this object is `from`'s view of the link). */
   deliver(frame: Uint8Array): void {
-    this.#queue = this.#queue.then(() => this.#receive(frame))
+    const node = this.from
+    if (node.alive && node.links.has(this.peerId)) this.#gate.receive(frame)
   }
 
-  async #receive(frame: Uint8Array) {
+  async #handle(msg: Wire) {
     const node = this.from
     if (!node.alive || !node.links.has(this.peerId)) return
-    // Never backwards (see SimClock.earlier): a bucket refilled by negative time would go negative.
-    const now = (this.#now = Math.max(this.#now, node.sim.clock.now()))
-    if (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now)) {
-      node.mesh.meter('received', 'throttled', frame.length)
-      if (++this.throttled >= DEFAULT_SESSION_CONFIG.maxThrottled) node.sim.unlink(node, this.to, 'flooding')
-      return
-    }
-    const decoded = decodeWire(frame)
-    if (!decoded.ok) return this.strike(`malformed frame: ${decoded.error.message}`)
-    node.mesh.meter('received', decoded.value.type, frame.length)
-    const msg = decoded.value
-    if (msg.type === 'peers-res' || msg.type === 'tracks-res') {
-      const pending = this.#pending.get(msg.id)
-      this.#pending.delete(msg.id)
-      pending?.resolve(msg)
-      return
-    }
+    if (msg.type === 'peers-res' || msg.type === 'tracks-res') return void this.#requests.settle(msg.id, msg)
     await node.mesh.receive(this, msg)
   }
 
-  strike(reason: string) {
+  /** Charge the other end in this node's ledger; cut (and maybe ban) it as the ledger decides. */
+  penalise(kind: PenaltyKind, reason: string) {
     const node = this.from
-    const n = (node.strikes.get(this.peerId) ?? 0) + 1
-    node.strikes.set(this.peerId, n)
-    if (n >= DEFAULT_SESSION_CONFIG.maxStrikes) node.sim.unlink(node, this.to, reason)
+    if (!node.links.has(this.peerId)) return
+    node.strikes.set(this.peerId, (node.strikes.get(this.peerId) ?? 0) + 1)
+    const verdict = node.reputation.penalise(this.peerId, kind, reason)
+    if (verdict === 'ban') node.sim.unlink(node, this.to, reason)
+    else if (verdict === 'close') node.sim.unlink(node, this.to)
+  }
+
+  strike(reason: string) {
+    this.penalise('protocol', reason)
   }
 }
 
@@ -447,7 +448,7 @@ export class MeshSim {
       local: node.library,
       config: { ...this.options.mesh, gossip: { jitter: 0, ...this.options.gossip } },
       peers: () => [...node.links.values()].filter((p) => p.to.alive),
-      strike: (peerId, reason) => node.links.get(peerId)?.strike(reason),
+      strike: (peerId, reason, kind) => node.links.get(peerId)?.penalise(kind ?? 'protocol', reason),
     })
     this.nodes.push(node)
     return node
