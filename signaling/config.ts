@@ -5,6 +5,8 @@ import * as v from 'valibot'
 import { err, ok, type Result } from '../src/core/result.ts'
 import { IceServersSchema, type IceServer } from '../src/core/signaling-protocol.ts'
 import { DEFAULT_HOST, DEFAULT_PORT } from './options.ts'
+import { parseTlsConfig, type TlsConfig } from './tls-config.ts'
+import { DEFAULT_TURN_TTL_S, parseTurnConfig, type TurnOptions } from './turn.ts'
 
 /** Where `vite build` writes the app: `dist/` at the repository root. */
 export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
@@ -16,6 +18,8 @@ export type Config = {
   staticDir: string
   iceServers: IceServer[]
   allowedOrigins?: string[]
+  turn?: TurnOptions
+  tls?: TlsConfig
 }
 
 /** What the process should do: run with a config, or print usage. */
@@ -33,6 +37,14 @@ Options (flags override environment variables):
   --ice-servers <json>     DCMX_ICE_SERVERS      JSON array of RTCIceServer sent to browsers
                                                  (default none; see the README for an example)
   --allowed-origins <list> DCMX_ALLOWED_ORIGINS  comma-separated Origins allowed to open the socket
+  --turn-secret <s>        DCMX_TURN_SECRET      coturn's static-auth-secret: mint per-session TURN
+                                                 credentials (TURN REST API, use-auth-secret)
+  --turn-urls <list>       DCMX_TURN_URLS        comma-separated turn:/turns: URLs of that coturn
+  --turn-ttl <s>           DCMX_TURN_TTL         credential lifetime in seconds (default ${DEFAULT_TURN_TTL_S})
+  --tls-cert <file>        DCMX_TLS_CERT         serve HTTPS/WSS with this PEM certificate chain…
+  --tls-key <file>         DCMX_TLS_KEY          …and this PEM private key
+  --tls-self-signed <list> DCMX_TLS_SELF_SIGNED  serve HTTPS with a fresh self-signed certificate for
+                                                 these comma-separated names/addresses (LAN trials)
   --help                                         print this text
 `
 
@@ -42,6 +54,12 @@ const FLAGS = {
   '--static': 'DCMX_STATIC_DIR',
   '--ice-servers': 'DCMX_ICE_SERVERS',
   '--allowed-origins': 'DCMX_ALLOWED_ORIGINS',
+  '--turn-secret': 'DCMX_TURN_SECRET',
+  '--turn-urls': 'DCMX_TURN_URLS',
+  '--turn-ttl': 'DCMX_TURN_TTL',
+  '--tls-cert': 'DCMX_TLS_CERT',
+  '--tls-key': 'DCMX_TLS_KEY',
+  '--tls-self-signed': 'DCMX_TLS_SELF_SIGNED',
 } as const
 type Flag = keyof typeof FLAGS
 
@@ -106,11 +124,26 @@ export function parseConfig(
   const iceServers = iceIn ? parseIceServers(iceIn.value, iceIn.source) : ok([])
   if (!iceServers.ok) return iceServers
 
+  const turn = parseTurnConfig(
+    pick('--turn-secret')?.value,
+    pick('--turn-urls')?.value,
+    pick('--turn-ttl')?.value,
+  )
+  if (!turn.ok) return err(turn.error)
+  const tls = parseTlsConfig(
+    pick('--tls-cert')?.value,
+    pick('--tls-key')?.value,
+    pick('--tls-self-signed')?.value,
+  )
+  if (!tls.ok) return tls
+
   const config: Config = {
     port: port.value,
     host: pick('--host')?.value ?? DEFAULT_HOST,
     staticDir: pick('--static')?.value ?? DEFAULT_STATIC_DIR,
     iceServers: iceServers.value,
+    ...(turn.value ? { turn: turn.value } : {}),
+    ...(tls.value ? { tls: tls.value } : {}),
   }
   const originsIn = pick('--allowed-origins')
   if (originsIn) {

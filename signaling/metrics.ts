@@ -1,5 +1,9 @@
 /** Counters of the signaling server and their rendering in the Prometheus text exposition format 0.0.4. */
-import { SIGNALING_ERROR_CODES, type SignalingErrorCode } from '../src/core/signaling-protocol.ts'
+import {
+  SIGNALING_ERROR_CODES,
+  type LinkReport,
+  type SignalingErrorCode,
+} from '../src/core/signaling-protocol.ts'
 
 /** Why an HTTP upgrade to WebSocket was refused before a session existed. */
 export type UpgradeRefusal = 'path' | 'origin' | 'server_full'
@@ -17,6 +21,8 @@ export type MetricsSnapshot = {
   joins: number
   heartbeatDrops: number
   upgradesRefused: Record<UpgradeRefusal, number>
+  /** Links clients reported, by `<local>-<remote>` candidate type of the selected pair. */
+  linksByType: Record<string, number>
   uptimeS: number
 }
 
@@ -30,6 +36,13 @@ export class Counters {
   heartbeatDrops = 0
   readonly rejected = zeroes(SIGNALING_ERROR_CODES)
   readonly upgradesRefused = zeroes(UPGRADE_REFUSALS)
+  readonly linksByType: Record<string, number> = {}
+
+  /** Count one link a client reported; keys come from the protocol's picklists, so they are bounded. */
+  countLink(link: LinkReport): void {
+    const key = `${link.local}-${link.remote}`
+    this.linksByType[key] = (this.linksByType[key] ?? 0) + 1
+  }
 
   /** Copy the counters together with the current gauge values. */
   snapshot(gauges: { connections: number; rooms: number; uptimeS: number }): MetricsSnapshot {
@@ -40,6 +53,7 @@ export class Counters {
       heartbeatDrops: this.heartbeatDrops,
       rejected: { ...this.rejected },
       upgradesRefused: { ...this.upgradesRefused },
+      linksByType: { ...this.linksByType },
     }
   }
 }
@@ -49,6 +63,8 @@ type Family = {
   help: string
   type: 'gauge' | 'counter'
   value: number | Record<string, number>
+  /** Label of a family's samples (default `reason`). */
+  label?: string
 }
 
 const PREFIX = 'dcmx_signaling_'
@@ -79,13 +95,21 @@ export function renderPrometheus(m: MetricsSnapshot): string {
       help: 'WebSocket upgrades refused, by reason.',
       value: m.upgradesRefused,
     },
+    {
+      name: 'links_reported_total',
+      type: 'counter',
+      help: 'Links clients reported as connected, by candidate types of the selected pair (local-remote).',
+      value: m.linksByType,
+      label: 'pair',
+    },
   ]
   const lines: string[] = []
   for (const f of families) {
     const name = PREFIX + f.name
     lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`)
     if (typeof f.value === 'number') lines.push(`${name} ${f.value}`)
-    else for (const [reason, v] of Object.entries(f.value)) lines.push(`${name}{reason="${reason}"} ${v}`)
+    else
+      for (const [key, v] of Object.entries(f.value)) lines.push(`${name}{${f.label ?? 'reason'}="${key}"} ${v}`)
   }
   return lines.join('\n') + '\n'
 }

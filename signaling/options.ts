@@ -2,6 +2,8 @@
 import * as v from 'valibot'
 import { IceServersSchema, MAX_SIGNAL_FRAME, type IceServer } from '../src/core/signaling-protocol.ts'
 import type { RateLimit } from './rate-limit.ts'
+import type { TlsOptions } from './tls.ts'
+import type { TurnOptions } from './turn.ts'
 
 /** 8080: the port the Vite dev proxy (vite.config.ts) forwards /signal to. */
 export const DEFAULT_PORT = 8080
@@ -50,6 +52,10 @@ export type SignalingOptions = {
   heartbeatMs?: number
   /** If set, WebSocket upgrades whose Origin header is not listed are refused with 403. */
   allowedOrigins?: string[]
+  /** TURN REST shared secret and URLs: each session gets its own expiring credentials (turn.ts). */
+  turn?: TurnOptions
+  /** Serve HTTPS and WSS with this certificate (tls.ts). */
+  tls?: TlsOptions
   log?: (line: string) => void
 }
 

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import sirv from 'sirv'
@@ -50,6 +51,7 @@ import {
 } from './options.ts'
 import { StrikeCounter, TokenBucket } from './rate-limit.ts'
 import { MemoryRooms, type Member, type Rooms } from './rooms.ts'
+import { IceProvider, MAX_LINK_REPORTS } from './turn.ts'
 
 export type { MetricsSnapshot } from './metrics.ts'
 export type { SignalingOptions } from './options.ts'
@@ -77,6 +79,8 @@ type Connection = {
   alive: boolean
   /** Being closed by us; further frames are ignored. */
   closing: boolean
+  /** Link reports counted for this session so far (bounded: a client could inflate the metric). */
+  reports: number
 }
 
 /** Sessions returned per looked-up peer id: a full lookup then still fits one `sample` frame. */
@@ -109,6 +113,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const counters = new Counters()
   const rooms: Rooms = new MemoryRooms(o.maxRoomSize)
   const connections = new Map<string, Connection>()
+  const ice = new IceProvider(o.iceServers, opts.turn)
   let pendingUpgrades = 0
   let closing: Promise<void> | undefined
 
@@ -256,6 +261,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       case 'leave':
         rooms.leave(conn.session)
         return
+      case 'link-report':
+        if (conn.reports++ < MAX_LINK_REPORTS) counters.countLink(msg.link)
+        return
       default:
         assertNever(msg)
     }
@@ -287,6 +295,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       strikes: new StrikeCounter(FLOOD_MAX_STRIKES, FLOOD_WINDOW_MS, now),
       alive: true,
       closing: false,
+      reports: 0,
     }
     connections.set(conn.session, conn)
     ws.on('pong', () => {
@@ -305,11 +314,17 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       conn.closing = true
       counters.rejected[e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'TOO_LARGE' : 'BAD_MESSAGE'] += 1
     })
+    // Fresh TURN credentials well before the current ones expire, for as long as the socket lives.
+    const refresh = ice.expires
+      ? setInterval(() => send(conn, { type: 'ice', iceServers: ice.serversFor(conn.session) }), ice.refreshMs)
+      : undefined
+    refresh?.unref()
     ws.on('close', () => {
+      clearInterval(refresh)
       rooms.leave(conn.session)
       connections.delete(conn.session)
     })
-    send(conn, { type: 'welcome', session: conn.session, iceServers: o.iceServers })
+    send(conn, { type: 'welcome', session: conn.session, iceServers: ice.serversFor(conn.session) })
   }
 
   function heartbeat(): void {
@@ -326,7 +341,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     }
   }
 
-  const server = createServer(onRequest)
+  const server = opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest)
   server.on('upgrade', onUpgrade)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -339,7 +354,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   timer.unref()
 
   const port = (server.address() as AddressInfo).port
-  const url = `http://${displayHost(o.host)}:${port}`
+  const url = `${opts.tls ? 'https' : 'http'}://${displayHost(o.host)}:${port}`
 
   async function shutdown(): Promise<void> {
     clearInterval(timer)
