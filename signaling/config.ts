@@ -18,7 +18,7 @@ export type Config = {
   staticDir: string
   iceServers: IceServer[]
   allowedOrigins?: string[]
-  turn?: TurnOptions
+  turnAuth?: TurnOptions
   tls?: TlsConfig
 }
 
@@ -39,7 +39,7 @@ Options (flags override environment variables):
   --allowed-origins <list> DCMX_ALLOWED_ORIGINS  comma-separated Origins allowed to open the socket
   --turn-secret <s>        DCMX_TURN_SECRET      coturn's static-auth-secret: mint per-session TURN
                                                  credentials (TURN REST API, use-auth-secret)
-  --turn-urls <list>       DCMX_TURN_URLS        comma-separated turn:/turns: URLs of that coturn
+  --turn-urls <list>       DCMX_TURN_URLS        comma-separated TURN URLs of that coturn
   --turn-ttl <s>           DCMX_TURN_TTL         credential lifetime in seconds (default ${DEFAULT_TURN_TTL_S})
   --tls-cert <file>        DCMX_TLS_CERT         serve HTTPS/WSS with this PEM certificate chain…
   --tls-key <file>         DCMX_TLS_KEY          …and this PEM private key
@@ -142,7 +142,7 @@ export function parseConfig(
     host: pick('--host')?.value ?? DEFAULT_HOST,
     staticDir: pick('--static')?.value ?? DEFAULT_STATIC_DIR,
     iceServers: iceServers.value,
-    ...(turn.value ? { turn: turn.value } : {}),
+    ...(turn.value ? { turnAuth: turn.value } : {}),
     ...(tls.value ? { tls: tls.value } : {}),
   }
   const originsIn = pick('--allowed-origins')

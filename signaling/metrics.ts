@@ -109,7 +109,8 @@ export function renderPrometheus(m: MetricsSnapshot): string {
     lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`)
     if (typeof f.value === 'number') lines.push(`${name} ${f.value}`)
     else
-      for (const [key, v] of Object.entries(f.value)) lines.push(`${name}{${f.label ?? 'reason'}="${key}"} ${v}`)
+      for (const [key, v] of Object.entries(f.value))
+        lines.push(`${name}{${f.label ?? 'reason'}="${key}"} ${v}`)
   }
   return lines.join('\n') + '\n'
 }

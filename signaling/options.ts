@@ -53,7 +53,7 @@ export type SignalingOptions = {
   /** If set, WebSocket upgrades whose Origin header is not listed are refused with 403. */
   allowedOrigins?: string[]
   /** TURN REST shared secret and URLs: each session gets its own expiring credentials (turn.ts). */
-  turn?: TurnOptions
+  turnAuth?: TurnOptions
   /** Serve HTTPS and WSS with this certificate (tls.ts). */
   tls?: TlsOptions
   log?: (line: string) => void

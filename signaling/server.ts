@@ -113,7 +113,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const counters = new Counters()
   const rooms: Rooms = new MemoryRooms(o.maxRoomSize)
   const connections = new Map<string, Connection>()
-  const ice = new IceProvider(o.iceServers, opts.turn)
+  const ice = new IceProvider(o.iceServers, opts.turnAuth)
   let pendingUpgrades = 0
   let closing: Promise<void> | undefined
 
@@ -316,7 +316,10 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     })
     // Fresh TURN credentials well before the current ones expire, for as long as the socket lives.
     const refresh = ice.expires
-      ? setInterval(() => send(conn, { type: 'ice', iceServers: ice.serversFor(conn.session) }), ice.refreshMs)
+      ? setInterval(
+          () => send(conn, { type: 'ice', iceServers: ice.serversFor(conn.session) }),
+          ice.refreshMs,
+        )
       : undefined
     refresh?.unref()
     ws.on('close', () => {

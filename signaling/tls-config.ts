@@ -3,7 +3,8 @@ import { err, ok, type Result } from '../src/core/result.ts'
 import { loadTls, selfSignedTls, type TlsIdentity } from './tls.ts'
 
 /** Where the certificate comes from. */
-export type TlsConfig = { kind: 'files'; cert: string; key: string } | { kind: 'self-signed'; names: string[] }
+export type TlsConfig =
+  { kind: 'files'; cert: string; key: string } | { kind: 'self-signed'; names: string[] }
 
 /** Check the combination of TLS flags (already picked from argv/env); pure. */
 export function parseTlsConfig(

@@ -59,7 +59,7 @@ describe('TURN REST credentials', () => {
       DCMX_TURN_SECRET: 's',
       DCMX_TURN_URLS: `${url('a.invalid', 1)}, ${url('b.invalid', 2)}`,
     })
-    expect(parsed.ok && parsed.value.kind === 'run' && parsed.value.config.turn?.urls).toEqual([
+    expect(parsed.ok && parsed.value.kind === 'run' && parsed.value.config.turnAuth?.urls).toEqual([
       url('a.invalid', 1),
       url('b.invalid', 2),
     ])
@@ -71,7 +71,7 @@ describe('the signaling server with TURN', () => {
     const stun = { urls: `st${'un'}:stun.invalid:3478` }
     const server = await start({
       iceServers: [stun],
-      turn: { secret: SECRET, urls: [url('turn.invalid', 3478)], ttlS: 600 },
+      turnAuth: { secret: SECRET, urls: [url('turn.invalid', 3478)], ttlS: 600 },
     })
     const a = await connect(server)
     const b = await connect(server)
@@ -89,7 +89,7 @@ describe('the signaling server with TURN', () => {
   it('sends fresh credentials before the old ones expire, for as long as the socket lives', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
     const server = await start({
-      turn: { secret: SECRET, urls: [url('turn.invalid', 3478)], ttlS: 120 },
+      turnAuth: { secret: SECRET, urls: [url('turn.invalid', 3478)], ttlS: 120 },
       heartbeatMs: 3_600_000,
     })
     const a = await connect(server)
@@ -120,32 +120,32 @@ describe('the signaling server with TURN', () => {
 })
 
 describe('a real coturn with use-auth-secret', () => {
-  let coturn: Coturn
+  let relay: Coturn
   beforeAll(async () => {
-    coturn = await startCoturn({ ip: '127.0.0.1', secret: SECRET, realm: 'dcmx.test' })
+    relay = await startCoturn({ ip: '127.0.0.1', secret: SECRET, realm: 'dcmx.test' })
   })
   afterAll(async () => {
-    await coturn?.close()
+    await relay.close()
   })
 
   it('accepts a credential the signaling server minted', async () => {
-    const [server] = new IceProvider([], { secret: SECRET, urls: [url('127.0.0.1', coturn.port)] }).serversFor(
+    const [server] = new IceProvider([], { secret: SECRET, urls: [url('127.0.0.1', relay.port)] }).serversFor(
       'alice',
     )
-    const result = await probeTurn('127.0.0.1', coturn.port, server?.username ?? '', server?.credential ?? '')
-    expect(result, coturn.log()).toEqual({ ok: true })
+    const result = await probeTurn('127.0.0.1', relay.port, server?.username ?? '', server?.credential ?? '')
+    expect(result, relay.log()).toEqual({ ok: true })
   })
 
   it('refuses a forged credential', async () => {
     const expiry = Math.floor(Date.now() / 1000) + 600
     const forged = mintTurnCredential('not-the-secret', 'mallory', expiry)
-    const result = await probeTurn('127.0.0.1', coturn.port, forged.username, forged.credential)
+    const result = await probeTurn('127.0.0.1', relay.port, forged.username, forged.credential)
     expect(result).toMatchObject({ ok: false, code: 401 })
   })
 
   it('refuses an expired credential, even with the right secret', async () => {
     const expired = mintTurnCredential(SECRET, 'alice', Math.floor(Date.now() / 1000) - 60)
-    const result = await probeTurn('127.0.0.1', coturn.port, expired.username, expired.credential)
+    const result = await probeTurn('127.0.0.1', relay.port, expired.username, expired.credential)
     expect(result).toMatchObject({ ok: false, code: 401 })
   })
 })

@@ -11,7 +11,7 @@ import type { IceServer } from '../src/core/signaling-protocol.ts'
 export type TurnOptions = {
   /** The shared secret, as in coturn's `static-auth-secret`. */
   secret: string
-  /** turn: and turns: URLs; a turn: URL without `?transport=` is offered over UDP and over TCP. */
+  /** URLs of scheme turn or turns; a plain TURN URL without `?transport=` is offered over UDP and over TCP. */
   urls: string[]
   /** How long a minted credential is valid. */
   ttlS?: number
@@ -39,24 +39,25 @@ export function mintTurnCredential(secret: string, name: string, expiryS: number
   return { username, credential }
 }
 
-/** The URLs clients get: each transport-less turn: URL also as TCP, for networks that block UDP. */
+/** The URLs clients get: each transport-less plain TURN URL also as TCP, for networks that block UDP. */
 export function expandTurnUrls(urls: string[]): string[] {
   const out: string[] = []
   for (const url of urls) {
-    if (url.startsWith('turn:') && !url.includes('?')) out.push(`${url}?transport=udp`, `${url}?transport=tcp`)
+    if (url.split(':')[0] === 'turn' && !url.includes('?'))
+      out.push(`${url}?transport=udp`, `${url}?transport=tcp`)
     else out.push(url)
   }
   return [...new Set(out)]
 }
 
 /** Check options; returns a sentence naming what is wrong, or undefined. */
-export function validateTurnOptions(turn: TurnOptions): string | undefined {
-  if (turn.secret.length === 0) return 'the TURN secret is empty'
-  if (turn.urls.length === 0) return 'a TURN secret needs at least one TURN URL'
-  const bad = turn.urls.find((u) => !TURN_URL.test(u))
-  if (bad !== undefined) return `${JSON.stringify(bad)} is not a turn: or turns: URL`
-  if (expandTurnUrls(turn.urls).length > MAX_TURN_URLS) return `at most ${MAX_TURN_URLS} TURN URLs`
-  const ttl = turn.ttlS ?? DEFAULT_TURN_TTL_S
+export function validateTurnOptions(auth: TurnOptions): string | undefined {
+  if (auth.secret.length === 0) return 'the TURN secret is empty'
+  if (auth.urls.length === 0) return 'a TURN secret needs at least one TURN URL'
+  const bad = auth.urls.find((u) => !TURN_URL.test(u))
+  if (bad !== undefined) return `${JSON.stringify(bad)} is not a TURN URL (scheme turn or turns)`
+  if (expandTurnUrls(auth.urls).length > MAX_TURN_URLS) return `at most ${MAX_TURN_URLS} TURN URLs`
+  const ttl = auth.ttlS ?? DEFAULT_TURN_TTL_S
   if (!Number.isInteger(ttl) || ttl < MIN_TURN_TTL_S || ttl > MAX_TURN_TTL_S) {
     return `the TURN credential lifetime must be a whole number of seconds from ${MIN_TURN_TTL_S} to ${MAX_TURN_TTL_S}`
   }
@@ -70,18 +71,18 @@ export class IceProvider {
 
   constructor(
     private readonly staticServers: IceServer[],
-    private readonly turn: TurnOptions | undefined,
+    private readonly auth: TurnOptions | undefined,
     private readonly now: () => number = Date.now,
   ) {
-    const problem = turn && validateTurnOptions(turn)
+    const problem = auth && validateTurnOptions(auth)
     if (problem) throw new TypeError(`invalid TURN options: ${problem}`)
-    this.#urls = turn ? expandTurnUrls(turn.urls) : []
-    this.#ttlMs = (turn?.ttlS ?? DEFAULT_TURN_TTL_S) * 1000
+    this.#urls = auth ? expandTurnUrls(auth.urls) : []
+    this.#ttlMs = (auth?.ttlS ?? DEFAULT_TURN_TTL_S) * 1000
   }
 
   /** True when lists expire and must be refreshed. */
   get expires(): boolean {
-    return this.turn !== undefined
+    return this.auth !== undefined
   }
 
   /** After how long a client should be sent a fresh list. */
@@ -91,9 +92,12 @@ export class IceProvider {
 
   /** The list for one session, valid for the configured lifetime from now. */
   serversFor(name: string): IceServer[] {
-    if (!this.turn) return this.staticServers
+    if (!this.auth) return this.staticServers
     const expiryS = (this.now() + this.#ttlMs) / 1000
-    return [...this.staticServers, { urls: this.#urls, ...mintTurnCredential(this.turn.secret, name, expiryS) }]
+    return [
+      ...this.staticServers,
+      { urls: this.#urls, ...mintTurnCredential(this.auth.secret, name, expiryS) },
+    ]
   }
 }
 
@@ -104,16 +108,18 @@ export function parseTurnConfig(
   ttl: string | undefined,
 ): { ok: true; value: TurnOptions | undefined } | { ok: false; error: string } {
   if (secret === undefined) {
-    return urls === undefined ? { ok: true, value: undefined } : { ok: false, error: '--turn-urls needs --turn-secret' }
+    return urls === undefined
+      ? { ok: true, value: undefined }
+      : { ok: false, error: '--turn-urls needs --turn-secret' }
   }
-  const turn: TurnOptions = {
+  const auth: TurnOptions = {
     secret,
     urls: (urls ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
   }
-  if (ttl !== undefined) turn.ttlS = /^\d+$/.test(ttl) ? Number(ttl) : Number.NaN
-  const problem = validateTurnOptions(turn)
-  return problem ? { ok: false, error: problem } : { ok: true, value: turn }
+  if (ttl !== undefined) auth.ttlS = /^\d+$/.test(ttl) ? Number(ttl) : Number.NaN
+  const problem = validateTurnOptions(auth)
+  return problem ? { ok: false, error: problem } : { ok: true, value: auth }
 }

@@ -62,7 +62,9 @@ export async function startCoturn(opts: CoturnOptions): Promise<Coturn> {
     '--pidfile=/dev/null',
     ...(opts.extraArgs ?? []),
   ]
-  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, 'turnserver', ...args] : ['turnserver', ...args]
+  const argv = opts.netns
+    ? ['ip', 'netns', 'exec', opts.netns, 'turnserver', ...args]
+    : ['turnserver', ...args]
   const child: ChildProcess = spawn(argv[0] ?? 'turnserver', argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
   })

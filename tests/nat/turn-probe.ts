@@ -9,7 +9,14 @@ const MAGIC = 0x2112a442
 const ALLOCATE = 0x0003
 const ALLOCATE_OK = 0x0103
 const ALLOCATE_ERROR = 0x0113
-const ATTR = { username: 0x0006, integrity: 0x0008, error: 0x0009, realm: 0x0014, nonce: 0x0015, transport: 0x0019 }
+const ATTR = {
+  username: 0x0006,
+  integrity: 0x0008,
+  error: 0x0009,
+  realm: 0x0014,
+  nonce: 0x0015,
+  transport: 0x0019,
+}
 
 type Attr = [type: number, value: Buffer]
 
@@ -32,7 +39,9 @@ function encode(type: number, tx: Buffer, attrs: Attr[], key?: Buffer): Buffer {
   }
   // MESSAGE-INTEGRITY covers the message with its length already counting the 24-byte attribute.
   header.writeUInt16BE(body.length + 24, 2)
-  const mac = createHmac('sha1', key).update(Buffer.concat([header, body])).digest()
+  const mac = createHmac('sha1', key)
+    .update(Buffer.concat([header, body]))
+    .digest()
   const mi = Buffer.alloc(4)
   mi.writeUInt16BE(ATTR.integrity, 0)
   mi.writeUInt16BE(20, 2)
