@@ -7,8 +7,11 @@ import { defineConfig } from '@playwright/test'
  */
 export default defineConfig({
   testDir: 'tests/nat',
-  testMatch: '*.spec.ts',
   timeout: 120_000,
+  projects: [
+    { name: 'nat', testMatch: '*.spec.ts' },
+    { name: 'bench', testMatch: '*.bench.ts' },
+  ],
   expect: { timeout: 20_000 },
   workers: 1,
   retries: 0,

@@ -10,7 +10,8 @@
 // executablePath. Needs root on Linux with iproute2 and nftables. Everything is removed when the
 // command ends, fails, times out or is interrupted; labs left by a killed run are swept first.
 //
-//   internet 198.51.100.0/24 (bridge): server and coturn on .1, each router's WAN on .1x
+//   internet 198.51.100.0/24 (bridge): server and coturn on .1, each router's WAN on .1x;
+//            a default route into an unanswered link, so unknown addresses are silently lost
 //   home i  192.168.(10+i).0/24 behind router i:
 //     cone1, cone2  endpoint-independent NAT: masquerade, plus unsolicited inbound dropped at the
 //                   router (without that guard, an early unsolicited packet's conntrack entry takes
@@ -131,11 +132,26 @@ table ip lab {
 `
 }
 
+/**
+ * A default route to nowhere: as on the internet, a packet to an address nobody routes (another
+ * home's private address) vanishes instead of failing at once. Without it, coturn's sendto() to a
+ * peer's host candidate fails with ENETUNREACH, and coturn closes that allocation's relay socket
+ * (`tobeclosed` on any send error): the stall tests/nat/nat.spec.ts reproduces on purpose.
+ */
+function sink(ns) {
+  // A veth pair without addresses (no dummy module needed): on-link ARP goes unanswered.
+  ip('-n', ns, 'link', 'add', 'sink0', 'type', 'veth', 'peer', 'name', 'sink1')
+  ip('-n', ns, 'link', 'set', 'sink0', 'up')
+  ip('-n', ns, 'link', 'set', 'sink1', 'up')
+  ip('-n', ns, 'route', 'add', 'default', 'dev', 'sink0')
+}
+
 function build() {
   const inet = addNamespace('inet')
   ip('-n', inet, 'link', 'add', 'br0', 'type', 'bridge')
   ip('-n', inet, 'addr', 'add', `${INTERNET.ip}/${INTERNET.prefix}`, 'dev', 'br0')
   ip('-n', inet, 'link', 'set', 'br0', 'up')
+  sink(inet)
   const homes = {}
   HOMES.forEach((home, i) => {
     const router = addNamespace(`r${i}`)
@@ -186,6 +202,7 @@ function build() {
     ip('-n', host, 'link', 'set', 'eth0', 'up')
     ip('-n', host, 'route', 'add', 'default', 'via', `${lanNet}.1`)
     inNs(router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
+    sink(router)
     nft(router, routerRules(home, 'wan0'))
     const chromium = join(workDir, `chromium-${home.name}`)
     const binary = process.env.DCMX_CHROMIUM ?? '/usr/bin/chromium'

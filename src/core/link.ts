@@ -31,6 +31,11 @@ export interface Link {
   /** Bytes queued but not yet sent. */
   readonly bufferedAmount: number
   /**
+   * True while the link restores a broken path by itself (a WebRTC ICE restart). It gives that a
+   * bounded time and closes if it fails, so silence meanwhile does not mean the peer is gone.
+   */
+  readonly repairing?: boolean
+  /**
    * Queue one frame (≤ MAX_FRAME). Resolves once the frame is accepted below the link's
    * high-water mark, so awaiting each send applies backpressure; rejects if the link closes.
    */

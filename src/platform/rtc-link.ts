@@ -28,10 +28,22 @@ const MAX_EARLY_FRAMES = 64
 const CONNECT_TIMEOUT_MS = 12_000
 /** ICE `disconnected` this long (Chromium says so after ~2.5 s without answers): restart ICE. */
 const DISCONNECTED_GRACE_MS = 500
-/** A restart that has not reconnected by then counts as failed, and the next one starts. */
-const RESTART_TIMEOUT_MS = 6_000
+/**
+ * A restart after which no data has arrived by then counts as failed, and the next one starts:
+ * ICE reconnects within ~1 s in the lab, but SCTP resends only when its retransmission timer
+ * (backed off during the stall) fires, a few seconds later.
+ */
+const RESTART_TIMEOUT_MS = 10_000
 /** Restarts (the later ones relay-only) before the link is given up. */
 const MAX_RESTARTS = 3
+/**
+ * Nothing received for this long on an open link means its path stalled, whatever ICE says yet:
+ * both DCMX sides ping every 2 s, and ICE itself notices a dead path only seconds later, after
+ * the session would have given the link up (7 s without an answer).
+ */
+const STALL_MS = 4_500
+/** How often an open link checks for a stall. */
+const STALL_CHECK_MS = 1_000
 /** getStats may not name the selected pair at the very moment ICE connects: ask again this often. */
 const ROUTE_RETRY_MS = 250
 const ROUTE_RETRIES = 8
@@ -69,6 +81,8 @@ class SimplePeerLink implements RtcLink {
   #restarting = false
   #remoteUfrag: string | undefined
   #timers = new Map<'connect' | 'disconnected' | 'restart', ReturnType<typeof setTimeout>>()
+  #lastInbound = 0
+  #stallCheck: ReturnType<typeof setInterval> | undefined
 
   constructor(options: LinkOptions) {
     this.#initiator = options.initiator
@@ -94,15 +108,26 @@ class SimplePeerLink implements RtcLink {
         channel.addEventListener('bufferedamountlow', () => this.#wake())
       }
       this.open = true
+      this.#lastInbound = Date.now()
+      this.#stallCheck = setInterval(() => {
+        if (this.open && Date.now() - this.#lastInbound > STALL_MS) this.#wantRestart()
+      }, STALL_CHECK_MS)
       this.events.emit('open')
       for (const frame of this.#early.splice(0)) if (this.open) this.events.emit('message', frame)
     })
     this.#peer.on('data', (data) => {
+      this.#lastInbound = Date.now()
+      // ICE may stay `connected` through a restart: data flowing again is the sign it worked.
+      if (this.#restarting) this.#recovered()
       if (this.open) this.events.emit('message', data)
       else if (this.#early.push(data) > MAX_EARLY_FRAMES) this.close('too many frames before the link opened')
     })
     this.#peer.on('error', (error) => this.#finish(`${error.code ?? 'error'}: ${error.message}`))
     this.#peer.on('close', () => this.#finish('remote closed'))
+  }
+
+  get repairing(): boolean {
+    return this.#restarting
   }
 
   get bufferedAmount(): number {
@@ -174,10 +199,10 @@ class SimplePeerLink implements RtcLink {
       case 'connected':
       case 'completed':
         this.#findings.everConnected = true
-        this.#restarting = false
-        this.#attempts = 0
-        for (const name of ['connect', 'disconnected', 'restart'] as const) this.#disarm(name)
+        this.#disarm('connect')
+        this.#disarm('disconnected')
         this.#readRoute(ROUTE_RETRIES)
+        // Mid-restart, only data flowing again proves the link is back (see `data`).
         return true
       case 'disconnected':
         if (this.#findings.everConnected)
@@ -192,11 +217,19 @@ class SimplePeerLink implements RtcLink {
     }
   }
 
+  #recovered() {
+    this.#restarting = false
+    this.#attempts = 0
+    for (const name of ['connect', 'disconnected', 'restart'] as const) this.#disarm(name)
+    this.#readRoute(ROUTE_RETRIES)
+  }
+
   #wantRestart() {
     if (this.#closed || this.#restarting) return
     if (this.#attempts >= MAX_RESTARTS) return this.#giveUp()
     this.#attempts++
     this.#restarting = true
+    this.#lastInbound = Date.now()
     this.#arm('restart', RESTART_TIMEOUT_MS, () => {
       this.#restarting = false
       this.#wantRestart()
@@ -287,6 +320,7 @@ class SimplePeerLink implements RtcLink {
     this.open = false
     for (const timer of this.#timers.values()) clearTimeout(timer)
     this.#timers.clear()
+    clearInterval(this.#stallCheck)
     this.#wake()
     this.events.emit('close', reason)
   }

@@ -27,15 +27,29 @@ const REALM = 'nat.lab'
 // ICE URLs are built at run time: tests carry no literal STUN/TURN URLs.
 const scheme = (name: 'stun' | 'turn') => `${name}${':'}`
 
-/** coturn on the lab's internet address (it is the STUN server too). */
-export function labCoturn(lab: Lab): Promise<Coturn> {
-  return startCoturn({ ip: lab.internet, port: 3478, secret: SECRET, realm: REALM })
+/** Private ranges a public relay must never send to (the README's coturn config denies them too). */
+export const DENIED_PEERS = ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255']
+
+/** coturn on the lab's internet address (it is the STUN server too), configured as the README says. */
+export function labCoturn(lab: Lab, opts: { port?: number; denyPrivatePeers?: boolean } = {}): Promise<Coturn> {
+  const deny = opts.denyPrivatePeers ?? true
+  return startCoturn({
+    ip: lab.internet,
+    port: opts.port ?? 3478,
+    secret: SECRET,
+    realm: REALM,
+    relayPorts: opts.port ? [50_000, 50_255] : [49_152, 49_407],
+    extraArgs: deny ? DENIED_PEERS.map((r) => `--denied-peer-ip=${r}`) : [],
+  })
 }
 
 /** The STUN entry for coturn. */
 export const stunServer = (lab: Lab, coturn: Coturn): IceServer => ({
   urls: `${scheme('stun')}${lab.internet}:${coturn.port}`,
 })
+
+/** The TURN URL of coturn (transport-less: the server offers it over UDP and TCP). */
+export const turnUrl = (lab: Lab, coturn: Coturn) => `${scheme('turn')}${lab.internet}:${coturn.port}`
 
 /** A DCMX server on the internet address, with STUN only, or with TURN credentials as well. */
 export function labServer(lab: Lab, coturn: Coturn, opts: { turn: boolean }): Promise<SignalingServer> {
@@ -46,7 +60,7 @@ export function labServer(lab: Lab, coturn: Coturn, opts: { turn: boolean }): Pr
     log: () => {},
     iceServers: [stunServer(lab, coturn)],
     ...(opts.turn
-      ? { turnAuth: { secret: SECRET, urls: [`${scheme('turn')}${lab.internet}:${coturn.port}`] } }
+      ? { turnAuth: { secret: SECRET, urls: [turnUrl(lab, coturn)] } }
       : {}),
   })
 }
