@@ -45,14 +45,18 @@ export async function loadTls(certPath: string, keyPath: string): Promise<TlsIde
     try {
       return await readFile(path, 'utf8')
     } catch (e) {
-      throw new Error(`cannot read the TLS ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`)
+      throw new Error(`cannot read the TLS ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      })
     }
   }
   const tls = { cert: await read(certPath, 'certificate'), key: await read(keyPath, 'key') }
   try {
     return describe(tls)
   } catch (e) {
-    throw new Error(`${certPath} is not a PEM certificate: ${e instanceof Error ? e.message : String(e)}`)
+    throw new Error(`${certPath} is not a PEM certificate: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    })
   }
 }
 

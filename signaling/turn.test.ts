@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { startCoturn, type Coturn } from '../tests/nat/coturn.ts'
 import { probeTurn } from '../tests/nat/turn-probe.ts'
 import { parseConfig } from './config.ts'
-import { cleanup, connect, get, joinRoom, parsePrometheus, start } from './test-helpers.ts'
+import { SignalingClient } from '../src/core/signaling-client.ts'
+import type { IceServer } from '../src/core/signaling-protocol.ts'
+import { openWsSocket, realClock } from '../src/core/testing/ws-socket.ts'
+import { cleanup, connect, get, joinRoom, parsePrometheus, peerId, start, until } from './test-helpers.ts'
 import { expandTurnUrls, IceProvider, mintTurnCredential, parseTurnConfig } from './turn.ts'
 
 // Built from parts at run time: tests carry no literal ICE server URLs.
@@ -104,6 +107,38 @@ describe('the signaling server with TURN', () => {
     expect(Number(second?.username?.split(':')[0]) - Number(first?.username?.split(':')[0])).toBe(60)
     vi.advanceTimersByTime(60_000)
     await a.expect('ice')
+  })
+
+  it('reach the client: it swaps in the fresh servers for new links, and its link reports are counted', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    const server = await start({
+      turnAuth: { secret: SECRET, urls: [url('turn.invalid', 3478)], ttlS: 120 },
+      heartbeatMs: 3_600_000,
+    })
+    const client = new SignalingClient({
+      url: server.wsUrl,
+      room: 'r',
+      peerId: peerId(),
+      openSocket: openWsSocket,
+      clock: realClock,
+      random: Math.random,
+    })
+    const fresh: IceServer[][] = []
+    client.events.on('ice', (servers) => fresh.push(servers))
+    client.start()
+    try {
+      await until(() => client.state.state === 'online')
+      const first = client.iceServers[0]?.username
+      expect(first).toMatch(/^\d+:/)
+      vi.advanceTimersByTime(60_000)
+      await until(() => fresh.length === 1)
+      expect(client.iceServers).toEqual(fresh[0])
+      expect(client.iceServers[0]?.username).not.toBe(first)
+      client.report({ local: 'relay', remote: 'srflx' })
+      await until(() => server.metrics().linksByType['relay-srflx'] === 1)
+    } finally {
+      client.stop()
+    }
   })
 
   it('counts links in /metrics by the candidate types clients report, refusing unknown types', async () => {

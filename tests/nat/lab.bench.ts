@@ -8,7 +8,17 @@ import { test, type Browser } from '@playwright/test'
 import { writeBenchSection } from '../bench/doc-section.ts'
 import { makeWav, sha256 } from '../e2e/audio-fixtures.ts'
 import { IceProvider } from '../../signaling/turn.ts'
-import { labCoturn, labServer, launchHome, openLabNode, readLab, SECRET, stunServer, turnUrl, type HomeName } from './lab.ts'
+import {
+  labCoturn,
+  labServer,
+  launchHome,
+  openLabNode,
+  readLab,
+  SECRET,
+  stunServer,
+  turnUrl,
+  type HomeName,
+} from './lab.ts'
 import { pump } from './pump.ts'
 
 const lab = readLab()
@@ -53,21 +63,27 @@ test('NAT lab: link set-up and throughput per path, beside a bare data channel',
         await holder.page.getByLabel('Add music files').setInputFiles([song])
         const fetcher = await openLabNode(ba, server, { room })
         const verifiedMs = await poll(
-          () => fetcher.page.evaluate(() => performance.getEntriesByName('dcmx:first-peer-verified')[0]?.startTime),
+          () =>
+            fetcher.page.evaluate(
+              () => performance.getEntriesByName('dcmx:first-peer-verified')[0]?.startTime,
+            ),
           60_000,
         )
         const route = await poll(
           () =>
             fetcher.page.evaluate(() => {
               const r = window.dcmx?.peers.find((p) => p.state === 'connected')?.route
-              return r ? `${r.local}${r.relayProtocol ? `(${r.relayProtocol})` : ''} ↔ ${r.remote}` : undefined
+              return r
+                ? `${r.local}${r.relayProtocol ? `(${r.relayProtocol})` : ''} ↔ ${r.remote}`
+                : undefined
             }),
           20_000,
         )
         await poll(
           () =>
             fetcher.page.evaluate(
-              (h) => (window.dcmx!.network.some((t) => t.contentHash === h && t.described) ? true : undefined),
+              (h) =>
+                window.dcmx!.network.some((t) => t.contentHash === h && t.described) ? true : undefined,
               songHash,
             ),
           30_000,

@@ -28,10 +28,17 @@ const REALM = 'nat.lab'
 const scheme = (name: 'stun' | 'turn') => `${name}${':'}`
 
 /** Private ranges a public relay must never send to (the README's coturn config denies them too). */
-export const DENIED_PEERS = ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255']
+export const DENIED_PEERS = [
+  '10.0.0.0-10.255.255.255',
+  '172.16.0.0-172.31.255.255',
+  '192.168.0.0-192.168.255.255',
+]
 
 /** coturn on the lab's internet address (it is the STUN server too), configured as the README says. */
-export function labCoturn(lab: Lab, opts: { port?: number; denyPrivatePeers?: boolean } = {}): Promise<Coturn> {
+export function labCoturn(
+  lab: Lab,
+  opts: { port?: number; denyPrivatePeers?: boolean } = {},
+): Promise<Coturn> {
   const deny = opts.denyPrivatePeers ?? true
   return startCoturn({
     ip: lab.internet,
@@ -59,9 +66,7 @@ export function labServer(lab: Lab, coturn: Coturn, opts: { turn: boolean }): Pr
     staticDir: STATIC_DIR,
     log: () => {},
     iceServers: [stunServer(lab, coturn)],
-    ...(opts.turn
-      ? { turnAuth: { secret: SECRET, urls: [turnUrl(lab, coturn)] } }
-      : {}),
+    ...(opts.turn ? { turnAuth: { secret: SECRET, urls: [turnUrl(lab, coturn)] } } : {}),
   })
 }
 
@@ -87,16 +92,16 @@ export function recordRemote() {
   }
   ;(window as unknown as { __remote: typeof seen }).__remote = seen
   const Native = window.RTCPeerConnection
-  const setRemote = Native.prototype.setRemoteDescription
-  const addCandidate = Native.prototype.addIceCandidate
-  Native.prototype.setRemoteDescription = function (this: RTCPeerConnection, d?: RTCSessionDescriptionInit) {
-    if (d?.sdp) seen.sdp.push(d.sdp)
-    return setRemote.call(this, d as RTCSessionDescriptionInit)
-  } as typeof setRemote
+  const setRemote = Native.prototype.setRemoteDescription as (d: RTCSessionDescriptionInit) => Promise<void>
+  const addCandidate = Native.prototype.addIceCandidate as (c?: RTCIceCandidateInit) => Promise<void>
+  Native.prototype.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+    if (d.sdp) seen.sdp.push(d.sdp)
+    return setRemote.call(this, d)
+  } as typeof Native.prototype.setRemoteDescription
   Native.prototype.addIceCandidate = function (this: RTCPeerConnection, c?: RTCIceCandidateInit) {
     if (c?.candidate) seen.candidates.push(c.candidate)
-    return addCandidate.call(this, c as RTCIceCandidateInit)
-  } as typeof addCandidate
+    return addCandidate.call(this, c)
+  } as typeof Native.prototype.addIceCandidate
   window.RTCPeerConnection = class extends Native {
     constructor(config?: RTCConfiguration) {
       super(config)

@@ -49,9 +49,14 @@ async function twoHomes(
 
 // ~2.6 MB of audio (30 s, 44.1 kHz mono): past the 2–3 MiB where a half-relayed path stalled.
 const song = makeWav({ name: 'lab.wav', seconds: 30, sampleRate: 44_100, title: 'Lab Song', artist: 'NAT' })
-const songHash = sha256(song.buffer)
 // ~7.9 MB (90 s): the broken relay path stalled after 0.3–6 MB in every bare-pump run.
-const bigSong = makeWav({ name: 'big.wav', seconds: 90, sampleRate: 44_100, title: 'Big Song', artist: 'NAT' })
+const bigSong = makeWav({
+  name: 'big.wav',
+  seconds: 90,
+  sampleRate: 44_100,
+  title: 'Big Song',
+  artist: 'NAT',
+})
 
 test('two tabs behind two different cone NATs link directly, and one plays the other’s track', async () => {
   const { na, nb } = await twoHomes('cone1', 'cone2', { turn: false })
@@ -75,15 +80,26 @@ async function transfer(from: { page: Page }, to: { page: Page }, file = song) {
   const songHash = sha256(file.buffer)
   await from.page.getByLabel('Add music files').setInputFiles([file])
   await expect
-    .poll(() => to.page.evaluate((h) => window.dcmx!.network.some((t) => t.contentHash === h && t.described), songHash), {
-      timeout: 20_000,
-    })
+    .poll(
+      () =>
+        to.page.evaluate(
+          (h) => window.dcmx!.network.some((t) => t.contentHash === h && t.described),
+          songHash,
+        ),
+      {
+        timeout: 20_000,
+      },
+    )
     .toBe(true)
   await to.page.evaluate((h) => window.dcmx!.fetcher!.fetch(h), songHash)
   await expect
-    .poll(() => to.page.evaluate((h) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === h)?.state, songHash), {
-      timeout: 60_000,
-    })
+    .poll(
+      () =>
+        to.page.evaluate((h) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === h)?.state, songHash),
+      {
+        timeout: 60_000,
+      },
+    )
     .toBe('done')
   expect(await storedBlob(to.page, songHash)).toEqual({ size: file.buffer.length, sha256: songHash })
 }
@@ -103,7 +119,9 @@ test('without TURN, symmetric ↔ cone fails within a bounded time with a senten
     { timeout: 30_000 },
   )
   expect(Date.now() - started).toBeLessThan(45_000)
-  expect(await na.page.evaluate(() => window.dcmx!.peers.filter((p) => p.state === 'connected').length)).toBe(0)
+  expect(await na.page.evaluate(() => window.dcmx!.peers.filter((p) => p.state === 'connected').length)).toBe(
+    0,
+  )
 })
 
 test('a relayed path that breaks mid-transfer is restarted relay-only, and the transfer completes', async () => {
@@ -145,15 +163,20 @@ test('in relay-only mode no host or reflexive candidate of the tab ever reaches 
   await expect(na.page.getByRole('checkbox', { name: /Relay-only mode/ })).toBeChecked()
   // What of `na` reached `nb`: every description and trickled candidate nb's connections were given.
   const seen = await nb.page.evaluate(async () => {
-    const r = (window as unknown as { __remote: { sdp: string[]; candidates: string[]; pcs: RTCPeerConnection[] } })
-      .__remote
+    const r = (
+      window as unknown as { __remote: { sdp: string[]; candidates: string[]; pcs: RTCPeerConnection[] } }
+    ).__remote
     const remoteTypes: string[] = []
     for (const pc of r.pcs) {
-      for (const s of (await pc.getStats()).values()) if (s.type === 'remote-candidate') remoteTypes.push(s.candidateType)
+      for (const s of (await pc.getStats()).values())
+        if (s.type === 'remote-candidate') remoteTypes.push(s.candidateType)
     }
     return { sdp: r.sdp, candidates: r.candidates, remoteTypes }
   })
-  const lines = [...seen.candidates, ...seen.sdp.flatMap((sdp) => sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate')))]
+  const lines = [
+    ...seen.candidates,
+    ...seen.sdp.flatMap((sdp) => sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate'))),
+  ]
   expect(lines.length).toBeGreaterThan(0)
   for (const line of lines) expect(line).toMatch(/ typ relay /)
   for (const address of [lab.homes.cone1.address, lab.homes.cone1.wan]) {

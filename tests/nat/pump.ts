@@ -109,7 +109,8 @@ export async function pump(
   const offer = await a.evaluate(start, { config: config(opts.relayOnly?.[0] ?? false) })
   const answer = await b.evaluate(start, { config: config(opts.relayOnly?.[1] ?? false), offer })
   await a.evaluate(
-    (sdp) => (window as unknown as { __pump: PumpState }).__pump.pc.setRemoteDescription({ type: 'answer', sdp }),
+    (sdp) =>
+      (window as unknown as { __pump: PumpState }).__pump.pc.setRemoteDescription({ type: 'answer', sdp }),
     answer,
   )
   let toA: RTCIceCandidateInit[] = []
@@ -127,10 +128,11 @@ export async function pump(
     }
     await new Promise((r) => setTimeout(r, POLL_MS))
   }
-  if (!Number.isNaN(openMs)) await a.evaluate(sendAll, { bytes: opts.bytes, chunk: CHUNK, timeoutMs: opts.timeoutMs })
+  if (!Number.isNaN(openMs))
+    await a.evaluate(sendAll, { bytes: opts.bytes, chunk: CHUNK, timeoutMs: opts.timeoutMs })
   // Wait until the receiver has it all, or makes no progress for 3 s.
   let last = -1
-  for (let still = 0; still < 12 && !Number.isNaN(openMs); ) {
+  for (let still = 0; still < 12 && !Number.isNaN(openMs);) {
     const got = await b.evaluate(() => (window as unknown as { __pump: PumpState }).__pump.rx?.bytes ?? 0)
     if (got >= opts.bytes) break
     still = got === last ? still + 1 : 0
@@ -139,5 +141,11 @@ export async function pump(
   }
   const end = await b.evaluate(finish)
   await a.evaluate(() => (window as unknown as { __pump: PumpState }).__pump.pc.close())
-  return { openMs, bytes: end.rx.bytes, ms: end.rx.last - end.rx.first, pair: end.pair, done: end.rx.bytes >= opts.bytes }
+  return {
+    openMs,
+    bytes: end.rx.bytes,
+    ms: end.rx.last - end.rx.first,
+    pair: end.pair,
+    done: end.rx.bytes >= opts.bytes,
+  }
 }
