@@ -146,6 +146,15 @@ function sink(ns) {
   ip('-n', ns, 'route', 'add', 'default', 'dev', 'sink0')
 }
 
+/** A veth pair between two namespaces, named `a` and `b` inside them (temporary names are per run). */
+function cable(nsA, a, nsB, b, tag) {
+  const tmpA = `d${id % 100000}${tag}a`
+  const tmpB = `d${id % 100000}${tag}b`
+  ip('link', 'add', tmpA, 'netns', nsA, 'type', 'veth', 'peer', 'name', tmpB, 'netns', nsB)
+  ip('-n', nsA, 'link', 'set', tmpA, 'name', a)
+  ip('-n', nsB, 'link', 'set', tmpB, 'name', b)
+}
+
 function build() {
   const inet = addNamespace('inet')
   ip('-n', inet, 'link', 'add', 'br0', 'type', 'bridge')
@@ -158,44 +167,13 @@ function build() {
     const host = addNamespace(`h${i}`)
     const wanIp = `198.51.100.${10 + i}`
     const lanNet = `192.168.${10 + i}`
-    // WAN: router <-> internet bridge
-    ip(
-      'link',
-      'add',
-      `nw${id % 10000}x${i}`,
-      'netns',
-      router,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `nb${id % 10000}x${i}`,
-      'netns',
-      inet,
-    )
-    ip('-n', router, 'link', 'set', `nw${id % 10000}x${i}`, 'name', 'wan0')
-    ip('-n', inet, 'link', 'set', `nb${id % 10000}x${i}`, 'name', `b${i}`)
+    // WAN: router <-> internet bridge; LAN: router <-> home
+    cable(router, 'wan0', inet, `b${i}`, `w${i}`)
     ip('-n', inet, 'link', 'set', `b${i}`, 'master', 'br0')
     ip('-n', inet, 'link', 'set', `b${i}`, 'up')
     ip('-n', router, 'addr', 'add', `${wanIp}/24`, 'dev', 'wan0')
     ip('-n', router, 'link', 'set', 'wan0', 'up')
-    // LAN: router <-> home
-    ip(
-      'link',
-      'add',
-      `nl${id % 10000}x${i}`,
-      'netns',
-      router,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `nh${id % 10000}x${i}`,
-      'netns',
-      host,
-    )
-    ip('-n', router, 'link', 'set', `nl${id % 10000}x${i}`, 'name', 'lan0')
-    ip('-n', host, 'link', 'set', `nh${id % 10000}x${i}`, 'name', 'eth0')
+    cable(router, 'lan0', host, 'eth0', `l${i}`)
     ip('-n', router, 'addr', 'add', `${lanNet}.1/24`, 'dev', 'lan0')
     ip('-n', router, 'link', 'set', 'lan0', 'up')
     ip('-n', host, 'addr', 'add', `${lanNet}.2/24`, 'dev', 'eth0')

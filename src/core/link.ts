@@ -58,6 +58,8 @@ export type LinkOptions = {
   onSignal: (data: SignalData) => void
   /** Privacy mode: gather relay candidates only, so the peer never learns our addresses. */
   relayOnly?: boolean
+  /** The ICE servers as they are now (TURN credentials expire): used when the link restarts ICE. */
+  freshIceServers?: () => IceServer[]
 }
 
 /** Makes links; the browser passes a simple-peer backed factory, tests an in-memory one. */

@@ -66,7 +66,8 @@ class SimplePeerLink implements RtcLink {
   readonly #peer: SimplePeer
   readonly #pc: RTCPeerConnection
   readonly #initiator: boolean
-  readonly #iceServers: IceServer[]
+  #iceServers: IceServer[]
+  readonly #freshIceServers: (() => IceServer[]) | undefined
   readonly #onSignal: (data: SignalData) => void
   #relayOnly: boolean
   #closed = false
@@ -79,6 +80,8 @@ class SimplePeerLink implements RtcLink {
   #restarts = 0
   #attempts = 0
   #restarting = false
+  /** The other side took part in the current restart (its offer or answer came back). */
+  #peerAnswered = false
   #remoteUfrag: string | undefined
   #timers = new Map<'connect' | 'disconnected' | 'restart', ReturnType<typeof setTimeout>>()
   #lastInbound = 0
@@ -87,6 +90,7 @@ class SimplePeerLink implements RtcLink {
   constructor(options: LinkOptions) {
     this.#initiator = options.initiator
     this.#iceServers = options.iceServers
+    this.#freshIceServers = options.freshIceServers
     this.#onSignal = options.onSignal
     this.#relayOnly = options.relayOnly === true
     this.#peer = new SimplePeer({
@@ -126,8 +130,12 @@ class SimplePeerLink implements RtcLink {
     this.#peer.on('close', () => this.#finish('remote closed'))
   }
 
+  /**
+   * Only a restart the other side answers counts as repair: a peer that is gone (its tab closed
+   * without a goodbye) never answers, and its session ends after the usual silence.
+   */
   get repairing(): boolean {
-    return this.#restarting
+    return this.#restarting && this.#peerAnswered
   }
 
   get bufferedAmount(): number {
@@ -153,6 +161,7 @@ class SimplePeerLink implements RtcLink {
     }
     if (data.type === 'offer' || data.type === 'answer') {
       const ufrag = ufragOf(data.sdp)
+      if (data.type === 'answer' && this.#restarting && ufrag !== this.#remoteUfrag) this.#peerAnswered = true
       if (data.type === 'offer' && this.#remoteUfrag && ufrag !== this.#remoteUfrag) this.#answerRestart()
       this.#remoteUfrag = ufrag
     }
@@ -219,6 +228,7 @@ class SimplePeerLink implements RtcLink {
 
   #recovered() {
     this.#restarting = false
+    this.#peerAnswered = false
     this.#attempts = 0
     for (const name of ['connect', 'disconnected', 'restart'] as const) this.#disarm(name)
     this.#readRoute(ROUTE_RETRIES)
@@ -229,6 +239,7 @@ class SimplePeerLink implements RtcLink {
     if (this.#attempts >= MAX_RESTARTS) return this.#giveUp()
     this.#attempts++
     this.#restarting = true
+    this.#peerAnswered = false
     this.#lastInbound = Date.now()
     this.#arm('restart', RESTART_TIMEOUT_MS, () => {
       this.#restarting = false
@@ -246,20 +257,27 @@ class SimplePeerLink implements RtcLink {
     this.#restarts++
     this.#maybeRelayOnly()
     this.#restarting = true
+    this.#peerAnswered = true
     this.#arm('restart', RESTART_TIMEOUT_MS, () => {
       this.#restarting = false
       this.#wantRestart()
     })
   }
 
+  /** Before a restart: the current ICE servers (TURN credentials expire), relay-only when it should. */
   #maybeRelayOnly() {
-    if (this.#relayOnly || !offersRelay(this.#iceServers)) return
-    if (!restartRelayOnly(this.#restarts, this.route)) return
+    const iceServers = this.#freshIceServers?.() ?? this.#iceServers
+    const relay = this.#relayOnly || (offersRelay(iceServers) && restartRelayOnly(this.#restarts, this.route))
     try {
-      this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceTransportPolicy: 'relay' })
-      this.#relayOnly = true
+      this.#pc.setConfiguration({
+        ...this.#pc.getConfiguration(),
+        iceServers,
+        iceTransportPolicy: relay ? 'relay' : 'all',
+      })
+      this.#iceServers = iceServers
+      this.#relayOnly = relay
     } catch {
-      // A browser that refuses the change restarts with both kinds of candidates.
+      // A browser that refuses the change restarts as it was configured.
     }
   }
 

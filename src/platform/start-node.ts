@@ -83,7 +83,11 @@ export async function startBrowserNode(
     random: Math.random,
   })
   const createLink: LinkFactory = (linkOptions) => {
-    const link = createRtcLink({ ...linkOptions, relayOnly: privacy?.value === true })
+    const link = createRtcLink({
+      ...linkOptions,
+      relayOnly: privacy?.value === true,
+      freshIceServers: () => signaling.iceServers,
+    })
     link.events.on('open', () => markOnce('dcmx:first-channel-open'))
     // How links connect, counted by the server's /metrics (nothing but the two candidate types).
     link.events.on('route', (route) => signaling.report({ local: route.local, remote: route.remote }))

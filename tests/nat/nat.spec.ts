@@ -148,10 +148,8 @@ test('a relayed path that breaks mid-transfer is restarted relay-only, and the t
 })
 
 test('a tab on a network that blocks UDP links through TURN over TCP', async () => {
-  const started = Date.now()
   const { na, nb } = await twoHomes('udpblocked', 'cone1', { turn: true })
   const route = await routeTo(na, nb.peerId)
-  console.log('UDPBLOCKED', JSON.stringify(route), Date.now() - started)
   expect(route).toMatchObject({ local: 'relay', relayProtocol: 'tcp' })
   await expect(na.page.getByTestId('peer-route')).toHaveText('relayed (TCP)')
 })
