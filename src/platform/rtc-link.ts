@@ -28,12 +28,13 @@ const MAX_EARLY_FRAMES = 64
 const CONNECT_TIMEOUT_MS = 12_000
 /** ICE `disconnected` this long (Chromium says so after ~2.5 s without answers): restart ICE. */
 const DISCONNECTED_GRACE_MS = 500
+/** A restart whose ICE has not reconnected by then counts as failed, and the next one starts. */
+const RESTART_TIMEOUT_MS = 4_000
 /**
- * A restart after which no data has arrived by then counts as failed, and the next one starts:
- * ICE reconnects within ~1 s in the lab, but SCTP resends only when its retransmission timer
- * (backed off during the stall) fires, a few seconds later.
+ * Once ICE is back, how long data may take to flow again: SCTP resends only when its
+ * retransmission timer (backed off during the stall) fires, a few seconds later.
  */
-const RESTART_TIMEOUT_MS = 10_000
+const RESUME_TIMEOUT_MS = 10_000
 /** Restarts (the later ones relay-only) before the link is given up. */
 const MAX_RESTARTS = 3
 /**
@@ -212,6 +213,7 @@ class SimplePeerLink implements RtcLink {
         this.#disarm('disconnected')
         this.#readRoute(ROUTE_RETRIES)
         // Mid-restart, only data flowing again proves the link is back (see `data`).
+        if (this.#restarting) this.#arm('restart', RESUME_TIMEOUT_MS, () => this.#retryRestart())
         return true
       case 'disconnected':
         if (this.#findings.everConnected)
@@ -234,6 +236,11 @@ class SimplePeerLink implements RtcLink {
     this.#readRoute(ROUTE_RETRIES)
   }
 
+  #retryRestart() {
+    this.#restarting = false
+    this.#wantRestart()
+  }
+
   #wantRestart() {
     if (this.#closed || this.#restarting) return
     if (this.#attempts >= MAX_RESTARTS) return this.#giveUp()
@@ -241,10 +248,7 @@ class SimplePeerLink implements RtcLink {
     this.#restarting = true
     this.#peerAnswered = false
     this.#lastInbound = Date.now()
-    this.#arm('restart', RESTART_TIMEOUT_MS, () => {
-      this.#restarting = false
-      this.#wantRestart()
-    })
+    this.#arm('restart', RESTART_TIMEOUT_MS, () => this.#retryRestart())
     if (!this.#initiator) return this.#onSignal({ type: 'renegotiate', renegotiate: true })
     this.#restarts++
     this.#maybeRelayOnly()
@@ -258,10 +262,7 @@ class SimplePeerLink implements RtcLink {
     this.#maybeRelayOnly()
     this.#restarting = true
     this.#peerAnswered = true
-    this.#arm('restart', RESTART_TIMEOUT_MS, () => {
-      this.#restarting = false
-      this.#wantRestart()
-    })
+    this.#arm('restart', RESTART_TIMEOUT_MS, () => this.#retryRestart())
   }
 
   /** Before a restart: the current ICE servers (TURN credentials expire), relay-only when it should. */

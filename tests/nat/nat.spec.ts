@@ -125,15 +125,18 @@ test('without TURN, symmetric ↔ cone fails within a bounded time with a senten
 })
 
 test('a relayed path that breaks mid-transfer is restarted relay-only, and the transfer completes', async () => {
-  // The stall the issue measured, reproduced on purpose: the internet loses its default route, so
-  // coturn's sends to a peer's private host candidate fail at once (ENETUNREACH), and coturn
-  // without denied-peer-ip closes the relay socket of the allocation in use after such a failure.
-  execFileSync('ip', ['route', 'del', 'default'])
+  // The stall the issue measured, reproduced on purpose once the link is up: the internet loses
+  // its default route, so coturn's sends to a peer's private host candidate (ICE keeps checking
+  // that pair through the relay) fail at once with ENETUNREACH, and coturn without denied-peer-ip
+  // closes the relay socket of the allocation in use after such a failure.
   const broken = await labCoturn(lab, { port: 3479, denyPrivatePeers: false })
   try {
     const { na, nb } = await twoHomes('symmetric', 'cone1', { turn: true, relay: broken })
+    na.page.on('console', (m) => m.text().startsWith('[dbg]') && console.log('A', m.text().slice(0, 400)))
+    nb.page.on('console', (m) => m.text().startsWith('[dbg]') && console.log('B', m.text().slice(0, 400)))
     const before = await routeTo(na, nb.peerId)
     expect((before.local === 'relay') !== (before.remote === 'relay'), JSON.stringify(before)).toBe(true)
+    execFileSync('ip', ['route', 'del', 'default'])
     await transfer(nb, na, bigSong)
     // The fault did happen (coturn failed a send and dropped the relay socket), and the link
     // came back over a relay ↔ relay pair: the restart went relay-only on both sides.
@@ -142,7 +145,7 @@ test('a relayed path that breaks mid-transfer is restarted relay-only, and the t
     expect(await routeTo(nb, na.peerId)).toMatchObject({ local: 'relay', remote: 'relay' })
     await expect(activity(na)).not.toContainText('closed')
   } finally {
-    execFileSync('ip', ['route', 'add', 'default', 'dev', 'sink0'])
+    execFileSync('ip', ['route', 'replace', 'default', 'dev', 'sink0'])
     await broken.close()
   }
 })
