@@ -7,7 +7,7 @@ import type { Track } from './catalog.ts'
 import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
 import type { PartialStore } from './partial.ts'
-import type { LinkFactory, RtcLink } from './link.ts'
+import type { LinkFactory, LinkRoute, RtcLink } from './link.ts'
 import { Mesh, type MeshConfig } from './mesh.ts'
 import type { KnownPeer, LocalTracks, MeshStats, NetworkTrack, PeerStore } from './mesh-types.ts'
 import {
@@ -60,6 +60,8 @@ export type PeerView = {
   direction: 'outbound' | 'inbound'
   rttMs: number | undefined
   lastSeen: number | undefined
+  /** How the link connected (host, server-reflexive, relayed), once known. */
+  route?: LinkRoute | undefined
 }
 
 export type LogEntry = { at: number; level: 'info' | 'warn'; message: string }
@@ -249,6 +251,7 @@ export class DcmxNode {
         direction: e.direction,
         rttMs: e.peer.rttMs,
         lastSeen: e.peer.lastSeen || undefined,
+        route: e.link.route,
       }))
       .sort((a, b) => rank[a.state] - rank[b.state] || a.peerId.localeCompare(b.peerId))
   }
@@ -439,6 +442,7 @@ export class DcmxNode {
       this.events.emit('change')
     })
     peer.events.on('rtt', () => this.events.emit('change'))
+    link.events.on('route', () => this.events.emit('change'))
     peer.events.on('closed', (reason, rejected) => this.#onClosed(entry, reason, rejected))
     this.events.emit('change')
     return entry
@@ -471,8 +475,10 @@ export class DcmxNode {
       this.#warn(
         `Rejected peer ${who}: ${reason}; refusing it for ${Math.round(this.config.banMs / 60_000)} min`,
       )
-    } else if (entry.direction === 'outbound' && !entry.peer.remoteId) this.passive.failed(peerId)
-    else if (reason !== 'duplicate link' && reason !== 'node stopped')
+    } else if (entry.direction === 'outbound' && !entry.peer.remoteId) {
+      this.passive.failed(peerId)
+      this.#info(`Could not link with ${who}: ${reason}`)
+    } else if (reason !== 'duplicate link' && reason !== 'node stopped')
       this.#info(`Link to ${who} closed: ${reason}`)
     if (this.#started) {
       this.#refillDelay = this.config.refillMs

@@ -11,6 +11,10 @@ declare module 'simple-peer/simplepeer.min.js' {
     constructor(options?: SimplePeerOptions)
     /** The underlying data channel once negotiated (a private field, read for backpressure). */
     _channel: RTCDataChannel | null
+    /** The underlying peer connection (a private field: ICE restart and getStats go through it). */
+    _pc: RTCPeerConnection
+    /** Initiator: make a new offer now. */
+    negotiate(): void
     signal(data: unknown): void
     send(data: ArrayBufferView | ArrayBuffer | string): void
     destroy(error?: Error): void
