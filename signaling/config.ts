@@ -5,6 +5,8 @@ import * as v from 'valibot'
 import { err, ok, type Result } from '../src/core/result.ts'
 import { IceServersSchema, type IceServer } from '../src/core/signaling-protocol.ts'
 import { DEFAULT_HOST, DEFAULT_MAX_SOCKETS_PER_IP, DEFAULT_PORT } from './options.ts'
+import { parseTlsConfig, type TlsConfig } from './tls-config.ts'
+import { DEFAULT_TURN_TTL_S, parseTurnConfig, type TurnOptions } from './turn.ts'
 
 /** Where `vite build` writes the app: `dist/` at the repository root. */
 export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
@@ -20,6 +22,8 @@ export type Config = {
   trustProxy?: boolean
   /** Set only when given (--max-sockets-per-ip / DCMX_MAX_SOCKETS_PER_IP). */
   maxSocketsPerIp?: number
+  turnAuth?: TurnOptions
+  tls?: TlsConfig
 }
 
 /** What the process should do: run with a config, or print usage. */
@@ -42,6 +46,14 @@ Options (flags override environment variables):
   --trust-proxy            DCMX_TRUST_PROXY      behind a TLS proxy: take the client address from
                                                  Forwarded / X-Forwarded-For (default off)
   --max-sockets-per-ip <n> DCMX_MAX_SOCKETS_PER_IP  sockets one address may hold (default ${DEFAULT_MAX_SOCKETS_PER_IP})
+  --turn-secret <s>        DCMX_TURN_SECRET      coturn's static-auth-secret: mint per-session TURN
+                                                 credentials (TURN REST API, use-auth-secret)
+  --turn-urls <list>       DCMX_TURN_URLS        comma-separated TURN URLs of that coturn
+  --turn-ttl <s>           DCMX_TURN_TTL         credential lifetime in seconds (default ${DEFAULT_TURN_TTL_S})
+  --tls-cert <file>        DCMX_TLS_CERT         serve HTTPS/WSS with this PEM certificate chain…
+  --tls-key <file>         DCMX_TLS_KEY          …and this PEM private key
+  --tls-self-signed <list> DCMX_TLS_SELF_SIGNED  serve HTTPS with a fresh self-signed certificate for
+                                                 these comma-separated names/addresses (LAN trials)
   --help                                         print this text
 `
 
@@ -53,6 +65,12 @@ const FLAGS = {
   '--allowed-origins': 'DCMX_ALLOWED_ORIGINS',
   '--trust-proxy': 'DCMX_TRUST_PROXY',
   '--max-sockets-per-ip': 'DCMX_MAX_SOCKETS_PER_IP',
+  '--turn-secret': 'DCMX_TURN_SECRET',
+  '--turn-urls': 'DCMX_TURN_URLS',
+  '--turn-ttl': 'DCMX_TURN_TTL',
+  '--tls-cert': 'DCMX_TLS_CERT',
+  '--tls-key': 'DCMX_TLS_KEY',
+  '--tls-self-signed': 'DCMX_TLS_SELF_SIGNED',
 } as const
 /** Flags that take no value: present means on (`--flag=false` turns one off). */
 const SWITCHES: ReadonlySet<Flag> = new Set(['--trust-proxy'])
@@ -119,11 +137,26 @@ export function parseConfig(
   const iceServers = iceIn ? parseIceServers(iceIn.value, iceIn.source) : ok([])
   if (!iceServers.ok) return iceServers
 
+  const turn = parseTurnConfig(
+    pick('--turn-secret')?.value,
+    pick('--turn-urls')?.value,
+    pick('--turn-ttl')?.value,
+  )
+  if (!turn.ok) return err(turn.error)
+  const tls = parseTlsConfig(
+    pick('--tls-cert')?.value,
+    pick('--tls-key')?.value,
+    pick('--tls-self-signed')?.value,
+  )
+  if (!tls.ok) return tls
+
   const config: Config = {
     port: port.value,
     host: pick('--host')?.value ?? DEFAULT_HOST,
     staticDir: pick('--static')?.value ?? DEFAULT_STATIC_DIR,
     iceServers: iceServers.value,
+    ...(turn.value ? { turnAuth: turn.value } : {}),
+    ...(tls.value ? { tls: tls.value } : {}),
   }
   const originsIn = pick('--allowed-origins')
   if (originsIn) {

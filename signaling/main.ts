@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { SIGNALING_PATH } from '../src/core/signaling-protocol.ts'
 import { parseConfig } from './config.ts'
 import { startSignaling } from './server.ts'
+import { resolveTls } from './tls-config.ts'
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 5_000
@@ -28,9 +29,17 @@ if (!existsSync(join(config.staticDir, 'index.html'))) {
 }
 
 try {
-  const server = await startSignaling(config)
+  const tls = config.tls ? await resolveTls(config.tls) : undefined
+  const { tls: _tlsConfig, ...rest } = config
+  const server = await startSignaling({ ...rest, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) })
   const wsBase = server.url.replace(/^http/, 'ws')
   console.log(`DCMX running at ${server.url}/ (signaling at ${wsBase}${SIGNALING_PATH})`)
+  if (tls) {
+    console.log(`TLS certificate for ${tls.names.join(', ')}`)
+    console.log(`  SHA-256 fingerprint: ${tls.fingerprint}`)
+    if (config.tls?.kind === 'self-signed')
+      console.log('  self-signed: check this fingerprint in the browser before accepting the warning')
+  }
 
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {

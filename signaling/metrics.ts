@@ -1,5 +1,9 @@
 /** Counters of the signaling server and their rendering in the Prometheus text exposition format 0.0.4. */
-import { SIGNALING_ERROR_CODES, type SignalingErrorCode } from '../src/core/signaling-protocol.ts'
+import {
+  SIGNALING_ERROR_CODES,
+  type LinkReport,
+  type SignalingErrorCode,
+} from '../src/core/signaling-protocol.ts'
 import { HTTP_REFUSALS, type HttpRefusal } from './http-guard.ts'
 
 /** Why an HTTP upgrade to WebSocket was refused before a session existed. */
@@ -32,6 +36,8 @@ export type MetricsSnapshot = {
   refused: Record<SocketRefusal, number>
   relaysDropped: Record<RelayDrop, number>
   httpRefused: Record<HttpRefusal, number>
+  /** Links clients reported, by `<local>-<remote>` candidate type of the selected pair. */
+  linksByType: Record<string, number>
   uptimeS: number
 }
 
@@ -48,6 +54,13 @@ export class Counters {
   readonly refused = zeroes(SOCKET_REFUSALS)
   readonly relaysDropped = zeroes(RELAY_DROPS)
   readonly httpRefused = zeroes(HTTP_REFUSALS)
+  readonly linksByType: Record<string, number> = {}
+
+  /** Count one link a client reported; keys come from the protocol's picklists, so they are bounded. */
+  countLink(link: LinkReport): void {
+    const key = `${link.local}-${link.remote}`
+    this.linksByType[key] = (this.linksByType[key] ?? 0) + 1
+  }
 
   /** Copy the counters together with the current gauge values. */
   snapshot(gauges: { connections: number; rooms: number; uptimeS: number }): MetricsSnapshot {
@@ -61,6 +74,7 @@ export class Counters {
       refused: { ...this.refused },
       relaysDropped: { ...this.relaysDropped },
       httpRefused: { ...this.httpRefused },
+      linksByType: { ...this.linksByType },
     }
   }
 }
@@ -70,6 +84,8 @@ type Family = {
   help: string
   type: 'gauge' | 'counter'
   value: number | Record<string, number>
+  /** Label of a family's samples (default `reason`). */
+  label?: string
 }
 
 const PREFIX = 'dcmx_signaling_'
@@ -118,13 +134,22 @@ export function renderPrometheus(m: MetricsSnapshot): string {
       help: 'HTTP requests and connections refused before a handler, by reason.',
       value: m.httpRefused,
     },
+    {
+      name: 'links_reported_total',
+      type: 'counter',
+      help: 'Links clients reported as connected, by candidate types of the selected pair (local-remote).',
+      value: m.linksByType,
+      label: 'pair',
+    },
   ]
   const lines: string[] = []
   for (const f of families) {
     const name = PREFIX + f.name
     lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`)
     if (typeof f.value === 'number') lines.push(`${name} ${f.value}`)
-    else for (const [reason, v] of Object.entries(f.value)) lines.push(`${name}{reason="${reason}"} ${v}`)
+    else
+      for (const [key, v] of Object.entries(f.value))
+        lines.push(`${name}{${f.label ?? 'reason'}="${key}"} ${v}`)
   }
   return lines.join('\n') + '\n'
 }

@@ -3,6 +3,8 @@ import * as v from 'valibot'
 import { IceServersSchema, MAX_SIGNAL_FRAME, type IceServer } from '../src/core/signaling-protocol.ts'
 import { MemoryClientLimits, type ClientLimits } from './client-limits.ts'
 import type { RateLimit } from './rate-limit.ts'
+import type { TlsOptions } from './tls.ts'
+import type { TurnOptions } from './turn.ts'
 
 /** 8080: the port the Vite dev proxy (vite.config.ts) forwards /signal to. */
 export const DEFAULT_PORT = 8080
@@ -112,6 +114,10 @@ export type SignalingOptions = {
   maxHttpConnections?: number
   /** Per-client accounting; default in-memory (see client-limits.ts). */
   clientLimits?: ClientLimits
+  /** TURN REST shared secret and URLs: each session gets its own expiring credentials (turn.ts). */
+  turnAuth?: TurnOptions
+  /** Serve HTTPS and WSS with this certificate (tls.ts). */
+  tls?: TlsOptions
   log?: (line: string) => void
 }
 

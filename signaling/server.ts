@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
@@ -63,6 +64,7 @@ import {
 import { KeyedBuckets, StrikeCounter, TokenBucket } from './rate-limit.ts'
 import { MemoryRooms, type Member, type Rooms } from './rooms.ts'
 import { staticFiles } from './static-files.ts'
+import { IceProvider, MAX_LINK_REPORTS } from './turn.ts'
 
 export type { MetricsSnapshot } from './metrics.ts'
 export type { SignalingOptions } from './options.ts'
@@ -100,6 +102,8 @@ type Connection = {
   alive: boolean
   /** Being closed by us; further frames are ignored. */
   closing: boolean
+  /** Link reports counted for this session so far (bounded: a client could inflate the metric). */
+  reports: number
 }
 
 /** Headers Node keeps per request; the app's requests carry about 20. */
@@ -169,6 +173,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const counters = new Counters()
   const rooms: Rooms = new MemoryRooms(o.maxRoomSize)
   const connections = new Map<string, Connection>()
+  const ice = new IceProvider(o.iceServers, opts.turnAuth)
   let pendingUpgrades = 0
   let closing: Promise<void> | undefined
 
@@ -395,6 +400,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       case 'leave':
         if (rooms.leave(conn.session)) armJoinDeadline(conn)
         return
+      case 'link-report':
+        if (conn.reports++ < MAX_LINK_REPORTS) counters.countLink(msg.link)
+        return
       default:
         assertNever(msg)
     }
@@ -436,6 +444,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       joinTimer: undefined,
       alive: true,
       closing: false,
+      reports: 0,
     }
     connections.set(conn.session, conn)
     armJoinDeadline(conn)
@@ -455,13 +464,22 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       conn.closing = true
       counters.rejected[e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'TOO_LARGE' : 'BAD_MESSAGE'] += 1
     })
+    // Fresh TURN credentials well before the current ones expire, for as long as the socket lives.
+    const refresh = ice.expires
+      ? setInterval(
+          () => send(conn, { type: 'ice', iceServers: ice.serversFor(conn.session) }),
+          ice.refreshMs,
+        )
+      : undefined
+    refresh?.unref()
     ws.on('close', () => {
       clearTimeout(conn.joinTimer)
+      clearInterval(refresh)
       rooms.leave(conn.session)
       connections.delete(conn.session)
       conn.lease.release()
     })
-    send(conn, { type: 'welcome', session: conn.session, iceServers: o.iceServers })
+    send(conn, { type: 'welcome', session: conn.session, iceServers: ice.serversFor(conn.session) })
   }
 
   function heartbeat(): void {
@@ -479,17 +497,19 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     }
   }
 
-  const server = createServer(
-    {
-      headersTimeout: o.headersTimeoutMs,
-      requestTimeout: o.requestTimeoutMs,
-      // How often Node looks for requests past those timeouts (its default, 30 s, would let
-      // half-sent heads linger far beyond them).
-      connectionsCheckingInterval: Math.min(1_000, o.headersTimeoutMs),
-      maxHeaderSize: MAX_HEADER_BYTES,
-    },
-    withErrorBoundary(onRequest, onRequestError),
-  )
+  const serverOptions = {
+    headersTimeout: o.headersTimeoutMs,
+    requestTimeout: o.requestTimeoutMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would let
+    // half-sent heads linger far beyond them).
+    connectionsCheckingInterval: Math.min(1_000, o.headersTimeoutMs),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  }
+  const handler = withErrorBoundary(onRequest, onRequestError)
+  // HTTPS (tls.ts) gets the same timeouts, caps and error boundary as plain HTTP.
+  const server = opts.tls
+    ? createHttpsServer({ ...serverOptions, ...opts.tls }, handler)
+    : createServer(serverOptions, handler)
   server.maxConnections = o.maxHttpConnections
   server.maxHeadersCount = MAX_HEADERS_COUNT
   answerClientErrors(server, (reason) => (counters.httpRefused[reason] += 1))
@@ -519,7 +539,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   timer.unref()
 
   const port = (server.address() as AddressInfo).port
-  const url = `http://${displayHost(o.host)}:${port}`
+  const url = `${opts.tls ? 'https' : 'http'}://${displayHost(o.host)}:${port}`
 
   async function shutdown(): Promise<void> {
     clearInterval(timer)

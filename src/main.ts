@@ -2,12 +2,15 @@ import { mount } from 'svelte'
 import { emptyReader, firstOf, localReader } from './platform/local-reader.ts'
 import { IdbPartialStore } from './platform/partial-store.ts'
 import { startBrowserLibrary } from './platform/start-library.ts'
+import { RelayOnlySetting } from './platform/privacy.ts'
 import { readOptions, startBrowserNode } from './platform/start-node.ts'
 import { serveContent } from './platform/sw-bridge.ts'
 import App from './ui/App.svelte'
 import { LibraryView } from './ui/library-view.svelte.ts'
 import { NetworkView } from './ui/network-view.svelte.ts'
 import { NodeView } from './ui/node-view.svelte.ts'
+import { PrivacyView } from './ui/privacy-view.svelte.ts'
+import InsecureContext from './ui/InsecureContext.svelte'
 import StartupError from './ui/StartupError.svelte'
 
 const target = document.getElementById('app')!
@@ -30,6 +33,7 @@ try {
   // The node announces the library's tracks and stores what it downloads there, so the library
   // opens first (it takes milliseconds).
   const { opened, libraryError } = await openLibrary()
+  const privacy = new RelayOnlySetting(new URL(location.href), localStorage)
   const node = await startBrowserNode(
     options,
     opened?.library,
@@ -38,6 +42,7 @@ try {
       partials: new IdbPartialStore(opened.store),
       adopt: (track) => opened.library.adopt(track),
     },
+    privacy,
   )
   window.dcmx = node
   // /content/<hash> through the service worker, local tracks and remote ones alike, so the player
@@ -55,6 +60,7 @@ try {
       view: new NodeView(node, options.warnings),
       network,
       updates: content.updates,
+      privacy: new PrivacyView(privacy),
       ...(library ? { library } : { libraryError }),
       ...(library && {
         fetchAndPlay: async (hash: string) => {
@@ -77,5 +83,11 @@ try {
   })
 } catch (error) {
   console.error(error)
-  mount(StartupError, { target, props: { message: error instanceof Error ? error.message : String(error) } })
+  // Plain http from another address: the browser withholds WebCrypto and service workers.
+  if (!isSecureContext) mount(InsecureContext, { target, props: { url: new URL(location.href) } })
+  else
+    mount(StartupError, {
+      target,
+      props: { message: error instanceof Error ? error.message : String(error) },
+    })
 }

@@ -7,7 +7,7 @@ import type { Track } from './catalog.ts'
 import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
 import type { PartialStore } from './partial.ts'
-import type { LinkFactory, RtcLink } from './link.ts'
+import type { LinkFactory, LinkRoute, RtcLink } from './link.ts'
 import { LinkManager, type ManagedLink } from './link-manager.ts'
 import { consoleDevLog, type DevLog } from './dev-log.ts'
 import { Reputation, type PenaltyKind } from './reputation.ts'
@@ -64,6 +64,8 @@ export type PeerView = {
   direction: 'outbound' | 'inbound'
   rttMs: number | undefined
   lastSeen: number | undefined
+  /** How the link connected (host, server-reflexive, relayed), once known. */
+  route?: LinkRoute | undefined
 }
 
 export type LogEntry = { at: number; level: 'info' | 'warn'; message: string }
@@ -220,6 +222,7 @@ export class DcmxNode {
         direction: e.direction,
         rttMs: e.peer.rttMs,
         lastSeen: e.peer.lastSeen || undefined,
+        route: e.link.route,
       }))
       .sort((a, b) => rank[a.state] - rank[b.state] || a.peerId.localeCompare(b.peerId))
   }
@@ -349,6 +352,8 @@ export class DcmxNode {
       if (msg.type === 'content-req' || msg.type === 'pieces-req') return this.server.handle(content, msg)
       return this.mesh.receive(gossip, msg)
     }
+    // How the link connected (host, reflexive, relayed) shows in the peer list as it changes.
+    link.events.on('route', () => this.events.emit('change'))
     this.#ports.set(peer, { gossip, content })
     return peer
   }
@@ -371,8 +376,10 @@ export class DcmxNode {
     } else if (rejected) {
       // Before its proof, a link's failure is its session's: the id it claimed may be someone else's.
       this.#warn(`Refused a link that claimed to be ${who}: ${reason}`)
-    } else if (entry.direction === 'outbound' && !proven) this.passive.failed(entry.expectedPeerId)
-    else if (reason !== 'duplicate link' && reason !== 'node stopped')
+    } else if (entry.direction === 'outbound' && !proven) {
+      this.passive.failed(entry.expectedPeerId)
+      this.#info(`Could not link with ${who}: ${reason}`)
+    } else if (reason !== 'duplicate link' && reason !== 'node stopped')
       this.#info(`Link to ${who} closed: ${reason}`)
   }
 

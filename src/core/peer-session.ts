@@ -370,7 +370,9 @@ export class PeerSession {
   #startPinging() {
     const { clock, random, config } = this.deps
     const probe = () => {
-      if (clock.now() - this.lastSeen > config.deadAfterMs) return this.close('no answer to pings')
+      // A link restoring its path (an ICE restart, bounded by the link) is not silent, only away.
+      const away = this.link.repairing === true
+      if (!away && clock.now() - this.lastSeen > config.deadAfterMs) return this.close('no answer to pings')
       this.ping().catch(() => {})
     }
     probe()

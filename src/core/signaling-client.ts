@@ -8,6 +8,7 @@ import {
   MAX_LOOKUP_IDS,
   type ClientMessage,
   type IceServer,
+  type LinkReport,
   type PeerRef,
   type SignalData,
 } from './signaling-protocol.ts'
@@ -34,6 +35,8 @@ export type SignalingEvents = {
   signal: [from: PeerRef, data: SignalData]
   /** A non-fatal error the server reported (rate limit, unknown peer, …). */
   error: [code: string, message: string]
+  /** The server sent fresh ICE servers (new TURN credentials); new links use them. */
+  ice: [IceServer[]]
 }
 
 export type SignalingClientDeps = {
@@ -108,6 +111,11 @@ export class SignalingClient {
     }
   }
 
+  /** Tell the server how a link connected, for its /metrics; dropped silently while offline. */
+  report(link: LinkReport): void {
+    this.#send({ type: 'link-report', link })
+  }
+
   #connect() {
     this.#setState({ state: 'connecting', attempt: this.#attempt })
     let socket: SocketLike
@@ -150,6 +158,10 @@ export class SignalingClient {
         return
       case 'signal':
         this.events.emit('signal', msg.from, msg.data)
+        return
+      case 'ice':
+        this.#iceServers = msg.iceServers
+        this.events.emit('ice', msg.iceServers)
         return
       case 'error':
         this.events.emit('error', msg.code, msg.message)

@@ -59,6 +59,16 @@ const IceServerSchema = v.strictObject({
 export type IceServer = v.InferOutput<typeof IceServerSchema>
 export const IceServersSchema = v.pipe(v.array(IceServerSchema), v.maxLength(16))
 
+/** ICE candidate types (RFC 8445 / getStats): how one end of a link's selected pair is reached. */
+export const CANDIDATE_TYPES = ['host', 'srflx', 'prflx', 'relay'] as const
+export type CandidateType = (typeof CANDIDATE_TYPES)[number]
+const LinkReportSchema = v.strictObject({
+  local: v.picklist(CANDIDATE_TYPES),
+  remote: v.picklist(CANDIDATE_TYPES),
+})
+/** How one link of a client connected, reported for the server's /metrics. */
+export type LinkReport = v.InferOutput<typeof LinkReportSchema>
+
 const ClientMessageSchema = v.variant('type', [
   /** Enter a room under a peer id; answered by `joined` with a random sample of the room. */
   v.strictObject({ type: v.literal('join'), room: RoomSchema, peerId: PeerIdSchema }),
@@ -73,6 +83,8 @@ const ClientMessageSchema = v.variant('type', [
   }),
   /** Leave the room; the socket stays open. */
   v.strictObject({ type: v.literal('leave') }),
+  /** A link of this client connected by this candidate pair (counted in /metrics, nothing else). */
+  v.strictObject({ type: v.literal('link-report'), link: LinkReportSchema }),
 ])
 export type ClientMessage = v.InferOutput<typeof ClientMessageSchema>
 
@@ -100,6 +112,8 @@ const ServerMessageSchema = v.variant('type', [
     peers: v.pipe(v.array(PeerRefSchema), v.maxLength(MAX_PEER_REFS)),
   }),
   v.strictObject({ type: v.literal('signal'), from: PeerRefSchema, data: SignalDataSchema }),
+  /** Fresh ICE servers (TURN credentials about to expire): used for links made from now on. */
+  v.strictObject({ type: v.literal('ice'), iceServers: IceServersSchema }),
   v.strictObject({
     type: v.literal('error'),
     code: v.picklist(SIGNALING_ERROR_CODES),

@@ -11,8 +11,10 @@ declare module 'simple-peer/simplepeer.min.js' {
     constructor(options?: SimplePeerOptions)
     /** The underlying data channel once negotiated (a private field, read for backpressure). */
     _channel: RTCDataChannel | null
-    /** The underlying connection (a private field, read for the DTLS fingerprints of its descriptions). */
-    _pc: RTCPeerConnection | null
+    /** The underlying peer connection (a private field: DTLS fingerprints of its descriptions, ICE restart and getStats go through it). */
+    _pc: RTCPeerConnection
+    /** Initiator: make a new offer now. */
+    negotiate(): void
     signal(data: unknown): void
     send(data: ArrayBufferView | ArrayBuffer | string): void
     destroy(error?: Error): void

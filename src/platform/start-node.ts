@@ -7,6 +7,7 @@ import { IdbPeerStore } from './peer-store.ts'
 import { systemClock } from './clock.ts'
 import { loadTabIdentity } from './identity-store.ts'
 import { createRtcLink } from './rtc-link.ts'
+import type { RelayOnlySetting } from './privacy.ts'
 import { openBrowserSocket } from './socket.ts'
 
 export const DEFAULT_ROOM = 'lobby'
@@ -68,6 +69,7 @@ export async function startBrowserNode(
   options: BrowserNodeOptions = readOptions(new URL(location.href)),
   local?: LocalTracks,
   content?: NodeDeps['content'],
+  privacy?: RelayOnlySetting,
 ) {
   const identity = await loadTabIdentity()
   markOnce('dcmx:identity-ready')
@@ -81,8 +83,14 @@ export async function startBrowserNode(
     random: Math.random,
   })
   const createLink: LinkFactory = (linkOptions) => {
-    const link = createRtcLink(linkOptions)
+    const link = createRtcLink({
+      ...linkOptions,
+      relayOnly: privacy?.value === true,
+      freshIceServers: () => signaling.iceServers,
+    })
     link.events.on('open', () => markOnce('dcmx:first-channel-open'))
+    // How links connect, counted by the server's /metrics (nothing but the two candidate types).
+    link.events.on('route', (route) => signaling.report({ local: route.local, remote: route.remote }))
     return link
   }
   const node = new DcmxNode({
