@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
 import { err, ok, type Result } from '../src/core/result.ts'
 import { IceServersSchema, type IceServer } from '../src/core/signaling-protocol.ts'
-import { DEFAULT_HOST, DEFAULT_PORT } from './options.ts'
+import { DEFAULT_HOST, DEFAULT_PORT, isRedisUrl } from './options.ts'
 
 /** Where `vite build` writes the app: `dist/` at the repository root. */
 export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
@@ -16,6 +16,7 @@ export type Config = {
   staticDir: string
   iceServers: IceServer[]
   allowedOrigins?: string[]
+  redis?: string
 }
 
 /** What the process should do: run with a config, or print usage. */
@@ -33,6 +34,9 @@ Options (flags override environment variables):
   --ice-servers <json>     DCMX_ICE_SERVERS      JSON array of RTCIceServer sent to browsers
                                                  (default none; see the README for an example)
   --allowed-origins <list> DCMX_ALLOWED_ORIGINS  comma-separated Origins allowed to open the socket
+  --redis <url>            DCMX_REDIS_URL        share rooms with other servers through this Redis
+                                                 (redis://[user:pass@]host:port[/db]; default: none,
+                                                 rooms live in this process only)
   --help                                         print this text
 `
 
@@ -42,6 +46,7 @@ const FLAGS = {
   '--static': 'DCMX_STATIC_DIR',
   '--ice-servers': 'DCMX_ICE_SERVERS',
   '--allowed-origins': 'DCMX_ALLOWED_ORIGINS',
+  '--redis': 'DCMX_REDIS_URL',
 } as const
 type Flag = keyof typeof FLAGS
 
@@ -111,6 +116,15 @@ export function parseConfig(
     host: pick('--host')?.value ?? DEFAULT_HOST,
     staticDir: pick('--static')?.value ?? DEFAULT_STATIC_DIR,
     iceServers: iceServers.value,
+  }
+  const redisIn = pick('--redis')
+  if (redisIn) {
+    if (!isRedisUrl(redisIn.value)) {
+      return err(
+        `${redisIn.source}: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisIn.value)}`,
+      )
+    }
+    config.redis = redisIn.value
   }
   const originsIn = pick('--allowed-origins')
   if (originsIn) {

@@ -5,8 +5,10 @@ import { SIGNALING_PATH } from '../src/core/signaling-protocol.ts'
 import { parseConfig } from './config.ts'
 import { startSignaling } from './server.ts'
 
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 5_000
+/** On SIGTERM, members are told to reconnect (to another server) at a random moment within this. */
+const DRAIN_MS = 3_000
+/** How long a graceful shutdown may take, draining included, before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = DRAIN_MS + 5_000
 
 const parsed = parseConfig(process.argv.slice(2), process.env)
 if (!parsed.ok) {
@@ -33,6 +35,7 @@ try {
   console.log(`DCMX running at ${server.url}/ (signaling at ${wsBase}${SIGNALING_PATH})`)
 
   let stopping = false
+  // SIGTERM (an orchestrator replacing this server) drains; SIGINT (Ctrl-C) closes at once.
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       console.error(`dcmx: second ${signal}, exiting now`)
@@ -44,7 +47,7 @@ try {
       console.error('dcmx: shutdown timed out')
       process.exit(1)
     }, SHUTDOWN_TIMEOUT_MS).unref()
-    server.close().then(
+    server.close({ drainMs: signal === 'SIGTERM' ? DRAIN_MS : 0 }).then(
       () => process.exit(0),
       (e: unknown) => {
         console.error(`dcmx: error while shutting down: ${String(e)}`)

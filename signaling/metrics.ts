@@ -1,5 +1,6 @@
 /** Counters of the signaling server and their rendering in the Prometheus text exposition format 0.0.4. */
 import { SIGNALING_ERROR_CODES, type SignalingErrorCode } from '../src/core/signaling-protocol.ts'
+import type { RoomsHealth } from './rooms.ts'
 
 /** Why an HTTP upgrade to WebSocket was refused before a session existed. */
 export type UpgradeRefusal = 'path' | 'origin' | 'server_full'
@@ -18,6 +19,8 @@ export type MetricsSnapshot = {
   heartbeatDrops: number
   upgradesRefused: Record<UpgradeRefusal, number>
   uptimeS: number
+  /** The rooms' shared state: in memory, or Redis with its health and cross-server relay counts. */
+  shared: RoomsHealth
 }
 
 const zeroes = <K extends string>(keys: readonly K[]) =>
@@ -32,7 +35,12 @@ export class Counters {
   readonly upgradesRefused = zeroes(UPGRADE_REFUSALS)
 
   /** Copy the counters together with the current gauge values. */
-  snapshot(gauges: { connections: number; rooms: number; uptimeS: number }): MetricsSnapshot {
+  snapshot(gauges: {
+    connections: number
+    rooms: number
+    uptimeS: number
+    shared: RoomsHealth
+  }): MetricsSnapshot {
     return {
       ...gauges,
       relayed: this.relayed,
@@ -49,6 +57,8 @@ type Family = {
   help: string
   type: 'gauge' | 'counter'
   value: number | Record<string, number>
+  /** Label name of a family with several samples; `reason` unless told. */
+  label?: string
 }
 
 const PREFIX = 'dcmx_signaling_'
@@ -79,13 +89,67 @@ export function renderPrometheus(m: MetricsSnapshot): string {
       help: 'WebSocket upgrades refused, by reason.',
       value: m.upgradesRefused,
     },
+    ...redisFamilies(m.shared),
   ]
   const lines: string[] = []
   for (const f of families) {
     const name = PREFIX + f.name
     lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`)
     if (typeof f.value === 'number') lines.push(`${name} ${f.value}`)
-    else for (const [reason, v] of Object.entries(f.value)) lines.push(`${name}{reason="${reason}"} ${v}`)
+    else {
+      const label = f.label ?? 'reason'
+      for (const [key, v] of Object.entries(f.value)) lines.push(`${name}{${label}="${key}"} ${v}`)
+    }
   }
   return lines.join('\n') + '\n'
+}
+
+/** The Redis families, present only when the rooms are Redis-backed. */
+function redisFamilies(shared: RoomsHealth): Family[] {
+  if (shared.backend !== 'redis') return []
+  return [
+    {
+      name: 'redis_up',
+      type: 'gauge',
+      help: 'Whether Redis answers (0: serving local members only).',
+      value: shared.up ? 1 : 0,
+    },
+    {
+      name: 'redis_latency_seconds',
+      type: 'gauge',
+      help: 'Round trip of the last PING to Redis (NaN before the first answer).',
+      value: shared.latencyMs / 1000,
+    },
+    { name: 'redis_commands_total', type: 'counter', help: 'Redis commands sent.', value: shared.commands },
+    {
+      name: 'redis_command_seconds_total',
+      type: 'counter',
+      help: 'Summed round-trip time of Redis commands (divide by redis_commands_total for the mean).',
+      value: shared.commandMs / 1000,
+    },
+    {
+      name: 'redis_errors_total',
+      type: 'counter',
+      help: 'Redis commands that failed or timed out.',
+      value: shared.errors,
+    },
+    {
+      name: 'cross_server_relayed_total',
+      type: 'counter',
+      help: 'Signals relayed through Redis, by direction (out: to a member on another server).',
+      value: { out: shared.relayedOut, in: shared.relayedIn },
+      label: 'direction',
+    },
+  ]
+}
+
+/** Fields /healthz adds to its body: whether the server drains, and whether shared state is reachable. */
+export function healthFields(shared: RoomsHealth, draining: boolean) {
+  const redis = shared.backend === 'redis' ? { redis: shared.up ? 'up' : 'down' } : {}
+  return {
+    ok: !draining,
+    draining,
+    degraded: shared.backend === 'redis' && !shared.up,
+    ...redis,
+  }
 }

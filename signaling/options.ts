@@ -50,6 +50,8 @@ export type SignalingOptions = {
   heartbeatMs?: number
   /** If set, WebSocket upgrades whose Origin header is not listed are refused with 403. */
   allowedOrigins?: string[]
+  /** redis:// or rediss:// URL: share rooms with every server on that Redis (redis-rooms.ts). */
+  redis?: string
   log?: (line: string) => void
 }
 
@@ -82,7 +84,11 @@ export function resolveOptions(opts: SignalingOptions): ResolvedOptions {
   if (!(rate.perSecond > 0) || !(rate.burst >= 1)) {
     throw new RangeError('rateLimit needs perSecond > 0 and burst >= 1')
   }
+  if (opts.redis !== undefined && !isRedisUrl(opts.redis)) {
+    throw new TypeError(`redis must be a redis:// or rediss:// URL, got ${JSON.stringify(opts.redis)}`)
+  }
   return {
+    redis: opts.redis,
     port: integer('port', opts.port, DEFAULT_PORT, 0, 65_535),
     host: opts.host ?? DEFAULT_HOST,
     staticDir: opts.staticDir,
@@ -121,5 +127,13 @@ export type ResolvedOptions = {
   rateLimit: RateLimit
   heartbeatMs: number
   allowedOrigins: Set<string> | undefined
+  redis: string | undefined
   log: (line: string) => void
+}
+
+/** A URL ioredis can connect to: redis:// (plain) or rediss:// (TLS), with a host. */
+export function isRedisUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false
+  const url = new URL(text)
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== ''
 }

@@ -5,13 +5,11 @@
  * `leave` and socket close notify nobody, they only free state. The server never interprets SDP or
  * ICE, it only checks shape and size and forwards.
  *
- * Scale-out seam: everything that knows who is in which room and how to reach a session lives behind
- * the `Rooms` interface (rooms.ts); this file only owns sockets, limits and metrics. To run several
- * signaling processes behind a load balancer, a Redis-backed `Rooms` could keep membership in Redis
- * sets and deliver `route()` through pub/sub on a per-session channel, calling `Member.deliver` on the
- * process that holds the target socket. The interface is synchronous today because the in-memory
- * version is; a distributed version would make its methods return promises, and this file would then
- * serialize each connection's messages so a `signal` cannot overtake the `join` sent before it.
+ * Scale-out: everything that knows who is in which room and how to reach a session lives behind
+ * the `Rooms` interface (rooms.ts); this file only owns sockets, limits and metrics. In memory by
+ * default; with `redis` set, RedisRooms (redis-rooms.ts) shares membership through Redis so several
+ * processes can run behind a load balancer. Rooms answer asynchronously, so each connection's
+ * messages are handled one after the other: a `signal` cannot overtake the `join` sent before it.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -33,6 +31,7 @@ import {
 import { appSecurityHeaders, COMMON_SECURITY_HEADERS } from './headers.ts'
 import {
   Counters,
+  healthFields,
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,
   type MetricsSnapshot,
@@ -49,6 +48,8 @@ import {
   type SignalingOptions,
 } from './options.ts'
 import { StrikeCounter, TokenBucket } from './rate-limit.ts'
+import { drainConnections } from './drain.ts'
+import { connectRedisRooms } from './redis-rooms.ts'
 import { MemoryRooms, type Member, type Rooms } from './rooms.ts'
 
 export type { MetricsSnapshot } from './metrics.ts'
@@ -63,8 +64,12 @@ export type SignalingServer = {
   url: string
   /** WebSocket URL of the signaling endpoint. */
   wsUrl: string
-  /** Terminate every socket and stop listening; the port is free when this resolves. */
-  close(): Promise<void>
+  /**
+   * Stop listening and close every socket; the port is free when this resolves. With `drainMs`,
+   * first withdraw this server's members and tell them to reconnect (to another server) at a
+   * random moment within `drainMs`, and wait for them to go, up to that long.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>
   metrics(): MetricsSnapshot
 }
 
@@ -77,7 +82,14 @@ type Connection = {
   alive: boolean
   /** Being closed by us; further frames are ignored. */
   closing: boolean
+  /** The handling of this connection's previous messages: each waits for the one before it. */
+  queue: Promise<void>
+  /** Messages waiting in `queue`. */
+  queued: number
 }
+
+/** Frames one connection may have waiting for the rooms (a slow Redis); past that they are dropped. */
+const MAX_QUEUED_MESSAGES = 256
 
 /** Sessions returned per looked-up peer id: a full lookup then still fits one `sample` frame. */
 const LOOKUP_PER_ID = Math.floor(MAX_PEER_REFS / MAX_LOOKUP_IDS)
@@ -107,7 +119,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const o = resolveOptions(opts)
   const startedAt = performance.now()
   const counters = new Counters()
-  const rooms: Rooms = new MemoryRooms(o.maxRoomSize)
+  const rooms: Rooms = o.redis
+    ? await connectRedisRooms({ url: o.redis, maxRoomSize: o.maxRoomSize, log: o.log })
+    : new MemoryRooms(o.maxRoomSize)
   const connections = new Map<string, Connection>()
   let pendingUpgrades = 0
   let closing: Promise<void> | undefined
@@ -117,6 +131,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       connections: connections.size,
       rooms: rooms.roomCount(),
       uptimeS: Math.floor((performance.now() - startedAt) / 1000),
+      shared: rooms.health(),
     })
 
   const serveStatic = o.staticDir
@@ -148,12 +163,15 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     if (pathname === '/healthz') {
       const m = metrics()
       const body = JSON.stringify({
-        ok: true,
         connections: m.connections,
         rooms: m.rooms,
         uptimeS: m.uptimeS,
+        ...healthFields(m.shared, closing !== undefined),
       })
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body)
+      // 503 while draining, so a load balancer stops sending new sockets here.
+      res
+        .writeHead(closing ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+        .end(body)
     } else if (pathname === '/metrics') {
       res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' })
       res.end(renderPrometheus(metrics()))
@@ -226,16 +244,16 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     return { session: conn.session, peerId, deliver: (message) => send(conn, message) }
   }
 
-  function handle(conn: Connection, msg: ClientMessage): void {
+  async function handle(conn: Connection, msg: ClientMessage): Promise<void> {
     switch (msg.type) {
       case 'join': {
-        const joined = rooms.join(member(conn, msg.peerId), msg.room, o.sampleSize)
+        const joined = await rooms.join(member(conn, msg.peerId), msg.room, o.sampleSize)
         if (!joined.ok) return reject(conn, 'ROOM_FULL', `room is full (${o.maxRoomSize} members)`)
         counters.joins += 1
         return send(conn, { type: 'joined', room: msg.room, peers: joined.value })
       }
       case 'signal': {
-        const routed = rooms.route(conn.session, msg.to, msg.data)
+        const routed = await rooms.route(conn.session, msg.to, msg.data)
         if (routed.ok) {
           counters.relayed += 1
           return
@@ -244,38 +262,54 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
         return reject(conn, 'UNKNOWN_PEER', 'no such session in this room')
       }
       case 'sample': {
-        const peers = rooms.sample(conn.session, o.sampleSize)
+        const peers = await rooms.sample(conn.session, o.sampleSize)
         if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
         return send(conn, { type: 'sample', peers })
       }
       case 'lookup': {
-        const peers = rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
+        const peers = await rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
         if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
         return send(conn, { type: 'sample', peers })
       }
       case 'leave':
-        rooms.leave(conn.session)
+        await rooms.leave(conn.session)
         return
       default:
         assertNever(msg)
     }
   }
 
+  /** Run `step` after the connection's earlier messages, so answers keep the order of the frames. */
+  function enqueue(conn: Connection, step: () => Promise<void> | void): void {
+    if (conn.queued >= MAX_QUEUED_MESSAGES) {
+      // Only a client outpacing a slow Redis gets here (the rate limit bounds everyone else).
+      counters.rejected.RATE_LIMITED += 1
+      return
+    }
+    conn.queued += 1
+    conn.queue = conn.queue
+      .then(step)
+      .catch((e: unknown) => {
+        // A bug here must cost one message, not the process.
+        o.log(`internal error handling a message from ${conn.session}: ${String(e)}`)
+      })
+      .finally(() => (conn.queued -= 1))
+  }
+
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closing) return
     if (!conn.bucket.take(performance.now())) {
-      return reject(conn, 'RATE_LIMITED', `over ${o.rateLimit.perSecond} messages per second`)
+      const text = `over ${o.rateLimit.perSecond} messages per second`
+      return enqueue(conn, () => reject(conn, 'RATE_LIMITED', text))
     }
-    if (isBinary) return reject(conn, 'BAD_MESSAGE', 'binary frames are not accepted')
+    if (isBinary) return enqueue(conn, () => reject(conn, 'BAD_MESSAGE', 'binary frames are not accepted'))
     const decoded = decodeClientMessage(rawToText(data))
     if (!decoded.ok) {
-      return reject(
-        conn,
-        decoded.error.code === 'TOO_LARGE' ? 'TOO_LARGE' : 'BAD_MESSAGE',
-        decoded.error.message,
-      )
+      const { code, message } = decoded.error
+      return enqueue(conn, () => reject(conn, code === 'TOO_LARGE' ? 'TOO_LARGE' : 'BAD_MESSAGE', message))
     }
-    handle(conn, decoded.value)
+    const msg = decoded.value
+    enqueue(conn, () => handle(conn, msg))
   }
 
   function onConnection(ws: WebSocket): void {
@@ -287,6 +321,8 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       strikes: new StrikeCounter(FLOOD_MAX_STRIKES, FLOOD_WINDOW_MS, now),
       alive: true,
       closing: false,
+      queue: Promise.resolve(),
+      queued: 0,
     }
     connections.set(conn.session, conn)
     ws.on('pong', () => {
@@ -306,8 +342,14 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       counters.rejected[e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'TOO_LARGE' : 'BAD_MESSAGE'] += 1
     })
     ws.on('close', () => {
-      rooms.leave(conn.session)
       connections.delete(conn.session)
+      // After whatever is still waiting, and whatever the cap on waiting frames.
+      conn.queue = conn.queue
+        .then(() => rooms.leave(conn.session))
+        .then(
+          () => {},
+          (e: unknown) => o.log(`internal error freeing ${conn.session}: ${String(e)}`),
+        )
     })
     send(conn, { type: 'welcome', session: conn.session, iceServers: o.iceServers })
   }
@@ -341,14 +383,16 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const port = (server.address() as AddressInfo).port
   const url = `http://${displayHost(o.host)}:${port}`
 
-  async function shutdown(): Promise<void> {
+  async function shutdown(drainMs: number): Promise<void> {
     clearInterval(timer)
+    if (drainMs > 0) await drainConnections(connections.values(), rooms, drainMs)
     const closed = [...connections.values()].map(
       (conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),
     )
     for (const conn of connections.values()) conn.ws.terminate()
     wss.close()
     await Promise.all(closed)
+    await rooms.close()
     await new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -360,7 +404,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     host: o.host,
     url,
     wsUrl: `${url.replace(/^http/, 'ws')}${SIGNALING_PATH}`,
-    close: () => (closing ??= shutdown()),
+    close: (opts) => (closing ??= shutdown(opts?.drainMs ?? 0)),
     metrics,
   }
 }
