@@ -75,8 +75,9 @@ export type RedisProcess = {
   stop(): Promise<void>
 }
 
-export async function startRedis(): Promise<RedisProcess> {
-  const port = await freePort()
+/** Start redis-server on `port` (a free one if not given) and wait until it accepts connections. */
+export async function startRedis(port?: number): Promise<RedisProcess> {
+  port ??= await freePort()
   let child: ChildProcess | undefined
   const launch = async () => {
     const proc = spawn(

@@ -8,6 +8,7 @@ import type { PeerRef, SignalData } from '../src/core/signaling-protocol.ts'
 import { openWsSocket, realClock } from '../src/core/testing/ws-socket.ts'
 import { DEFAULT_MEMBER_TTL_MS, DEFAULT_REFRESH_MS } from './redis-rooms.ts'
 import {
+  freePort,
   removeAppDir,
   startRedis,
   startServerProcess,
@@ -21,6 +22,7 @@ import {
   parsePrometheus,
   peerId,
   sessions,
+  start,
   until,
   type Joined,
 } from './test-helpers.ts'
@@ -71,9 +73,10 @@ async function relays(from: Joined, to: Joined, n: number) {
 /** Pause between polls that cost a message each, to stay within the per-client rate limit. */
 const pace = () => new Promise((r) => setTimeout(r, 200))
 
-const health = async (s: ServerProcess) =>
+const health = async (s: Pick<ServerProcess, 'url'>) =>
   (await get(s, '/healthz')).json() as Promise<Record<string, unknown>>
-const metrics = async (s: ServerProcess) => parsePrometheus(await (await get(s, '/metrics')).text())
+const metrics = async (s: Pick<ServerProcess, 'url'>) =>
+  parsePrometheus(await (await get(s, '/metrics')).text())
 
 describe('rooms on Redis', () => {
   it('two servers on one Redis: members see each other in samples and lookups, relay both ways, see departures', async () => {
@@ -235,5 +238,31 @@ describe('rooms on Redis', () => {
     const secondSession = a.state.state === 'online' ? a.state.session : ''
     b.send({ type: 'lookup', peerIds: [id] })
     expect(sessions((await b.expect('sample')).peers)).toEqual([secondSession])
+  })
+
+  it('starts while Redis is unreachable, serves locally, and joins the shared rooms once Redis is there', async () => {
+    const port = await freePort()
+    const url = `redis://127.0.0.1:${port}`
+    const lonely = await start({ redis: url })
+    expect(await health(lonely)).toMatchObject({ ok: true, degraded: true, redis: 'down' })
+    const a = await joinRoom(lonely, 'r')
+    const a2 = await joinRoom(lonely, 'r')
+    expect(a2.joined.peers).toEqual([{ session: a.session, peerId: a.peerId }])
+    await relays(a, a2, 1)
+
+    const redis = await startRedis(port)
+    started.redis.push(redis)
+    await until(async () => (await health(lonely)).redis === 'up', 10_000)
+    const other = await start({ redis: url })
+    // The members that joined while Redis was away are in the shared room by the next refresh.
+    await until(async () => {
+      await pace()
+      const b = await joinRoom(other, 'r')
+      b.ws.close()
+      return b.joined.peers.length === 2
+    }, 5_000)
+    const b = await joinRoom(other, 'r')
+    await relays(b, a, 2)
+    await relays(a2, b, 3)
   })
 })
