@@ -4,7 +4,7 @@
  * started and stopped by the test itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -175,6 +175,77 @@ export async function startServerProcess(
     terminate: async () => {
       child.kill('SIGTERM')
       return exited(child)
+    },
+  }
+}
+
+export const NGINX = process.env.DCMX_NGINX ?? '/usr/sbin/nginx'
+/** The load-balancer config the README documents, tested as written. */
+export const NGINX_CONFIG = resolve(ROOT, 'docs', 'deploy', 'nginx-dcmx.conf')
+
+/** nginx (Debian's package) in front of `backends` ("127.0.0.1:port"), with docs/deploy/nginx-dcmx.conf. */
+export type NginxProcess = { url: string; wsUrl: string; stop(): Promise<void> }
+
+export async function startNginx(backends: string[]): Promise<NginxProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'dcmx-nginx-'))
+  const port = await freePort()
+  const documented = readFileSync(NGINX_CONFIG, 'utf8')
+  const servers = [...documented.matchAll(/^ {4}server 127\.0\.0\.1:\d+ (.*);$/gm)]
+  if (servers.length !== 2 || !/^ {4}listen 8080;$/m.test(documented)) {
+    throw new Error(`${NGINX_CONFIG} no longer has the two upstreams and the listen line this test swaps`)
+  }
+  const options = servers[0]![1]
+  const config = documented
+    .replace(/^ {4}server 127\.0\.0\.1:\d+ .*;\n/gm, '')
+    .replace(
+      /^(upstream dcmx \{\n(?:.*\n)*? {4}least_conn;\n)/m,
+      (head: string) => head + backends.map((b) => `    server ${b} ${options};\n`).join(''),
+    )
+    .replace(/^ {4}listen 8080;$/m, `    listen 127.0.0.1:${port};`)
+  writeFileSync(join(dir, 'dcmx.conf'), config)
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    [
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      'worker_processes 1;',
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+      `  include ${dir}/dcmx.conf;`,
+      '}',
+      '',
+    ].join('\n'),
+  )
+  const child = spawn(
+    NGINX,
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let out = ''
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = performance.now() + START_TIMEOUT_MS
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${out}`)
+    const up = await fetch(`${url}/healthz`).then(
+      () => true,
+      () => false,
+    )
+    if (up) break
+    if (performance.now() > deadline) throw new Error(`nginx did not start: ${out}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${port}${SIGNALING_PATH}`,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited(child)
+      rmSync(dir, { recursive: true, force: true })
     },
   }
 }
