@@ -17,8 +17,6 @@
  * (reconciling a Redis that lost its data) and the subscriber re-subscribes (node-redis does that on
  * reconnect). Commands are never queued while disconnected and time out, so no socket waits on Redis.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { createClient, type RedisClientType } from 'redis'
 import { err, ok, type Result } from '../src/core/result.ts'
 import {
   decodeServerMessage,
@@ -29,38 +27,22 @@ import {
   type ServerMessage,
   type SignalData,
 } from '../src/core/signaling-protocol.ts'
+import { batches, LUA_NOW, PREFIX, RedisLink, script, type RedisLinkOptions } from './redis-link.ts'
 import { MemoryRooms, type Member, type RoomsHealth, type RouteError, type Rooms } from './rooms.ts'
 
 /** A member nobody re-stamps for this long is gone: a dead server's members vanish within it. */
 export const DEFAULT_MEMBER_TTL_MS = 5_000
-/** How often a server re-stamps its members (and measures Redis latency): well inside the TTL. */
-export const DEFAULT_REFRESH_MS = 1_500
-/** A command Redis has not answered by then has failed; the caller falls back to local state. */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
-/** How long startup waits for Redis before it serves degraded (and keeps trying in the background). */
-export const CONNECT_WAIT_MS = 2_000
-/** Longest pause between reconnection attempts, so a returning Redis is used again within it. */
-const MAX_RECONNECT_DELAY_MS = 1_000
+export { DEFAULT_REFRESH_MS } from './redis-link.ts'
 /** Members re-stamped per script call: bounds one call's arguments and its time inside Redis. */
 const REFRESH_BATCH = 500
-const PREFIX = 'dcmx:'
 
 export type RedisRoomsOptions = {
-  url: string
   maxRoomSize: number
-  log: (line: string) => void
-  serverId?: string
   memberTtlMs?: number
-  refreshMs?: number
-  commandTimeoutMs?: number
 }
 
-/** Shared by the scripts: Redis's clock (every server agrees on it) and a sample without oneself. */
-const LUA_LIB = `
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+/** Shared by the scripts: Redis's clock, a sample without oneself, and one member's stamp. */
+const LUA_LIB = `${LUA_NOW}
 local function draw(key, self, k)
   local out = {}
   if k <= 0 then return out end
@@ -164,8 +146,6 @@ end
 return 1
 `
 
-type Script = { lua: string; sha: string }
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') })
 const SCRIPTS = {
   join: script(JOIN),
   leave: script(LEAVE),
@@ -192,120 +172,48 @@ function parseEntry(entry: unknown): PeerRef | undefined {
 const entries = (reply: unknown): PeerRef[] =>
   Array.isArray(reply) ? reply.map(parseEntry).filter((p) => p !== undefined) : []
 
-/** Connect (waiting at most CONNECT_WAIT_MS; an unreachable Redis means starting degraded). */
-export async function connectRedisRooms(opts: RedisRoomsOptions): Promise<RedisRooms> {
-  const rooms = new RedisRooms(opts)
+/**
+ * Connect to Redis (waiting at most CONNECT_WAIT_MS: an unreachable Redis means starting degraded)
+ * and answer the rooms on that link; `link` is handed on for the client limits to share.
+ */
+export async function connectRedisRooms(
+  link: RedisLinkOptions,
+  opts: RedisRoomsOptions,
+): Promise<RedisRooms> {
+  const rooms = new RedisRooms(new RedisLink(link), opts)
   await rooms.start()
   return rooms
 }
 
 /** The `Rooms` of one server, shared through Redis with every other server on it. */
 export class RedisRooms implements Rooms {
-  readonly serverId: string
-  /** This server's members, whatever Redis says: the fallback, and what refresh re-stamps. */
+  /** This server's members, whatever Redis says: the fallback, and what each tick re-stamps. */
   private readonly local: MemoryRooms
-  private readonly cmd: RedisClientType
-  private readonly sub: RedisClientType
   private readonly ttlMs: number
-  private readonly refreshMs: number
-  private readonly timeoutMs: number
-  private readonly log: (line: string) => void
-  private timer: NodeJS.Timeout | undefined
   private closed = false
-  private refreshing = false
-  private wasUp = false
-  private readonly stats = {
-    latencyMs: NaN,
-    commands: 0,
-    commandMs: 0,
-    errors: 0,
-    relayedOut: 0,
-    relayedIn: 0,
-  }
+  private readonly relayed = { relayedOut: 0, relayedIn: 0 }
 
-  constructor(private readonly opts: RedisRoomsOptions) {
-    this.serverId = opts.serverId ?? randomBytes(9).toString('base64url')
+  constructor(
+    readonly link: RedisLink,
+    private readonly opts: RedisRoomsOptions,
+  ) {
     this.local = new MemoryRooms(opts.maxRoomSize)
     this.ttlMs = opts.memberTtlMs ?? DEFAULT_MEMBER_TTL_MS
-    this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
-    this.timeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
-    this.log = opts.log
-    const reconnectStrategy = (retries: number) =>
-      Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(retries, 10)) * (0.5 + Math.random() / 2)
-    this.cmd = createClient({
-      url: opts.url,
-      disableOfflineQueue: true,
-      commandOptions: { timeout: this.timeoutMs },
-      socket: { reconnectStrategy, connectTimeout: this.timeoutMs },
-    }) as RedisClientType
-    this.sub = this.cmd.duplicate() as RedisClientType
-    let lastError = ''
-    const onError = (e: Error) => {
-      // node-redis reconnects by itself; log each distinct failure once, not every retry.
-      if (e.message !== lastError) this.log(`redis: ${e.message || e.name}`)
-      lastError = e.message
-    }
-    this.cmd.on('error', onError)
-    this.sub.on('error', onError)
-    this.cmd.on('ready', () => {
-      lastError = ''
-      void this.tick()
-    })
+    link.onTick(() => this.refresh())
+    link.onClose(() => this.withdraw())
   }
 
-  /** Connect both clients and subscribe to this server's channel; never rejects. */
-  async start(): Promise<void> {
-    const connecting = Promise.all([
-      this.cmd.connect(),
-      this.sub
-        .connect()
-        .then(() => this.sub.subscribe(CHANNEL_PREFIX + this.serverId, (m) => this.onRelay(m))),
-    ]).catch((e: unknown) => this.log(`redis: ${String(e)}`))
-    let wait: NodeJS.Timeout | undefined
-    await Promise.race([connecting, new Promise((r) => (wait = setTimeout(r, CONNECT_WAIT_MS)))])
-    clearTimeout(wait)
-    if (!this.up())
-      this.log(`redis at ${redactUrl(this.opts.url)} is not answering; serving local members only`)
-    this.timer = setInterval(() => void this.tick(), this.refreshMs)
-    this.timer.unref()
+  get serverId(): string {
+    return this.link.serverId
   }
 
-  private up(): boolean {
-    return !this.closed && this.cmd.isReady && this.sub.isReady
+  /** Connect and subscribe to this server's channel; never rejects. */
+  start(): Promise<void> {
+    return this.link.start(CHANNEL_PREFIX + this.serverId, (m) => this.onRelay(m))
   }
 
-  /** Run a script (by hash; by text after a Redis restart emptied its script cache). */
-  private async run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const started = performance.now()
-    const tail = [String(keys.length), ...keys, ...args.map(String)]
-    try {
-      try {
-        return await this.cmd.sendCommand(['EVALSHA', s.sha, ...tail])
-      } catch (e) {
-        if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e
-        return await this.cmd.sendCommand(['EVAL', s.lua, ...tail])
-      }
-    } catch (e) {
-      this.stats.errors += 1
-      throw e
-    } finally {
-      this.stats.commands += 1
-      this.stats.commandMs += performance.now() - started
-    }
-  }
-
-  /** Run a script if Redis is up; undefined (and the caller falls back to local state) otherwise. */
-  private async attempt(
-    s: Script,
-    keys: string[],
-    args: (string | number)[],
-  ): Promise<{ reply: unknown } | undefined> {
-    if (!this.up()) return undefined
-    try {
-      return { reply: await this.run(s, keys, args) }
-    } catch {
-      return undefined
-    }
+  private attempt(...args: Parameters<RedisLink['attempt']>) {
+    return this.closed ? Promise.resolve(undefined) : this.link.attempt(...args)
   }
 
   async join(member: Member, room: string, k: number): Promise<Result<PeerRef[], 'ROOM_FULL'>> {
@@ -400,7 +308,7 @@ export class RedisRooms implements Rooms {
     )
     // 0 subscribers: the target's server is gone, its entry not yet expired.
     if (!shared || typeof shared.reply !== 'number' || shared.reply <= 0) return err('UNKNOWN_PEER')
-    this.stats.relayedOut += 1
+    this.relayed.relayedOut += 1
     return ok(undefined)
   }
 
@@ -417,48 +325,29 @@ export class RedisRooms implements Rooms {
     const target = this.local.member(to)
     // The target may have left or moved to another room since the sender's server looked it up.
     if (!target || this.local.roomOfSession(to) !== room) return
-    this.stats.relayedIn += 1
+    this.relayed.relayedIn += 1
     target.deliver(decoded.value)
   }
 
-  /** Re-stamp every local member (re-adding them after Redis lost them) and measure latency. */
-  private async tick(): Promise<void> {
-    if (this.refreshing || this.closed) return
-    const up = this.up()
-    if (up !== this.wasUp)
-      this.log(
-        up
-          ? 'redis is answering; rooms are shared again'
-          : 'redis is not answering; serving local members only',
-      )
-    this.wasUp = up
-    if (!up) return
-    this.refreshing = true
-    try {
-      const started = performance.now()
-      await this.cmd.ping()
-      this.stats.latencyMs = performance.now() - started
-      for (const batch of this.batches()) {
-        await this.run(SCRIPTS.refresh, [], [PREFIX, this.serverId, this.ttlMs, ...batch])
-      }
-    } catch {
-      // Counted in errors; the next tick tries again.
-    } finally {
-      this.refreshing = false
+  /** Re-stamp every local member (re-adding them after Redis lost them). */
+  private async refresh(): Promise<void> {
+    if (this.closed) return
+    for (const batch of this.memberBatches()) {
+      await this.link.run(SCRIPTS.refresh, [], [PREFIX, this.serverId, this.ttlMs, ...batch])
+    }
+  }
+
+  /** Take every local member out of Redis; entries it cannot remove expire within the member TTL. */
+  private async withdraw(): Promise<void> {
+    if (!this.link.up()) return
+    for (const batch of this.memberBatches()) {
+      await this.link.run(SCRIPTS.withdraw, [], [PREFIX, this.serverId, ...batch])
     }
   }
 
   /** Local members as (session, peerId, room) argument triples, REFRESH_BATCH members at a time. */
-  private *batches(): Generator<string[]> {
-    let batch: string[] = []
-    for (const [m, room] of this.local.members()) {
-      batch.push(m.session, m.peerId, room)
-      if (batch.length >= REFRESH_BATCH * 3) {
-        yield batch
-        batch = []
-      }
-    }
-    if (batch.length > 0) yield batch
+  private memberBatches(): Generator<string[]> {
+    return batches(this.local.members(), REFRESH_BATCH, ([m, room]) => [m.session, m.peerId, room])
   }
 
   roomCount(): number {
@@ -466,33 +355,14 @@ export class RedisRooms implements Rooms {
   }
 
   health(): RoomsHealth {
-    return { backend: 'redis', up: this.up(), ...this.stats }
+    const { up, latencyMs, commands, commandMs, errors } = this.link.stats()
+    return { backend: 'redis', up, latencyMs, commands, commandMs, errors, ...this.relayed }
   }
 
-  /** Withdraw every local member from Redis (if it answers), then disconnect. Idempotent. */
+  /** Withdraw every local member from Redis (if it answers), then close the link. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return
-    clearInterval(this.timer)
-    if (this.up()) {
-      try {
-        for (const batch of this.batches())
-          await this.run(SCRIPTS.withdraw, [], [PREFIX, this.serverId, ...batch])
-      } catch {
-        // Unwithdrawn entries expire within the member TTL.
-      }
-    }
     this.closed = true
-    for (const c of [this.cmd, this.sub]) {
-      // A client still retrying would wait for Redis to close politely: drop it at once instead.
-      if (c.isReady) await c.close().catch(() => c.destroy())
-      else if (c.isOpen) c.destroy()
-    }
+    await this.link.close()
   }
-}
-
-/** The URL without its password, for logs. */
-function redactUrl(url: string): string {
-  const u = new URL(url)
-  if (u.password) u.password = '***'
-  return u.toString()
 }

@@ -120,7 +120,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const startedAt = performance.now()
   const counters = new Counters()
   const rooms: Rooms = o.redis
-    ? await connectRedisRooms({ url: o.redis, maxRoomSize: o.maxRoomSize, log: o.log })
+    ? await connectRedisRooms({ url: o.redis, log: o.log }, { maxRoomSize: o.maxRoomSize })
     : new MemoryRooms(o.maxRoomSize)
   const connections = new Map<string, Connection>()
   let pendingUpgrades = 0
