@@ -15,7 +15,7 @@
  * `tsx signaling/relay-bench.ts --scale-out [--idle 10000]` (`npm run bench:scale-out`) writes the doc.
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -235,6 +235,8 @@ const RUNS_PER_RATE = 3
 type RelayRow = RelayReport & { rate: number; p99Runs: number[] }
 const overCeiling = (r: RelayRow) => !(r.p99Ms <= P99_CEILING_MS) || r.received < r.sent * 0.99
 export type ScaleOutResult = {
+  /** 1-minute load average at the start and the end of the run (other work on the machine). */
+  load: [number, number]
   idle: IdleReport & { rssBeforeMiB: number; rssAfterMiB: number; bytesPerSocket: number }
   fixed: { memory: RelayRow; sameServer: RelayRow; crossServer: RelayRow }
   sweep: { sameServer: RelayRow[]; crossServer: RelayRow[] }
@@ -308,6 +310,7 @@ export async function measureScaleOut(opts: ScaleOutOptions, log = console.log):
     log(`scale-out bench: over ${SCALE_OUT_TIMEOUT_MS} ms, stopping`)
     for (const c of spawned) c.proc.kill('SIGKILL')
   }, SCALE_OUT_TIMEOUT_MS)
+  const loadAtStart = loadavg()[0] ?? NaN
   const redis = await startRedis()
   try {
     const track = async <C extends Child>(p: Promise<C>) => {
@@ -377,6 +380,7 @@ export async function measureScaleOut(opts: ScaleOutOptions, log = console.log):
     const crossServer = await sweepOf(a, b)
     await stop(relayClients, memory, s1, s2)
     return {
+      load: [loadAtStart, loadavg()[0] ?? NaN],
       idle: {
         ...idle,
         rssBeforeMiB: mib(before.rss),
@@ -408,7 +412,7 @@ export function scaleOutSection(r: ScaleOutResult, command: string): string {
   const sweepRows = (name: string, rows: RelayRow[]) => rows.map((x) => row(name, x)).join('\n')
   return `## Signaling scale-out (Redis)
 
-Produced by \`${command}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, redis-server from Debian, all on loopback. Servers and clients run in processes of their own (one client process, so its own event loop is part of every latency); the machine was shared with other engineers' builds and tests during the run (parallel load), so figures are noisy and on the high side.
+Produced by \`${command}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, redis-server from Debian, all on loopback. Servers and clients run in processes of their own (one client process, so its own event loop is part of every latency); the machine was shared with other engineers' builds and tests during the run (parallel load), so figures are noisy and on the high side: the 1-minute load average was ${r.load[0].toFixed(1)} at the start of the run and ${r.load[1].toFixed(1)} at its end, on ${cpus().length} cores.
 
 **Idle sockets held by one server process** (memory rooms, each socket welcomed and joined to one of 100 rooms; the server's connection cap raised for the bench): ${r.idle.opened} of ${r.idle.opened + r.idle.failed} opened in ${r.idle.ms} ms; server RSS ${r.idle.rssBeforeMiB} MiB before, ${r.idle.rssAfterMiB} MiB after: **${(r.idle.bytesPerSocket / 1024).toFixed(1)} KiB per socket**. Target ≥ 10,000.
 
