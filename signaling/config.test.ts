@@ -116,3 +116,26 @@ describe('main.ts exit codes', () => {
     expect(stderr).toMatch(/npm run build/)
   })
 })
+
+describe('parseConfig: per-client settings', () => {
+  it('reads --trust-proxy as a switch, DCMX_TRUST_PROXY as a boolean, and refuses anything else', () => {
+    expect(run(['--trust-proxy']).trustProxy).toBe(true)
+    expect(run(['--trust-proxy', '--port', '1']).port).toBe(1)
+    expect(run(['--trust-proxy=false']).trustProxy).toBe(false)
+    expect(run([], { DCMX_TRUST_PROXY: '1' }).trustProxy).toBe(true)
+    expect(run([]).trustProxy).toBeUndefined()
+    expect(failure([], { DCMX_TRUST_PROXY: 'maybe' })).toMatch(/DCMX_TRUST_PROXY: expected true or false/)
+  })
+
+  it("accepts '*' alone as any origin, never inside a list", () => {
+    expect(run(['--allowed-origins', '*']).allowedOrigins).toEqual(['*'])
+    expect(failure(['--allowed-origins', '*,https://a.example'])).toMatch(/cannot be combined/)
+  })
+
+  it('reads --max-sockets-per-ip as a positive whole number', () => {
+    expect(run(['--max-sockets-per-ip', '200']).maxSocketsPerIp).toBe(200)
+    expect(run([], { DCMX_MAX_SOCKETS_PER_IP: '5' }).maxSocketsPerIp).toBe(5)
+    expect(failure(['--max-sockets-per-ip', '0'])).toMatch(/--max-sockets-per-ip: expected a whole number/)
+    expect(failure(['--max-sockets-per-ip', 'lots'])).toMatch(/whole number/)
+  })
+})

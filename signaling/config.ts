@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
 import { err, ok, type Result } from '../src/core/result.ts'
 import { IceServersSchema, type IceServer } from '../src/core/signaling-protocol.ts'
-import { DEFAULT_HOST, DEFAULT_PORT, isRedisUrl } from './options.ts'
+import { DEFAULT_HOST, DEFAULT_MAX_SOCKETS_PER_IP, DEFAULT_PORT, isRedisUrl } from './options.ts'
 
 /** Where `vite build` writes the app: `dist/` at the repository root. */
 export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
@@ -17,6 +17,10 @@ export type Config = {
   iceServers: IceServer[]
   allowedOrigins?: string[]
   redis?: string
+  /** Set only when given (--trust-proxy / DCMX_TRUST_PROXY). */
+  trustProxy?: boolean
+  /** Set only when given (--max-sockets-per-ip / DCMX_MAX_SOCKETS_PER_IP). */
+  maxSocketsPerIp?: number
 }
 
 /** What the process should do: run with a config, or print usage. */
@@ -34,6 +38,11 @@ Options (flags override environment variables):
   --ice-servers <json>     DCMX_ICE_SERVERS      JSON array of RTCIceServer sent to browsers
                                                  (default none; see the README for an example)
   --allowed-origins <list> DCMX_ALLOWED_ORIGINS  comma-separated Origins allowed to open the socket
+                                                 (default: the app's own, the Host it is served as;
+                                                 '*' allows any web page)
+  --trust-proxy            DCMX_TRUST_PROXY      behind a TLS proxy: take the client address from
+                                                 Forwarded / X-Forwarded-For (default off)
+  --max-sockets-per-ip <n> DCMX_MAX_SOCKETS_PER_IP  sockets one address may hold (default ${DEFAULT_MAX_SOCKETS_PER_IP})
   --redis <url>            DCMX_REDIS_URL        share rooms with other servers through this Redis
                                                  (redis://[user:pass@]host:port[/db]; default: none,
                                                  rooms live in this process only)
@@ -47,7 +56,11 @@ const FLAGS = {
   '--ice-servers': 'DCMX_ICE_SERVERS',
   '--allowed-origins': 'DCMX_ALLOWED_ORIGINS',
   '--redis': 'DCMX_REDIS_URL',
+  '--trust-proxy': 'DCMX_TRUST_PROXY',
+  '--max-sockets-per-ip': 'DCMX_MAX_SOCKETS_PER_IP',
 } as const
+/** Flags that take no value: present means on (`--flag=false` turns one off). */
+const SWITCHES: ReadonlySet<Flag> = new Set(['--trust-proxy'])
 type Flag = keyof typeof FLAGS
 
 const isFlag = (s: string): s is Flag => Object.hasOwn(FLAGS, s)
@@ -91,7 +104,7 @@ export function parseConfig(
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
     if (!isFlag(name)) return err(`unknown argument ${JSON.stringify(arg)} (see --help)`)
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
+    const value = eq > 0 ? arg.slice(eq + 1) : SWITCHES.has(name) ? 'true' : argv[++i]
     if (value === undefined) return err(`${name} needs a value (see --help)`)
     given.set(name, value)
   }
@@ -133,8 +146,11 @@ export function parseConfig(
       .map((s) => s.trim())
       .filter(Boolean)
     if (origins.length === 0) return err(`${originsIn.source}: expected a comma-separated list of origins`)
+    if (origins.includes('*') && origins.length > 1) {
+      return err(`${originsIn.source}: '*' (any origin) cannot be combined with a list`)
+    }
     // Browsers send Origin as scheme://host[:port] with no path; anything else would never match.
-    const bad = origins.find((s) => !URL.canParse(s) || new URL(s).origin !== s)
+    const bad = origins.find((s) => s !== '*' && (!URL.canParse(s) || new URL(s).origin !== s))
     if (bad !== undefined) {
       return err(
         `${originsIn.source}: ${JSON.stringify(bad)} is not an origin (like https://dcmx.example.org)`,
@@ -142,5 +158,33 @@ export function parseConfig(
     }
     config.allowedOrigins = origins
   }
+  const extras = parseHardening(pick)
+  if (!extras.ok) return extras
+  Object.assign(config, extras.value)
   return ok({ kind: 'run', config })
+}
+
+type PickFlag = (flag: Flag) => { value: string; source: string } | undefined
+
+/** The per-client settings (issue 10): --trust-proxy and --max-sockets-per-ip, each set only when given. */
+function parseHardening(pick: PickFlag): Result<Pick<Config, 'trustProxy' | 'maxSocketsPerIp'>, string> {
+  const out: Pick<Config, 'trustProxy' | 'maxSocketsPerIp'> = {}
+  const trust = pick('--trust-proxy')
+  if (trust) {
+    const value = trust.value.trim().toLowerCase()
+    if (['1', 'true', 'yes', 'on'].includes(value)) out.trustProxy = true
+    else if (['0', 'false', 'no', 'off'].includes(value)) out.trustProxy = false
+    else return err(`${trust.source}: expected true or false, got ${JSON.stringify(trust.value)}`)
+  }
+  const perIp = pick('--max-sockets-per-ip')
+  if (perIp) {
+    const n = Number(perIp.value)
+    if (!/^\d+$/.test(perIp.value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+      return err(
+        `${perIp.source}: expected a whole number of sockets (1 or more), got ${JSON.stringify(perIp.value)}`,
+      )
+    }
+    out.maxSocketsPerIp = n
+  }
+  return ok(out)
 }

@@ -1,10 +1,22 @@
 /** Counters of the signaling server and their rendering in the Prometheus text exposition format 0.0.4. */
 import { SIGNALING_ERROR_CODES, type SignalingErrorCode } from '../src/core/signaling-protocol.ts'
 import type { RoomsHealth } from './rooms.ts'
+import { HTTP_REFUSALS, type HttpRefusal } from './http-guard.ts'
 
 /** Why an HTTP upgrade to WebSocket was refused before a session existed. */
-export type UpgradeRefusal = 'path' | 'origin' | 'server_full'
-const UPGRADE_REFUSALS: readonly UpgradeRefusal[] = ['path', 'origin', 'server_full']
+export type UpgradeRefusal = 'path' | 'origin' | 'server_full' | 'ip_full'
+const UPGRADE_REFUSALS: readonly UpgradeRefusal[] = ['path', 'origin', 'server_full', 'ip_full']
+
+/**
+ * What a per-client limit refused on an open socket: a message over its address's shared budget,
+ * a socket that did not join in time, a sample or lookup over its introductions budget.
+ */
+export const SOCKET_REFUSALS = ['ip_rate', 'join_timeout', 'introductions'] as const
+export type SocketRefusal = (typeof SOCKET_REFUSALS)[number]
+
+/** Why a relay was dropped: over its (sender, recipient) budget, or the recipient is not reading. */
+export const RELAY_DROPS = ['pair_budget', 'recipient_busy'] as const
+export type RelayDrop = (typeof RELAY_DROPS)[number]
 
 /** Content-Type of the /metrics response. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -18,6 +30,9 @@ export type MetricsSnapshot = {
   joins: number
   heartbeatDrops: number
   upgradesRefused: Record<UpgradeRefusal, number>
+  refused: Record<SocketRefusal, number>
+  relaysDropped: Record<RelayDrop, number>
+  httpRefused: Record<HttpRefusal, number>
   uptimeS: number
   /** The rooms' shared state: in memory, or Redis with its health and cross-server relay counts. */
   shared: RoomsHealth
@@ -33,6 +48,9 @@ export class Counters {
   heartbeatDrops = 0
   readonly rejected = zeroes(SIGNALING_ERROR_CODES)
   readonly upgradesRefused = zeroes(UPGRADE_REFUSALS)
+  readonly refused = zeroes(SOCKET_REFUSALS)
+  readonly relaysDropped = zeroes(RELAY_DROPS)
+  readonly httpRefused = zeroes(HTTP_REFUSALS)
 
   /** Copy the counters together with the current gauge values. */
   snapshot(gauges: {
@@ -48,6 +66,9 @@ export class Counters {
       heartbeatDrops: this.heartbeatDrops,
       rejected: { ...this.rejected },
       upgradesRefused: { ...this.upgradesRefused },
+      refused: { ...this.refused },
+      relaysDropped: { ...this.relaysDropped },
+      httpRefused: { ...this.httpRefused },
     }
   }
 }
@@ -88,6 +109,24 @@ export function renderPrometheus(m: MetricsSnapshot): string {
       type: 'counter',
       help: 'WebSocket upgrades refused, by reason.',
       value: m.upgradesRefused,
+    },
+    {
+      name: 'refused_total',
+      type: 'counter',
+      help: 'Messages and sockets refused by a per-client limit, by reason.',
+      value: m.refused,
+    },
+    {
+      name: 'relays_dropped_total',
+      type: 'counter',
+      help: 'Signal messages not relayed, by reason.',
+      value: m.relaysDropped,
+    },
+    {
+      name: 'http_refused_total',
+      type: 'counter',
+      help: 'HTTP requests and connections refused before a handler, by reason.',
+      value: m.httpRefused,
     },
     ...redisFamilies(m.shared),
   ]

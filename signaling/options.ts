@@ -1,6 +1,7 @@
 /** Options of the signaling server: every limit as a named constant, and validation of what callers pass. */
 import * as v from 'valibot'
 import { IceServersSchema, MAX_SIGNAL_FRAME, type IceServer } from '../src/core/signaling-protocol.ts'
+import { MemoryClientLimits, type ClientLimits } from './client-limits.ts'
 import type { RateLimit } from './rate-limit.ts'
 
 /** 8080: the port the Vite dev proxy (vite.config.ts) forwards /signal to. */
@@ -32,6 +33,43 @@ export const ASSET_MAX_AGE_S = 31_536_000
 /** RFC 6455 close code for a policy violation (flooding). */
 export const CLOSE_POLICY_VIOLATION = 1008
 
+/** A household or an office behind one NAT: 32 tabs open on one instance at once is a lot of people. */
+export const DEFAULT_MAX_SOCKETS_PER_IP = 32
+/**
+ * Shared by every socket of one address: ten simultaneous joins' worth of burst (one join with its
+ * offers and candidates is ~100 frames), and five busy tabs' worth of steady rate.
+ */
+export const DEFAULT_IP_RATE_LIMIT: RateLimit = { perSecond: 100, burst: 1_000 }
+/** A client joins right after `welcome`; 10 s covers a slow start, and a socket idle past it holds no slot. */
+export const DEFAULT_JOIN_TIMEOUT_MS = 10_000
+/** Close code (application range 4000-4999) for a socket that did not join within the deadline. */
+export const CLOSE_JOIN_TIMEOUT = 4008
+/** Per (sender, recipient): an offer, an answer and ~40 trickled candidates at once, then 10 a second. */
+export const DEFAULT_RELAY_PAIR_LIMIT: RateLimit = { perSecond: 10, burst: 50 }
+/** Recipients whose budgets one sender keeps: above the 100 a sender can address within one 5 s refill. */
+export const RELAY_PAIR_KEYS = 256
+/**
+ * A relay to a recipient with more than this queued (16 max-size frames) is dropped and counted,
+ * well before MAX_BUFFERED_BYTES would cut the recipient: others' relays never get a member dropped.
+ */
+export const MAX_RELAY_BUFFERED_BYTES = 16 * MAX_SIGNAL_FRAME
+/**
+ * Introductions per socket: every peer ref a `joined`, `sample` or `lookup` answer hands out costs
+ * one. A join (8) and several refills at once, then one every 2 s: an honest node asks for a few
+ * peers when a link drops, a harvester learns a room of 2,000 in over an hour per socket.
+ */
+export const DEFAULT_INTRODUCTION_LIMIT: RateLimit = { perSecond: 0.5, burst: 64 }
+/** Time to send a request's head: slow links send one in well under a second; half-sent heads go. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000
+/** Time for a whole request; the server takes no request bodies, so this only bounds stragglers. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+/** Open TCP connections per address (sockets plus HTTP keep-alive, ~6 per browser profile): 4× the socket cap. */
+export const DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP = 4 * DEFAULT_MAX_SOCKETS_PER_IP
+/** HTTP connections beyond the WebSocket cap, for page loads and API calls. */
+const HTTP_HEADROOM = 1_000
+/** Largest request head Node will parse (its default, stated so it cannot drift). */
+export const MAX_HEADER_BYTES = 16 * 1024
+
 /** Everything configurable about one server; every field has a default. */
 export type SignalingOptions = {
   /** TCP port; 0 picks an ephemeral one. */
@@ -48,12 +86,39 @@ export type SignalingOptions = {
   /** Per-connection message budget. */
   rateLimit?: RateLimit
   heartbeatMs?: number
-  /** If set, WebSocket upgrades whose Origin header is not listed are refused with 403. */
+  /**
+   * Origins allowed to open the socket. Unset: the app's own (the Origin's host equals the Host the
+   * request was sent to; a request without Origin, which no browser sends, is let through). `['*']`:
+   * any. A list: exactly those (and a request without Origin is refused).
+   */
   allowedOrigins?: string[]
   /** redis:// or rediss:// URL: share rooms with every server on that Redis (redis-rooms.ts). */
   redis?: string
+  /** Most sockets one client address holds at once. */
+  maxSocketsPerIp?: number
+  /** Message budget shared by all sockets of one client address. */
+  ipRateLimit?: RateLimit
+  /** A socket that has not joined a room this long after opening (or after leaving one) is closed. */
+  joinTimeoutMs?: number
+  /** Behind a TLS proxy: take the client address from Forwarded / X-Forwarded-For (last entry). */
+  trustProxy?: boolean
+  /** Relay budget per (sender, recipient) pair. */
+  relayPairLimit?: RateLimit
+  /** Budget of peer refs (introductions) per socket, over joined, sample and lookup answers. */
+  introductionLimit?: RateLimit
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  /** Open TCP connections per client address (not applied with trustProxy: every one is the proxy's). */
+  maxHttpConnectionsPerIp?: number
+  /** Open TCP connections in total; default maxConnections + 1,000. */
+  maxHttpConnections?: number
+  /** Per-client accounting; default in-memory (see client-limits.ts). */
+  clientLimits?: ClientLimits
   log?: (line: string) => void
 }
+
+/** Which Origins may open the socket. */
+export type OriginPolicy = { kind: 'same-host' } | { kind: 'any' } | { kind: 'list'; origins: Set<string> }
 
 /** Sanity bound on counts (connections, room size): far beyond one process, so only a typo exceeds it. */
 const MAX_SANE_COUNT = 10_000_000
@@ -61,6 +126,9 @@ const MAX_SANE_COUNT = 10_000_000
 const MIN_HEARTBEAT_MS = 10
 /** Past an hour, dead sockets would hold their slots for too long to be useful. */
 const MAX_HEARTBEAT_MS = 3_600_000
+/** Bounds of the join and HTTP timeouts: a few ms only in tests, past 10 minutes a typo. */
+const MIN_TIMEOUT_MS = 10
+const MAX_TIMEOUT_MS = 600_000
 
 function integer(
   name: string,
@@ -76,30 +144,98 @@ function integer(
   return n
 }
 
+/** A rate limit as given, or its default; throws a RangeError naming the option if it is unusable. */
+function rateLimit(name: string, value: RateLimit | undefined, fallback: RateLimit): RateLimit {
+  const rate = value ?? fallback
+  if (!(rate.perSecond > 0) || !(rate.burst >= 1)) {
+    throw new RangeError(`${name} needs perSecond > 0 and burst >= 1`)
+  }
+  return rate
+}
+
+function originPolicy(origins: string[] | undefined): OriginPolicy {
+  if (!origins) return { kind: 'same-host' }
+  if (origins.includes('*')) {
+    if (origins.length > 1) throw new RangeError("allowedOrigins: '*' cannot be combined with origins")
+    return { kind: 'any' }
+  }
+  return { kind: 'list', origins: new Set(origins) }
+}
+
 /** Apply defaults and validate; throws a RangeError/TypeError naming the offending option. */
 export function resolveOptions(opts: SignalingOptions): ResolvedOptions {
   const ice = v.safeParse(IceServersSchema, opts.iceServers ?? [])
   if (!ice.success) throw new TypeError(`invalid iceServers: ${ice.issues[0].message}`)
-  const rate = opts.rateLimit ?? DEFAULT_RATE_LIMIT
-  if (!(rate.perSecond > 0) || !(rate.burst >= 1)) {
-    throw new RangeError('rateLimit needs perSecond > 0 and burst >= 1')
-  }
+  const rate = rateLimit('rateLimit', opts.rateLimit, DEFAULT_RATE_LIMIT)
+  const maxConnections = integer(
+    'maxConnections',
+    opts.maxConnections,
+    DEFAULT_MAX_CONNECTIONS,
+    1,
+    MAX_SANE_COUNT,
+  )
+  const headersTimeoutMs = integer(
+    'headersTimeoutMs',
+    opts.headersTimeoutMs,
+    DEFAULT_HEADERS_TIMEOUT_MS,
+    MIN_TIMEOUT_MS,
+    MAX_TIMEOUT_MS,
+  )
+  const requestTimeoutMs = integer(
+    'requestTimeoutMs',
+    opts.requestTimeoutMs,
+    Math.max(DEFAULT_REQUEST_TIMEOUT_MS, headersTimeoutMs),
+    headersTimeoutMs, // Node requires a request to have at least as long as its head
+    MAX_TIMEOUT_MS,
+  )
+  const maxSocketsPerIp = integer(
+    'maxSocketsPerIp',
+    opts.maxSocketsPerIp,
+    DEFAULT_MAX_SOCKETS_PER_IP,
+    1,
+    MAX_SANE_COUNT,
+  )
+  const ipRateLimit = rateLimit('ipRateLimit', opts.ipRateLimit, DEFAULT_IP_RATE_LIMIT)
   if (opts.redis !== undefined && !isRedisUrl(opts.redis)) {
     throw new TypeError(`redis must be a redis:// or rediss:// URL, got ${JSON.stringify(opts.redis)}`)
   }
   return {
     redis: opts.redis,
+    maxSocketsPerIp,
+    ipRateLimit,
+    joinTimeoutMs: integer(
+      'joinTimeoutMs',
+      opts.joinTimeoutMs,
+      DEFAULT_JOIN_TIMEOUT_MS,
+      MIN_TIMEOUT_MS,
+      MAX_TIMEOUT_MS,
+    ),
+    trustProxy: opts.trustProxy ?? false,
+    relayPairLimit: rateLimit('relayPairLimit', opts.relayPairLimit, DEFAULT_RELAY_PAIR_LIMIT),
+    introductionLimit: rateLimit('introductionLimit', opts.introductionLimit, DEFAULT_INTRODUCTION_LIMIT),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxHttpConnectionsPerIp: integer(
+      'maxHttpConnectionsPerIp',
+      opts.maxHttpConnectionsPerIp,
+      Math.max(DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP, 2 * maxSocketsPerIp),
+      1,
+      MAX_SANE_COUNT,
+    ),
+    maxHttpConnections: integer(
+      'maxHttpConnections',
+      opts.maxHttpConnections,
+      maxConnections + HTTP_HEADROOM,
+      1,
+      MAX_SANE_COUNT,
+    ),
+    clientLimits: opts.clientLimits ?? new MemoryClientLimits(maxSocketsPerIp, ipRateLimit),
+    origins: originPolicy(opts.allowedOrigins),
     port: integer('port', opts.port, DEFAULT_PORT, 0, 65_535),
     host: opts.host ?? DEFAULT_HOST,
     staticDir: opts.staticDir,
     iceServers: ice.output,
-    maxConnections: integer(
-      'maxConnections',
-      opts.maxConnections,
-      DEFAULT_MAX_CONNECTIONS,
-      1,
-      MAX_SANE_COUNT,
-    ),
+    maxConnections,
     maxRoomSize: integer('maxRoomSize', opts.maxRoomSize, DEFAULT_MAX_ROOM_SIZE, 1, MAX_SANE_COUNT),
     sampleSize: integer('sampleSize', opts.sampleSize, DEFAULT_SAMPLE_SIZE, 1, MAX_SAMPLE_SIZE),
     rateLimit: rate,
@@ -110,7 +246,6 @@ export function resolveOptions(opts: SignalingOptions): ResolvedOptions {
       MIN_HEARTBEAT_MS,
       MAX_HEARTBEAT_MS,
     ),
-    allowedOrigins: opts.allowedOrigins ? new Set(opts.allowedOrigins) : undefined,
     log: opts.log ?? ((line: string) => console.log(`[dcmx-signaling] ${line}`)),
   }
 }
@@ -126,12 +261,23 @@ export type ResolvedOptions = {
   sampleSize: number
   rateLimit: RateLimit
   heartbeatMs: number
-  allowedOrigins: Set<string> | undefined
   redis: string | undefined
+  origins: OriginPolicy
+  maxSocketsPerIp: number
+  ipRateLimit: RateLimit
+  joinTimeoutMs: number
+  trustProxy: boolean
+  relayPairLimit: RateLimit
+  introductionLimit: RateLimit
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  maxHttpConnectionsPerIp: number
+  maxHttpConnections: number
+  clientLimits: ClientLimits
   log: (line: string) => void
 }
 
-/** A URL ioredis can connect to: redis:// (plain) or rediss:// (TLS), with a host. */
+/** A URL node-redis can connect to: redis:// (plain) or rediss:// (TLS), with a host. */
 export function isRedisUrl(text: string): boolean {
   if (!URL.canParse(text)) return false
   const url = new URL(text)

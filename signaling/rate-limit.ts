@@ -1,4 +1,4 @@
-/** Per-connection message budget: a token bucket refilled continuously, plus a flood detector. */
+/** Message budgets: token buckets refilled continuously (alone or by key), plus a flood detector. */
 
 /** Refill rate and bucket size of a token bucket. */
 export type RateLimit = { perSecond: number; burst: number }
@@ -16,14 +16,47 @@ export class TokenBucket {
     this.last = now
   }
 
-  /** Spend one token if one is available; false means the caller is over budget. */
-  take(now: number): boolean {
-    const elapsed = Math.max(0, now - this.last)
-    this.last = now
-    this.tokens = Math.min(this.limit.burst, this.tokens + (elapsed * this.limit.perSecond) / 1000)
-    if (this.tokens < 1) return false
-    this.tokens -= 1
+  /** Spend `cost` tokens (default one) if they are available; false means the caller is over budget. */
+  take(now: number, cost = 1): boolean {
+    if (this.available(now) < cost) return false
+    this.tokens -= cost
     return true
+  }
+
+  /** Whole tokens available at `now`. */
+  available(now: number): number {
+    const elapsed = Math.max(0, now - this.last)
+    this.last = Math.max(this.last, now)
+    this.tokens = Math.min(this.limit.burst, this.tokens + (elapsed * this.limit.perSecond) / 1000)
+    return Math.floor(this.tokens)
+  }
+}
+
+/**
+ * Token buckets by key (a relay budget per recipient, say), at most `maxKeys` of them: past that the
+ * oldest is forgotten. Forgetting hands that key a fresh bucket, so the cap must sit above what a
+ * sender can reach within one refill (the per-socket rate limit bounds how fast keys are added).
+ */
+export class KeyedBuckets {
+  private readonly buckets = new Map<string, TokenBucket>()
+
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** Spend one token of `key`'s bucket; false when that key is over budget. */
+  take(key: string, now: number): boolean {
+    let bucket = this.buckets.get(key)
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) {
+        const oldest = this.buckets.keys().next().value
+        if (oldest !== undefined) this.buckets.delete(oldest)
+      }
+      bucket = new TokenBucket(this.limit, now)
+      this.buckets.set(key, bucket)
+    }
+    return bucket.take(now)
   }
 }
 

@@ -27,6 +27,7 @@ import {
   type ServerMessage,
   type SignalData,
 } from '../src/core/signaling-protocol.ts'
+import { RedisClientLimits, type RedisClientLimitsOptions } from './redis-client-limits.ts'
 import { batches, LUA_NOW, PREFIX, RedisLink, script, type RedisLinkOptions } from './redis-link.ts'
 import { MemoryRooms, type Member, type RoomsHealth, type RouteError, type Rooms } from './rooms.ts'
 
@@ -207,6 +208,11 @@ export class RedisRooms implements Rooms {
     return this.link.serverId
   }
 
+  /** Per-client limits counted across every server on this Redis, over this server's link. */
+  clientLimits(opts: RedisClientLimitsOptions): RedisClientLimits {
+    return new RedisClientLimits(this.link, opts)
+  }
+
   /** Connect and subscribe to this server's channel; never rejects. */
   start(): Promise<void> {
     return this.link.start(CHANNEL_PREFIX + this.serverId, (m) => this.onRelay(m))
@@ -268,6 +274,7 @@ export class RedisRooms implements Rooms {
     const m = this.local.member(session)
     const room = this.local.roomOfSession(session)
     if (!m || room === undefined) return undefined
+    if (k <= 0) return [] // a membership check only: no round trip
     const shared = await this.attempt(SCRIPTS.sample, [roomKey(room)], [entryOf(m), k])
     if (!shared) return this.local.sampleNow(session, k)
     return entries(shared.reply).slice(0, k)

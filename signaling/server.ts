@@ -8,14 +8,14 @@
  * Scale-out: everything that knows who is in which room and how to reach a session lives behind
  * the `Rooms` interface (rooms.ts); this file only owns sockets, limits and metrics. In memory by
  * default; with `redis` set, RedisRooms (redis-rooms.ts) shares membership through Redis so several
- * processes can run behind a load balancer. Rooms answer asynchronously, so each connection's
- * messages are handled one after the other: a `signal` cannot overtake the `join` sent before it.
+ * processes can run behind a load balancer, and the per-client limits count across them
+ * (redis-client-limits.ts). Rooms answer asynchronously, so each connection's messages are handled
+ * one after the other: a `signal` cannot overtake the `join` sent before it.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import sirv from 'sirv'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { assertNever } from '../src/core/result.ts'
 import {
@@ -28,7 +28,17 @@ import {
   type ServerMessage,
   type SignalingErrorCode,
 } from '../src/core/signaling-protocol.ts'
+import { clientOf } from './client-address.ts'
+import type { SocketLease } from './client-limits.ts'
 import { appSecurityHeaders, COMMON_SECURITY_HEADERS } from './headers.ts'
+import {
+  answerClientErrors,
+  capConnectionsPerAddress,
+  checkRequest,
+  MAX_URL_LENGTH,
+  refuse as refuseRequest,
+  withErrorBoundary,
+} from './http-guard.ts'
 import {
   Counters,
   healthFields,
@@ -38,23 +48,29 @@ import {
   type UpgradeRefusal,
 } from './metrics.ts'
 import {
-  ASSET_MAX_AGE_S,
+  CLOSE_JOIN_TIMEOUT,
   CLOSE_POLICY_VIOLATION,
   FLOOD_MAX_STRIKES,
   FLOOD_WINDOW_MS,
   MAX_BUFFERED_BYTES,
   MAX_ERROR_MESSAGE,
+  MAX_HEADER_BYTES,
+  MAX_RELAY_BUFFERED_BYTES,
+  RELAY_PAIR_KEYS,
   resolveOptions,
+  type ResolvedOptions,
   type SignalingOptions,
 } from './options.ts'
-import { StrikeCounter, TokenBucket } from './rate-limit.ts'
+import { KeyedBuckets, StrikeCounter, TokenBucket } from './rate-limit.ts'
 import { drainConnections } from './drain.ts'
-import { connectRedisRooms } from './redis-rooms.ts'
+import { connectRedisRooms, RedisRooms } from './redis-rooms.ts'
 import { MemoryRooms, type Member, type Rooms } from './rooms.ts'
+import { staticFiles } from './static-files.ts'
 
 export type { MetricsSnapshot } from './metrics.ts'
 export type { SignalingOptions } from './options.ts'
 export type { RateLimit } from './rate-limit.ts'
+export type { ClientLimits, SocketLease } from './client-limits.ts'
 
 /** A running server. */
 export type SignalingServer = {
@@ -76,8 +92,17 @@ export type SignalingServer = {
 type Connection = {
   ws: WebSocket
   session: string
+  /** The client key per-client limits count this socket under (client-address.ts). */
+  client: string
+  lease: SocketLease
   bucket: TokenBucket
   strikes: StrikeCounter
+  /** Relay budget per recipient session. */
+  relays: KeyedBuckets
+  /** Peer refs this socket may still be handed (joined, sample, lookup). */
+  introductions: TokenBucket
+  /** Closes the socket unless it joins in time; cleared while it is in a room. */
+  joinTimer: NodeJS.Timeout | undefined
   /** Answered a ping since the last heartbeat round. */
   alive: boolean
   /** Being closed by us; further frames are ignored. */
@@ -88,13 +113,22 @@ type Connection = {
   queued: number
 }
 
+/** Headers Node keeps per request; the app's requests carry about 20. */
+const MAX_HEADERS_COUNT = 100
+
 /** Frames one connection may have waiting for the rooms (a slow Redis); past that they are dropped. */
 const MAX_QUEUED_MESSAGES = 256
 
 /** Sessions returned per looked-up peer id: a full lookup then still fits one `sample` frame. */
 const LOOKUP_PER_ID = Math.floor(MAX_PEER_REFS / MAX_LOOKUP_IDS)
 
-const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
+const STATUS_TEXT: Record<number, string> = {
+  403: 'Forbidden',
+  404: 'Not Found',
+  414: 'URI Too Long',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+}
 
 /** Answer an upgrade request with a plain HTTP error and drop the socket. */
 function refuseUpgrade(socket: Duplex, status: number): void {
@@ -113,6 +147,33 @@ function rawToText(data: RawData): string {
 
 const displayHost = (host: string) =>
   host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+
+/**
+ * Whether a browser page of `req.headers.origin` may open the socket. By default, the app's own
+ * pages: the Origin's host is the Host the request was sent to (both normalised by URL, so a
+ * default port matches its absence). A request without Origin is no browser's, and a non-browser
+ * can claim any Origin, so refusing it would protect nothing.
+ */
+function originAllowed(req: IncomingMessage, policy: ResolvedOptions['origins']): boolean {
+  const origin = req.headers.origin
+  switch (policy.kind) {
+    case 'any':
+      return true
+    case 'list':
+      return policy.origins.has(origin ?? '')
+    case 'same-host': {
+      if (origin === undefined) return true
+      const host = req.headers.host
+      if (!host || !URL.canParse(origin)) return false
+      const from = new URL(origin)
+      if (from.protocol !== 'http:' && from.protocol !== 'https:') return false
+      const served = `${from.protocol}//${host}`
+      return URL.canParse(served) && new URL(served).host === from.host
+    }
+    default:
+      return assertNever(policy)
+  }
+}
 
 /** Start the HTTP + WebSocket server; resolves once it is listening. Rejects on invalid options. */
 export async function startSignaling(opts: SignalingOptions = {}): Promise<SignalingServer> {
@@ -134,32 +195,26 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       shared: rooms.health(),
     })
 
-  const serveStatic = o.staticDir
-    ? sirv(o.staticDir, {
-        single: true,
-        etag: true,
-        // Look files up per request instead of listing them once at start: a rebuild or deploy
-        // that replaces dist/ under a running server must not make it open a file that is gone
-        // (sirv's stream has no error handler, so that would take the whole process down).
-        dev: true,
-        // Brotli and gzip copies written at build time (scripts/compress-dist.mjs).
-        brotli: true,
-        gzip: true,
-        setHeaders: (res, pathname) =>
-          res.setHeader(
-            'Cache-Control',
-            pathname.startsWith('/assets/') ? `public, max-age=${ASSET_MAX_AGE_S}, immutable` : 'no-cache',
-          ),
-      })
-    : undefined
+  const serveStatic = o.staticDir ? staticFiles(o.staticDir, o.log) : undefined
+  // On Redis, the per-client limits count across all servers (unless the caller brought its own).
+  const limits =
+    rooms instanceof RedisRooms && !opts.clientLimits
+      ? rooms.clientLimits({ maxSockets: o.maxSocketsPerIp, budget: o.ipRateLimit })
+      : o.clientLimits
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     for (const [name, value] of Object.entries(COMMON_SECURITY_HEADERS)) res.setHeader(name, value)
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end()
-      return
+    const verdict = checkRequest(req.method, req.url)
+    if (!verdict.ok) {
+      counters.httpRefused[verdict.reason] += 1
+      return refuseRequest(
+        res,
+        verdict.status,
+        verdict.message,
+        verdict.status === 405 ? { Allow: 'GET, HEAD' } : {},
+      )
     }
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost')
+    const { pathname } = verdict
     if (pathname === '/healthz') {
       const m = metrics()
       const body = JSON.stringify({
@@ -178,12 +233,17 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     } else if (pathname === SIGNALING_PATH) {
       res.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('WebSocket only\n')
     } else if (serveStatic) {
-      // Set before sirv writes its head, so 304s and 404s carry the policy too.
+      // Set before the file server writes its head, so 304s, 404s and 416s carry the policy too.
       for (const [name, value] of Object.entries(appSecurityHeaders(req))) res.setHeader(name, value)
-      serveStatic(req, res)
+      serveStatic({ req, res, pathname })
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n')
     }
+  }
+
+  function onRequestError(error: unknown, req: IncomingMessage): void {
+    counters.httpRefused.internal_error += 1
+    o.log(`HTTP ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)} failed: ${String(error)}`)
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_FRAME, perMessageDeflate: false })
@@ -195,14 +255,14 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}) // a client resetting mid-handshake must not crash the process
+    if ((req.url ?? '').length > MAX_URL_LENGTH) return refuse(socket, 414, 'path')
     const { pathname } = new URL(req.url ?? '/', 'http://localhost')
     if (pathname !== SIGNALING_PATH) return refuse(socket, 404, 'path')
-    if (o.allowedOrigins && !o.allowedOrigins.has(req.headers.origin ?? '')) {
-      return refuse(socket, 403, 'origin')
-    }
+    if (!originAllowed(req, o.origins)) return refuse(socket, 403, 'origin')
     if (closing || connections.size + pendingUpgrades >= o.maxConnections) {
       return refuse(socket, 503, 'server_full')
     }
+    const client = clientOf(req, o.trustProxy)
     // Count the handshake against the cap until it completes or the socket dies.
     pendingUpgrades += 1
     let settled = false
@@ -211,10 +271,30 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       settled = true
     }
     socket.once('close', settle)
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      settle()
-      onConnection(ws)
-    })
+    limits.admit(client).then(
+      (lease) => {
+        if (!lease) {
+          settle()
+          return refuse(socket, 429, 'ip_full')
+        }
+        let upgraded = false
+        // A socket that dies before the handshake completes gives its slot back.
+        socket.once('close', () => {
+          if (!upgraded) lease.release()
+        })
+        if (closing || socket.destroyed) return socket.destroy()
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          upgraded = true
+          settle()
+          onConnection(ws, client, lease)
+        })
+      },
+      (error: unknown) => {
+        settle()
+        o.log(`client limits failed for an upgrade: ${String(error)}`)
+        refuse(socket, 503, 'server_full')
+      },
+    )
   }
 
   function send(conn: Connection, message: ServerMessage): void {
@@ -229,50 +309,110 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     ws.send(JSON.stringify(message))
   }
 
-  function reject(conn: Connection, code: SignalingErrorCode, message: string): void {
+  /** Relay to a member, unless it is not reading: then the relay is dropped, never the member. */
+  function relayTo(conn: Connection, message: ServerMessage): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return
+    if (conn.ws.bufferedAmount > MAX_RELAY_BUFFERED_BYTES) {
+      counters.relaysDropped.recipient_busy += 1
+      return
+    }
+    counters.relayed += 1
+    send(conn, message)
+  }
+
+  /**
+   * Answer a frame with an error. Codes that mean abuse of the socket's own budget or of the
+   * protocol count a strike (enough strikes close it); `strike: false` for limits an honest client
+   * can touch through others (its address's shared budget) or by being eager (introductions, a pair).
+   */
+  function reject(conn: Connection, code: SignalingErrorCode, message: string, strike = true): void {
     counters.rejected[code] += 1
     send(conn, { type: 'error', code, message: message.slice(0, MAX_ERROR_MESSAGE) })
     const abusive = code === 'RATE_LIMITED' || code === 'BAD_MESSAGE' || code === 'TOO_LARGE'
-    if (abusive && conn.strikes.strike(performance.now())) {
+    if (strike && abusive && conn.strikes.strike(performance.now())) {
       o.log(`session ${conn.session} is flooding; closing with ${CLOSE_POLICY_VIOLATION}`)
       conn.closing = true
       conn.ws.close(CLOSE_POLICY_VIOLATION, 'flooding')
     }
   }
 
-  function member(conn: Connection, peerId: string): Member {
-    return { session: conn.session, peerId, deliver: (message) => send(conn, message) }
+  /** (Re)start the join deadline: a socket outside any room may stay that long. */
+  function armJoinDeadline(conn: Connection): void {
+    clearTimeout(conn.joinTimer)
+    conn.joinTimer = setTimeout(() => {
+      if (conn.closing) return
+      counters.refused.join_timeout += 1
+      conn.closing = true
+      conn.ws.close(CLOSE_JOIN_TIMEOUT, 'join a room first')
+    }, o.joinTimeoutMs)
+    conn.joinTimer.unref()
   }
 
-  async function handle(conn: Connection, msg: ClientMessage): Promise<void> {
+  /** How many peer refs the socket may be handed now (its introductions budget). */
+  const introductionsLeft = (conn: Connection, now: number) => conn.introductions.available(now)
+
+  /** Hand `peers` out, spending their count from the budget. */
+  function introduce(conn: Connection, now: number, peers: readonly unknown[]): void {
+    conn.introductions.take(now, peers.length)
+  }
+
+  function refuseIntroductions(conn: Connection): void {
+    counters.refused.introductions += 1
+    reject(conn, 'RATE_LIMITED', 'asking for peers too often; retry in a few seconds', false)
+  }
+
+  function member(conn: Connection, peerId: string): Member {
+    return {
+      session: conn.session,
+      peerId,
+      deliver: (message) => (message.type === 'signal' ? relayTo(conn, message) : send(conn, message)),
+    }
+  }
+
+  async function handle(conn: Connection, msg: ClientMessage, now: number): Promise<void> {
     switch (msg.type) {
       case 'join': {
-        const joined = await rooms.join(member(conn, msg.peerId), msg.room, o.sampleSize)
+        const k = Math.min(o.sampleSize, introductionsLeft(conn, now))
+        const joined = await rooms.join(member(conn, msg.peerId), msg.room, k)
         if (!joined.ok) return reject(conn, 'ROOM_FULL', `room is full (${o.maxRoomSize} members)`)
         counters.joins += 1
+        clearTimeout(conn.joinTimer)
+        conn.joinTimer = undefined
+        introduce(conn, now, joined.value)
         return send(conn, { type: 'joined', room: msg.room, peers: joined.value })
       }
       case 'signal': {
-        const routed = await rooms.route(conn.session, msg.to, msg.data)
-        if (routed.ok) {
-          counters.relayed += 1
-          return
+        if (!conn.relays.take(msg.to, now)) {
+          counters.relaysDropped.pair_budget += 1
+          return reject(conn, 'RATE_LIMITED', 'too many signals to this peer', false)
         }
+        const routed = await rooms.route(conn.session, msg.to, msg.data)
+        if (routed.ok) return
         if (routed.error === 'NOT_JOINED') return reject(conn, 'NOT_JOINED', 'join a room first')
         return reject(conn, 'UNKNOWN_PEER', 'no such session in this room')
       }
       case 'sample': {
-        const peers = await rooms.sample(conn.session, o.sampleSize)
+        const k = Math.min(o.sampleSize, introductionsLeft(conn, now))
+        if (k < 1 && (await rooms.sample(conn.session, 0))) return refuseIntroductions(conn)
+        const peers = await rooms.sample(conn.session, k)
         if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
+        introduce(conn, now, peers)
         return send(conn, { type: 'sample', peers })
       }
       case 'lookup': {
-        const peers = await rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
-        if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
+        // Only as many sessions as `sample` could have handed out anyway: see "Introductions" in
+        // docs/architecture.md.
+        const found = await rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
+        if (!found) return reject(conn, 'NOT_JOINED', 'join a room first')
+        const left = introductionsLeft(conn, now)
+        if (found.length > 0 && left < 1) return refuseIntroductions(conn)
+        const peers = found.slice(0, left)
+        if (peers.length < found.length) counters.refused.introductions += 1
+        introduce(conn, now, peers)
         return send(conn, { type: 'sample', peers })
       }
       case 'leave':
-        await rooms.leave(conn.session)
+        if (await rooms.leave(conn.session)) armJoinDeadline(conn)
         return
       default:
         assertNever(msg)
@@ -298,9 +438,16 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
 
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closing) return
-    if (!conn.bucket.take(performance.now())) {
+    const now = performance.now()
+    // Budgets are spent on arrival; answers wait behind the messages still being handled.
+    if (!conn.bucket.take(now)) {
       const text = `over ${o.rateLimit.perSecond} messages per second`
       return enqueue(conn, () => reject(conn, 'RATE_LIMITED', text))
+    }
+    if (!limits.spend(conn.client, now)) {
+      counters.refused.ip_rate += 1
+      const text = 'too many messages from your network; slow down'
+      return enqueue(conn, () => reject(conn, 'RATE_LIMITED', text, false))
     }
     if (isBinary) return enqueue(conn, () => reject(conn, 'BAD_MESSAGE', 'binary frames are not accepted'))
     const decoded = decodeClientMessage(rawToText(data))
@@ -309,22 +456,28 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       return enqueue(conn, () => reject(conn, code === 'TOO_LARGE' ? 'TOO_LARGE' : 'BAD_MESSAGE', message))
     }
     const msg = decoded.value
-    enqueue(conn, () => handle(conn, msg))
+    enqueue(conn, () => handle(conn, msg, now))
   }
 
-  function onConnection(ws: WebSocket): void {
+  function onConnection(ws: WebSocket, client: string, lease: SocketLease): void {
     const now = performance.now()
     const conn: Connection = {
       ws,
       session: randomBytes(16).toString('base64url'),
+      client,
+      lease,
       bucket: new TokenBucket(o.rateLimit, now),
       strikes: new StrikeCounter(FLOOD_MAX_STRIKES, FLOOD_WINDOW_MS, now),
+      relays: new KeyedBuckets(o.relayPairLimit, RELAY_PAIR_KEYS),
+      introductions: new TokenBucket(o.introductionLimit, now),
+      joinTimer: undefined,
       alive: true,
       closing: false,
       queue: Promise.resolve(),
       queued: 0,
     }
     connections.set(conn.session, conn)
+    armJoinDeadline(conn)
     ws.on('pong', () => {
       conn.alive = true
     })
@@ -342,7 +495,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       counters.rejected[e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'TOO_LARGE' : 'BAD_MESSAGE'] += 1
     })
     ws.on('close', () => {
+      clearTimeout(conn.joinTimer)
       connections.delete(conn.session)
+      conn.lease.release()
       // After whatever is still waiting, and whatever the cap on waiting frames.
       conn.queue = conn.queue
         .then(() => rooms.leave(conn.session))
@@ -355,6 +510,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   }
 
   function heartbeat(): void {
+    limits.sweep(performance.now())
     for (const conn of connections.values()) {
       if (conn.closing || conn.ws.readyState !== WebSocket.OPEN) continue
       if (!conn.alive) {
@@ -368,8 +524,35 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     }
   }
 
-  const server = createServer(onRequest)
-  server.on('upgrade', onUpgrade)
+  const server = createServer(
+    {
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default, 30 s, would let
+      // half-sent heads linger far beyond them).
+      connectionsCheckingInterval: Math.min(1_000, o.headersTimeoutMs),
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    withErrorBoundary(onRequest, onRequestError),
+  )
+  server.maxConnections = o.maxHttpConnections
+  server.maxHeadersCount = MAX_HEADERS_COUNT
+  answerClientErrors(server, (reason) => (counters.httpRefused[reason] += 1))
+  if (!o.trustProxy) {
+    capConnectionsPerAddress(
+      server,
+      o.maxHttpConnectionsPerIp,
+      () => (counters.httpRefused.ip_connections += 1),
+    )
+  }
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      onUpgrade(req, socket, head)
+    } catch (error) {
+      onRequestError(error, req)
+      socket.destroy()
+    }
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(o.port, o.host, () => {

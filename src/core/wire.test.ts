@@ -300,6 +300,20 @@ describe('wire codec', () => {
       altered(tracksRes, (h) => ({ ...h, tracks: [{ ...meta(1), mime: 'text/html; x' }] })),
       'BAD_HEADER',
     ],
+    // Track metadata names audio only: a peer must not make /content/<hash> a page (issue 10).
+    ...[
+      'text/html',
+      'image/svg+xml',
+      'application/javascript',
+      'text/xml',
+      'application/xhtml+xml',
+      'video/mp4',
+      'audio',
+    ].map((mime): [string, Uint8Array, WireErrorCode] => [
+      `a non-audio mime type (${mime})`,
+      altered(tracksRes, (h) => ({ ...h, tracks: [{ ...meta(1), mime }] })),
+      'BAD_HEADER',
+    ]),
     [
       'a track of size 0',
       altered(tracksRes, (h) => ({ ...h, tracks: [{ ...meta(1), size: 0 }] })),

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { AUDIO_ESSENCE } from './audio-mime.ts'
 import { err, ok, type Result } from './result.ts'
 
 /**
@@ -96,7 +97,8 @@ export type SignedRecord = v.InferOutput<typeof RecordSchema>
 export const TrackMetaSchema = v.strictObject({
   hash: Hash,
   size: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 40)),
-  mime: v.pipe(v.string(), v.maxLength(64), v.regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i)),
+  /** Audio only (audio-mime.ts): this type is what /content/<hash> is served as. */
+  mime: v.pipe(v.string(), v.maxLength(64), v.regex(AUDIO_ESSENCE)),
   container: v.exactOptional(Text),
   codec: v.exactOptional(Text),
   title: Text,

@@ -3,6 +3,7 @@ import { err, ok } from '../core/result.ts'
 import {
   contentHashOf,
   contentResponse,
+  failure,
   OPEN_RANGE_BYTES,
   WHOLE_FILE_BYTES,
   type ContentSource,
@@ -203,5 +204,109 @@ describe('contentResponse', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('Content-Length')).toBe('0')
     expect(reads).toEqual([])
+  })
+})
+
+/** A request as the browser's fetch event has it: navigations cannot be built with `new Request`. */
+function browserRequest(init: {
+  mode?: RequestMode
+  destination?: RequestDestination
+  headers?: Record<string, string>
+}) {
+  const request = new Request(`${ORIGIN}/content/${HASH}`, { headers: init.headers ?? {} })
+  Object.defineProperty(request, 'mode', { value: init.mode ?? 'no-cors' })
+  Object.defineProperty(request, 'destination', { value: init.destination ?? 'audio' })
+  return request
+}
+
+const INERT_CSP = "default-src 'none'; sandbox"
+
+describe('contentResponse: inert answers (issue 10)', () => {
+  const html = new TextEncoder().encode('<!doctype html><script>alert(document.domain)</script>')
+
+  it('serves a track whose metadata says text/html as a non-HTML type, sandboxed, nosniff, inline', async () => {
+    for (const mime of [
+      'text/html',
+      'text/html; charset=utf-8',
+      'image/svg+xml',
+      'application/xhtml+xml',
+      'text/xml',
+    ]) {
+      const res = await contentResponse(get(), HASH, source(html, { mime }).src)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('Content-Type')).toBe('application/octet-stream')
+      expect(res.headers.get('Content-Security-Policy')).toBe(INERT_CSP)
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
+      expect(res.headers.get('Content-Disposition')).toBe('inline')
+    }
+  })
+
+  it.each([
+    'audio/mpeg',
+    'audio/flac',
+    'audio/ogg',
+    'audio/wav',
+    'audio/mp4',
+    'audio/webm',
+    'audio/x-matroska',
+    'audio/aiff',
+    'audio/aac',
+  ])('keeps the importer’s %s, with the same inert headers', async (mime) => {
+    const res = await contentResponse(get({ Range: 'bytes=0-0' }), HASH, source(bytes(10), { mime }).src)
+    expect(res.headers.get('Content-Type')).toBe(mime)
+    expect(res.headers.get('Content-Security-Policy')).toBe(INERT_CSP)
+  })
+
+  it('sends the inert headers on 416s and failures too', async () => {
+    const unsatisfiable = await contentResponse(get({ Range: 'bytes=99-' }), HASH, source(bytes(10)).src)
+    const missing = await contentResponse(
+      get(),
+      HASH,
+      source(bytes(10), { describe: { code: 'NOT_FOUND', message: 'x' } }).src,
+    )
+    for (const res of [unsatisfiable, missing, failure({ code: 'PEER_GONE', message: 'x' })]) {
+      expect(res.headers.get('Content-Security-Policy')).toBe(INERT_CSP)
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
+      expect(res.headers.get('Content-Type')).toMatch(/^text\/plain/)
+    }
+  })
+
+  it('never renders a document: a navigation is sent to the app, reading nothing', async () => {
+    const { src, reads } = source(html, { mime: 'text/html' })
+    const res = await contentResponse(
+      browserRequest({ mode: 'navigate', destination: 'document' }),
+      HASH,
+      src,
+    )
+    expect(res.status).toBe(303)
+    expect(res.headers.get('Location')).toBe(`${ORIGIN}/`)
+    expect(reads).toEqual([])
+    expect(res.headers.get('Content-Type') ?? '').not.toMatch(/html/)
+  })
+
+  it.each<[RequestMode, RequestDestination]>([
+    ['navigate', 'iframe'],
+    ['no-cors', 'document'],
+    ['no-cors', 'script'],
+    ['no-cors', 'style'],
+    ['no-cors', 'object'],
+    ['no-cors', 'embed'],
+    ['same-origin', 'worker'],
+    ['no-cors', 'image'],
+  ])('refuses a %s request for a %s with 403', async (mode, destination) => {
+    const { src, reads } = source(html, { mime: 'audio/mpeg' })
+    const res = await contentResponse(browserRequest({ mode, destination }), HASH, src)
+    expect(res.status).toBe(403)
+    expect(res.headers.get('Content-Security-Policy')).toBe(INERT_CSP)
+    expect(reads).toEqual([])
+  })
+
+  it.each<RequestDestination>(['audio', 'video', ''])('serves a %j request', async (destination) => {
+    const res = await contentResponse(
+      browserRequest({ destination, headers: { Range: 'bytes=0-1' } }),
+      HASH,
+      source(bytes(10)).src,
+    )
+    expect(res.status).toBe(206)
   })
 })

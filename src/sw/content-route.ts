@@ -1,3 +1,4 @@
+import { servedMime } from '../core/audio-mime.ts'
 import { ok, type Result } from '../core/result.ts'
 import { CONTENT_PATH, MAX_READ_BYTES, type ContentErrorCode, type ContentFailure } from './protocol.ts'
 import { contentRange, parseRange, unsatisfiedRange } from './range.ts'
@@ -40,12 +41,54 @@ export function contentHashOf(request: Pick<Request, 'method' | 'url'>, origin: 
   return CONTENT_ROUTE.exec(url.pathname)?.[1]
 }
 
+const TEXT = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }
+
+/**
+ * Headers of every response the worker makes up itself. The bytes behind a hash are a peer's, so
+ * whatever a browser might make of them, they must stay inert in the app's origin: no script, no
+ * plugin, no same-origin access even if rendered (CSP sandbox), no type sniffing, never an attachment
+ * dialog either (`inline`: the media element plays it in place).
+ */
+export const INERT_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': "default-src 'none'; sandbox",
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Disposition': 'inline',
+}
+
+/** Who may fetch /content/<hash>: media elements, and the page's own fetch() (destination ""). */
+const MEDIA_DESTINATIONS: ReadonlySet<RequestDestination> = new Set(['audio', 'video', ''])
+
+/**
+ * A /content/<hash> request that must not be answered with the track: a top-level navigation (a
+ * link someone opened) is sent to the app, anything else that is not a media fetch (frames, scripts,
+ * styles, objects, workers, images) gets 403. Undefined for a media request.
+ */
+export function documentRefusal(
+  request: Pick<Request, 'mode' | 'destination' | 'url'>,
+): Response | undefined {
+  if (request.mode === 'navigate' && request.destination === 'document') {
+    return new Response(null, {
+      status: 303,
+      headers: { ...INERT_HEADERS, Location: new URL('/', request.url).href, 'Cache-Control': 'no-store' },
+    })
+  }
+  if (request.mode === 'navigate' || !MEDIA_DESTINATIONS.has(request.destination)) {
+    return new Response('FORBIDDEN: tracks are served to media elements only.\n', {
+      status: 403,
+      headers: { ...TEXT, ...INERT_HEADERS },
+    })
+  }
+  return undefined
+}
+
 /** Answer a request for `/content/<hash>` from `source`. Never throws: failures are HTTP statuses. */
 export async function contentResponse(
   request: Request,
   hash: string,
   source: ContentSource,
 ): Promise<Response> {
+  const refused = documentRefusal(request)
+  if (refused) return refused
   const signal = request.signal
   const described = await source.describe(hash, signal)
   if (!described.ok) return failure(described.error)
@@ -53,18 +96,23 @@ export async function contentResponse(
   const head = request.method === 'HEAD'
   const headers = {
     'Accept-Ranges': 'bytes',
-    'Content-Type': safeMime(described.value.mime),
+    'Content-Type': servedMime(described.value.mime),
     // The bytes behind a content hash never change.
     ETag: `"${hash}"`,
     'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
+    ...INERT_HEADERS,
   }
 
   const range = parseRange(request.headers.get('Range'), size)
   if (range.kind === 'unsatisfiable') {
     return new Response(head ? null : 'Range Not Satisfiable\n', {
       status: 416,
-      headers: { ...TEXT, 'Accept-Ranges': 'bytes', 'Content-Range': unsatisfiedRange(size) },
+      headers: {
+        ...TEXT,
+        ...INERT_HEADERS,
+        'Accept-Ranges': 'bytes',
+        'Content-Range': unsatisfiedRange(size),
+      },
     })
   }
   if (range.kind === 'none' && size <= WHOLE_FILE_BYTES) {
@@ -143,8 +191,6 @@ async function readExact(
   return result
 }
 
-const TEXT = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }
-
 const STATUS: Record<ContentErrorCode, number> = {
   NOT_FOUND: 404,
   // No holder reachable, or none answered in time: the track exists, it just cannot be served now.
@@ -158,13 +204,8 @@ const STATUS: Record<ContentErrorCode, number> = {
 
 /** A short text answer naming the code, so the log and the network panel say what happened. */
 export function failure(error: ContentFailure): Response {
-  return new Response(`${error.code}: ${error.message}\n`, { status: STATUS[error.code], headers: TEXT })
-}
-
-/** `type/subtype` with optional parameters, and nothing that could break a header. */
-const MIME =
-  /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"\\\r\n]*"|[a-z0-9!#$&^_.+-]+))*$/i
-
-function safeMime(mime: string): string {
-  return MIME.test(mime) ? mime : 'application/octet-stream'
+  return new Response(`${error.code}: ${error.message}\n`, {
+    status: STATUS[error.code],
+    headers: { ...TEXT, ...INERT_HEADERS },
+  })
 }

@@ -1,6 +1,6 @@
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching'
 import { NavigationRoute, registerRoute } from 'workbox-routing'
-import { contentHashOf, contentResponse, failure } from './content-route.ts'
+import { contentHashOf, contentResponse, documentRefusal, failure } from './content-route.ts'
 import { pageSource } from './page-source.ts'
 import { isWorkerControl } from './protocol.ts'
 
@@ -9,7 +9,8 @@ import { isWorkerControl } from './protocol.ts'
  * - precaches the app shell (the build injects its revisioned file list as `self.__WB_MANIFEST`),
  *   so the app opens with no network, and answers every navigation with the cached index.html;
  * - serves `/content/<hash>` with HTTP Range support, asking the page for the bytes (the page holds
- *   the store and the peer links), so `<audio src>` streams and seeks, online or not.
+ *   the store and the peer links), so `<audio src>` streams and seeks, online or not; every such
+ *   answer is inert (audio types only, sandboxed, nosniff), and a navigation there is sent to the app.
  * An update installs beside the running worker and waits until the user accepts it.
  */
 
@@ -54,6 +55,9 @@ async function claimIfFirst() {
 }
 
 async function serve(event: FetchEvent, hash: string): Promise<Response> {
+  // A link to /content/<hash> opened as a page lands on the app, and never asks a page for bytes.
+  const refused = documentRefusal(event.request)
+  if (refused) return refused
   const page = await pageFor(event)
   if (!page) return failure({ code: 'PEER_GONE', message: 'No DCMX page is open to read this track from.' })
   return contentResponse(event.request, hash, pageSource(page))
