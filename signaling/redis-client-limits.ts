@@ -9,8 +9,9 @@
  * - Messages: each server spends from its own in-memory bucket (the same budget, so one server alone
  *   enforces it as before), and on every tick adds what each address spent to a counter shared per
  *   window (`dcmx:spend:<client>:<window>`). An address whose total over all servers passes the
- *   window's budget (`perSecond` × window + `burst`) is refused on this server until the window ends.
- *   The per-message path stays synchronous; the shared part lags by at most one tick.
+ *   window's budget (`perSecond` × window + `burst`) is refused until the window ends, by every server
+ *   where it spent in the last window (they settle it each tick, with 0 if it spent nothing new). The
+ *   per-message path stays synchronous; the shared part lags by at most two ticks.
  *
  * While Redis does not answer, the local limits alone apply (the caps of one server), and leases are
  * re-stamped when it is back.
@@ -87,6 +88,8 @@ export class RedisClientLimits implements ClientLimits {
   private readonly leases = new Map<string, string>()
   /** Messages spent per client since the last settle. */
   private pending = new Map<string, number>()
+  /** When each client last spent here: settled (with 0 if need be) for a window after, to learn of its total. */
+  private readonly lastSpent = new Map<string, number>()
   /** Clients over the shared budget → until when (local clock) they are refused. */
   private readonly blocked = new Map<string, number>()
   private readonly ttlMs: number
@@ -141,12 +144,14 @@ export class RedisClientLimits implements ClientLimits {
     }
     if (!this.local.spend(client, now)) return false
     this.pending.set(client, (this.pending.get(client) ?? 0) + 1)
+    this.lastSpent.set(client, now)
     return true
   }
 
   sweep(now: number): void {
     this.local.sweep(now)
     for (const [client, until] of this.blocked) if (until <= now) this.blocked.delete(client)
+    for (const [client, at] of this.lastSpent) if (now - at > this.windowMs) this.lastSpent.delete(client)
   }
 
   /** Re-stamp this server's leases and settle what its clients spent with the other servers. */
@@ -156,13 +161,18 @@ export class RedisClientLimits implements ClientLimits {
     }
     const spent = this.pending
     this.pending = new Map()
+    // Also the clients that spent here earlier in the window: another server may have pushed them over.
+    const now = this.now()
+    for (const [client, at] of this.lastSpent) {
+      if (now - at <= this.windowMs && !spent.has(client)) spent.set(client, 0)
+    }
     const budget = Math.floor((this.opts.budget.perSecond * this.windowMs) / 1000 + this.opts.budget.burst)
     for (const batch of batches(spent, BATCH, ([client, n]) => [client, String(n)])) {
       const reply = await this.link.run(SETTLE, [], [PREFIX, this.windowMs, budget, ...batch])
       if (!Array.isArray(reply)) continue
       const [left, over] = reply as [unknown, unknown]
       if (typeof left !== 'number' || !Array.isArray(over)) continue
-      const until = this.now() + left
+      const until = now + left
       for (const client of over) if (typeof client === 'string') this.blocked.set(client, until)
     }
   }
