@@ -41,8 +41,8 @@ it('behind nginx: members spread over both servers, link across them, and surviv
   const redis = (running.redis = await startRedis())
   running.servers.push(
     ...(await Promise.all([
-      startServerProcess(['--redis', redis.url]),
-      startServerProcess(['--redis', redis.url]),
+      startServerProcess(['--trust-proxy', '--redis', redis.url]),
+      startServerProcess(['--trust-proxy', '--redis', redis.url]),
     ])),
   )
   const [s1, s2] = running.servers as [ServerProcess, ServerProcess]
