@@ -9,6 +9,7 @@
  */
 import { WebSocket } from 'ws'
 import { decodeServerMessage, type ClientMessage } from '../src/core/signaling-protocol.ts'
+import { percentile } from './percentile.ts'
 
 export type IdleCommand = { cmd: 'idle'; url: string; count: number; rooms: number }
 export type RelayCommand = {
@@ -93,11 +94,6 @@ async function idle(c: IdleCommand): Promise<IdleReport> {
   const got = await pool(c.count, CONNECT_CONCURRENCY, (i) => member(c.url, `idle-${i % c.rooms}`, i))
   const opened = got.filter(Boolean).length
   return { opened, failed: c.count - opened, ms: Math.round(performance.now() - t0) }
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN
 }
 
 async function relay(c: RelayCommand): Promise<RelayReport> {

@@ -70,6 +70,22 @@ async function relays(from: Joined, to: Joined, n: number) {
   })
 }
 
+/** A SignalingClient in room `r` whose every new socket goes to the next server (a load balancer's part). */
+function balancedClient(servers: ServerProcess[], id: string): SignalingClient {
+  let next = 0
+  const client = new SignalingClient({
+    url: 'lb',
+    room: 'r',
+    peerId: id,
+    openSocket: (): SocketLike => openWsSocket(servers[next++ % servers.length]!.wsUrl),
+    clock: realClock,
+    random: Math.random,
+    backoff: { baseMs: 50, maxMs: 400 },
+  })
+  started.clients.push(client)
+  return client
+}
+
 /** Pause between polls that cost a message each, to stay within the per-client rate limit. */
 const pace = () => new Promise((r) => setTimeout(r, 200))
 
@@ -164,20 +180,8 @@ describe('rooms on Redis', () => {
   it('one server killed: its members reconnect to the other, re-link, and its stale entries expire', async () => {
     const { s1, s2 } = await cluster()
     const b = await joinRoom(s2, 'r')
-    // A load balancer's part: each new socket goes to the next server.
-    const backends = [s1.wsUrl, s2.wsUrl]
-    let next = 0
     const id = peerId()
-    const a = new SignalingClient({
-      url: 'lb',
-      room: 'r',
-      peerId: id,
-      openSocket: (): SocketLike => openWsSocket(backends[next++ % backends.length]!),
-      clock: realClock,
-      random: Math.random,
-      backoff: { baseMs: 50, maxMs: 400 },
-    })
-    started.clients.push(a)
+    const a = balancedClient([s1, s2], id)
     const signals: [PeerRef, SignalData][] = []
     a.events.on('signal', (from, data) => signals.push([from, data]))
     a.start()
@@ -205,18 +209,8 @@ describe('rooms on Redis', () => {
   it('SIGTERM drains: members are withdrawn at once, told to reconnect, and come back through the other server', async () => {
     const { s1, s2 } = await cluster()
     const b = await joinRoom(s2, 'r')
-    const backends = [s1.wsUrl, s2.wsUrl]
-    let next = 0
     const id = peerId()
-    const a = new SignalingClient({
-      url: 'lb',
-      room: 'r',
-      peerId: id,
-      openSocket: (): SocketLike => openWsSocket(backends[next++ % backends.length]!),
-      clock: realClock,
-      random: Math.random,
-    })
-    started.clients.push(a)
+    const a = balancedClient([s1, s2], id)
     const states: string[] = []
     a.events.on('state', (s) =>
       states.push(s.state === 'reconnecting' ? `reconnecting: ${s.lastError}` : s.state),

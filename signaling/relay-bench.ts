@@ -23,6 +23,7 @@ import { WebSocket } from 'ws'
 import { decodeServerMessage, type ClientMessage, type PeerRef } from '../src/core/signaling-protocol.ts'
 import { writeBenchSection } from '../tests/bench/doc-section.ts'
 import type { ClientCommand, IdleReport, RelayReport } from './bench-client-process.ts'
+import { percentile } from './percentile.ts'
 import { exited, startRedis } from './redis-test-helpers.ts'
 import { startSignaling } from './server.ts'
 
@@ -58,12 +59,6 @@ type BenchClient = {
 }
 
 const STAMP = /^candidate:(\d+(?:\.\d+)?) /
-
-/** Nearest-rank percentile of an ascending array; NaN when empty. */
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN
-}
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000
 

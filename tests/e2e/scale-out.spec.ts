@@ -2,7 +2,7 @@ import { test as base, type Browser, type Page } from '@playwright/test'
 import { startRedis, type RedisProcess } from '../../signaling/redis-test-helpers.ts'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 import { makeWav, sha256 } from './audio-fixtures.ts'
-import { expect, peerItem, readPeerId, STATIC_DIR } from './fixtures.ts'
+import { expect, expectHolders, peerItem, playFromNetwork, readPeerId, STATIC_DIR } from './fixtures.ts'
 
 /** Two signaling servers sharing rooms through one real redis-server, all on loopback. */
 const test = base.extend<{ cluster: { redis: RedisProcess; servers: SignalingServer[] } }>({
@@ -62,26 +62,6 @@ test('tab A on server 1 and tab B on server 2 link over WebRTC, and B plays A’
   expect(crossed(s1)).toBeGreaterThan(0)
   expect(crossed(s2)).toBeGreaterThan(0)
 
-  await expect
-    .poll(
-      () =>
-        b.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          songHash,
-        ),
-      { timeout: 20_000 },
-    )
-    .toBe(1)
-  await b.page.getByRole('tab', { name: 'Network' }).click()
-  await b.page
-    .getByRole('table', { name: 'Network' })
-    .getByRole('row')
-    .filter({ hasText: 'Across Servers' })
-    .getByRole('button', { name: 'Play Across Servers' })
-    .click()
-  const audio = b.page.locator('audio')
-  await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.3)
-  expect(await audio.evaluate((el: HTMLAudioElement) => new URL(el.src).pathname)).toBe(
-    `/content/${songHash}`,
-  )
+  await expectHolders(b.page, songHash, 1)
+  await playFromNetwork(b.page, 'Across Servers', songHash)
 })
