@@ -17,6 +17,10 @@ const server = await startSignaling({
   maxConnections,
   maxRoomSize: maxConnections,
   rateLimit: { perSecond: 100_000, burst: 100_000 },
+  // Every bench client comes from 127.0.0.1: the per-address limits would be what is measured.
+  maxSocketsPerIp: maxConnections,
+  ipRateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  relayPairLimit: { perSecond: 100_000, burst: 100_000 },
 })
 const send = (m: unknown) => process.send?.(m)
 send({ ready: true, wsUrl: server.wsUrl })

@@ -91,4 +91,4 @@ it('behind nginx: members spread over both servers, link across them, and surviv
   await until(() => other.heard.some((p) => p.session === session(onS1.client)))
   other.client.signal(session(onS1.client), { type: 'renegotiate', renegotiate: true })
   await until(() => onS1.heard.some((p) => p.session === session(other.client)))
-})
+}, 60_000) // two server processes, nginx and Redis start first

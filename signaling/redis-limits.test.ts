@@ -37,7 +37,8 @@ async function startOfWindow(url: string) {
   }
 }
 
-describe('per-client limits on Redis', () => {
+// The budget test waits for the start of a 10 s window, then for two settling ticks.
+describe('per-client limits on Redis', { timeout: 40_000 }, () => {
   it('counts one address’s sockets over all servers, and frees a slot on close', async () => {
     const { url } = await redis()
     const opts = { redis: url, maxSocketsPerIp: 3 }

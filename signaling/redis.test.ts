@@ -94,7 +94,9 @@ const health = async (s: Pick<ServerProcess, 'url'>) =>
 const metrics = async (s: Pick<ServerProcess, 'url'>) =>
   parsePrometheus(await (await get(s, '/metrics')).text())
 
-describe('rooms on Redis', () => {
+// Each test starts two server processes (tsx compiles them: seconds on a loaded machine) and waits
+// out member expiry (about 10 s), more than the default test timeout.
+describe('rooms on Redis', { timeout: 60_000 }, () => {
   it('two servers on one Redis: members see each other in samples and lookups, relay both ways, see departures', async () => {
     const { s1, s2 } = await cluster()
     const a = await joinRoom(s1, 'r')
