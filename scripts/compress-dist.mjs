@@ -1,5 +1,5 @@
-// Write Brotli and gzip copies of the built app's text assets beside them, so the server (sirv,
-// which picks them by Accept-Encoding) sends compressed bytes without compressing per request.
+// Write Brotli and gzip copies of the built app's text assets beside them, so the server
+// (signaling/static-files.ts picks them by Accept-Encoding) sends compressed bytes without compressing per request.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'

@@ -1,7 +1,7 @@
 /**
  * Security headers of the served app, in one place. Every response of the static app (documents,
- * module workers, the service worker, and everything else sirv serves, 404s and 304s included)
- * carries the full set: a worker and the service worker enforce the policy of their own script's
+ * module workers, the service worker, and every other file static-files.ts serves, 404s, 304s and
+ * 416s included) carries the full set: a worker and the service worker enforce the policy of their own script's
  * response, not the page's, so JS needs it as much as HTML does.
  *
  * Why each source is allowed:

@@ -35,7 +35,6 @@ import {
   answerClientErrors,
   capConnectionsPerAddress,
   checkRequest,
-  MAX_URL_LENGTH,
   refuse as refuseRequest,
   withErrorBoundary,
 } from './http-guard.ts'
@@ -123,6 +122,7 @@ const MAX_QUEUED_MESSAGES = 256
 const LOOKUP_PER_ID = Math.floor(MAX_PEER_REFS / MAX_LOOKUP_IDS)
 
 const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
   414: 'URI Too Long',
@@ -255,9 +255,10 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}) // a client resetting mid-handshake must not crash the process
-    if ((req.url ?? '').length > MAX_URL_LENGTH) return refuse(socket, 414, 'path')
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost')
-    if (pathname !== SIGNALING_PATH) return refuse(socket, 404, 'path')
+    // Same URL rules as plain requests (`new URL` throws on some request targets, such as `//`).
+    const target = checkRequest('GET', req.url)
+    if (!target.ok) return refuse(socket, target.status, 'path')
+    if (target.pathname !== SIGNALING_PATH) return refuse(socket, 404, 'path')
     if (!originAllowed(req, o.origins)) return refuse(socket, 403, 'origin')
     if (closing || connections.size + pendingUpgrades >= o.maxConnections) {
       return refuse(socket, 503, 'server_full')
@@ -277,14 +278,15 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
           settle()
           return refuse(socket, 429, 'ip_full')
         }
-        let upgraded = false
         // A socket that dies before the handshake completes gives its slot back.
-        socket.once('close', () => {
-          if (!upgraded) lease.release()
-        })
+        const early = () => lease.release()
+        socket.once('close', early)
         if (closing || socket.destroyed) return socket.destroy()
         wss.handleUpgrade(req, socket, head, (ws) => {
-          upgraded = true
+          // From here the WebSocket's own close releases it; dropping these listeners also lets
+          // the upgrade request (and its headers) be collected while the socket lives on.
+          socket.off('close', early)
+          socket.off('close', settle)
           settle()
           onConnection(ws, client, lease)
         })

@@ -7,6 +7,7 @@ import {
   ATTACKER,
   client,
   expectServerHealthy,
+  member,
   HONEST,
   peerId,
   startTarget,
@@ -24,11 +25,8 @@ async function populate(target: Target): Promise<{ members: Client[]; ids: strin
   const members: Client[] = []
   const ids: string[] = []
   for (let i = 0; i < ROOM_SIZE; i++) {
-    const c = await client(target, `127.0.1.${1 + Math.floor(i / 25)}`)
     const id = peerId()
-    c.send({ type: 'join', room: 'r', peerId: id })
-    await c.expect('joined')
-    members.push(c)
+    members.push(await member(target, `127.0.1.${1 + Math.floor(i / 25)}`, 'r', id))
     ids.push(id)
   }
   return { members, ids }
@@ -85,9 +83,7 @@ describe('enumerating a room', () => {
     })
     expect(seen.size).toBeLessThanOrEqual(72)
 
-    const honest = await client(target, HONEST)
-    honest.send({ type: 'join', room: 'r', peerId: peerId() })
-    await honest.expect('joined')
+    const honest = await member(target, HONEST, 'r')
     honest.send({ type: 'lookup', peerIds: ids.slice(0, 3) })
     const found = await honest.expect('sample')
     expect(found.peers.map((p) => p.session).sort()).toEqual(

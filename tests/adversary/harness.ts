@@ -1,115 +1,26 @@
 /**
- * The adversary suite's target and its honest-client check. The server under attack runs in a child
- * process (server-process.ts), so a crasher shows as a dead PID instead of a dead test runner.
+ * The adversary suite's clients and its honest-client check. The server under attack runs in a child
+ * process (target.ts), so a crasher shows as a dead PID instead of a dead test runner.
  * Attackers and honest clients come from different loopback addresses (127.0.0.0/8 is all local),
  * so per-IP limits on the attacker never touch the honest client.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect as tcpConnect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { expect } from 'vitest'
 import { WebSocket, type ClientOptions } from 'ws'
 import {
   decodeServerMessage,
-  SIGNALING_PATH,
   type ClientMessage,
   type ServerMessage,
 } from '../../src/core/signaling-protocol.ts'
-import type { SignalingOptions } from '../../signaling/server.ts'
+import { track, type Target } from './target.ts'
+
+export { FAVICON, INDEX, startTarget, stopAll, track, type Target } from './target.ts'
+
+const MESSAGE_TIMEOUT_MS = 3_000
 
 /** Where attacks come from, and where the honest client connects from. */
 export const ATTACKER = '127.0.0.2'
 export const HONEST = '127.0.0.250'
-
-const SERVER_SCRIPT = resolve(import.meta.dirname, 'server-process.ts')
-const START_TIMEOUT_MS = 15_000
-const MESSAGE_TIMEOUT_MS = 3_000
-
-/** A static app with a few files, like dist/. */
-export const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect/></svg>\n'
-export const INDEX = '<!doctype html><title>dcmx</title>\n'
-
-export type Target = {
-  pid: number
-  port: number
-  url: string
-  wsUrl: string
-  child: ChildProcess
-  /** What the server process wrote to stderr (its log, and a crash's stack trace). */
-  stderr(): string
-  /** The process has not exited (and is the one we started). */
-  alive(): boolean
-  stop(): Promise<void>
-}
-
-const targets: Target[] = []
-const sockets: { destroy(): void }[] = []
-
-/** Remember a socket (ws or net) so `stopAll` can destroy it. */
-export function track<T extends { destroy(): void }>(socket: T): T {
-  sockets.push(socket)
-  return socket
-}
-
-/** Start a server process with a small static app; options are passed to startSignaling. */
-export async function startTarget(options: SignalingOptions = {}): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'dcmx-adversary-'))
-  writeFileSync(join(dir, 'index.html'), INDEX)
-  writeFileSync(join(dir, 'favicon.svg'), FAVICON)
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', SERVER_SCRIPT, JSON.stringify({ staticDir: dir, ...options })],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let err = ''
-  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)))
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), START_TIMEOUT_MS)
-    let out = ''
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const line = /^(\{.*\})\n/m.exec(out)
-      if (line) {
-        clearTimeout(timer)
-        resolvePort((JSON.parse(line[1]!) as { port: number }).port)
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code}: ${err}`))
-    })
-  })
-  const url = `http://127.0.0.1:${port}`
-  const target: Target = {
-    pid: child.pid ?? -1,
-    port,
-    url,
-    wsUrl: `ws://127.0.0.1:${port}${SIGNALING_PATH}`,
-    child,
-    stderr: () => err,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    stop: async () => {
-      if (target.alive()) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-        await exited
-        clearTimeout(timer)
-      }
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-  targets.push(target)
-  return target
-}
-
-/** Destroy every tracked socket and stop every target; call from afterEach. */
-export async function stopAll(): Promise<void> {
-  for (const s of sockets.splice(0)) s.destroy()
-  await Promise.all(targets.splice(0).map((t) => t.stop()))
-}
 
 /** One raw HTTP exchange over TCP: send `request` verbatim, resolve with what came back before close. */
 export function rawRequest(
@@ -213,10 +124,23 @@ export async function client(
   }
 }
 
-let honestRooms = 0
 const hexId = () =>
   Array.from({ length: 32 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')
 
+/** A client from `localAddress` that has joined `room` (under `id`, or a fresh peer id). */
+export async function member(
+  target: Target,
+  localAddress: string,
+  room: string,
+  id = hexId(),
+): Promise<Client> {
+  const c = await client(target, localAddress)
+  c.send({ type: 'join', room, peerId: id })
+  await c.expect('joined')
+  return c
+}
+
+let honestRooms = 0
 /**
  * The verdict of every attack: the same process still runs and answers /healthz, and two honest
  * clients can still join a room, find each other and relay an offer and an answer.
@@ -227,9 +151,7 @@ export async function expectServerHealthy(target: Target): Promise<void> {
   expect(health.status).toBe(200)
   expect(((await health.json()) as { ok: boolean }).ok).toBe(true)
   const room = `honest-${++honestRooms}`
-  const a = await client(target, HONEST)
-  a.send({ type: 'join', room, peerId: hexId() })
-  await a.expect('joined')
+  const a = await member(target, HONEST, room)
   const b = await client(target, HONEST)
   b.send({ type: 'join', room, peerId: hexId() })
   const joined = await b.expect('joined')

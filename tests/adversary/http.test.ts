@@ -126,6 +126,20 @@ const CASES: Case[] = [
   { name: 'dot-dot segments', request: req('/%2e%2e/%2e%2e/%2e%2e/etc/passwd'), status: [400, 403, 404] },
   { name: 'backslash traversal', request: req('/..\\..\\etc\\passwd'), status: [400, 403, 404] },
   { name: 'absolute-form URL', request: req('http://evil.example/favicon.svg'), status: [200, 400] },
+  // Request targets `new URL(target, base)` throws on: each one was a crasher too.
+  { name: 'a path of two slashes', request: req('//'), status: [400] },
+  { name: 'a path of three slashes', request: req('///'), status: [400] },
+  { name: 'a bare scheme', request: req('http://'), status: [400] },
+  {
+    name: 'a WebSocket upgrade to //',
+    request: req('//', [
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ]).replace('Connection: close\r\n', ''),
+    status: [400, 404],
+  },
   // Headers: size, count, framing.
   {
     name: 'a 32 KiB header',

@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   ATTACKER,
-  client,
   expectServerHealthy,
+  member,
   HONEST,
   metric,
   peerId,
@@ -22,15 +22,9 @@ const BIG_OFFER = { type: 'offer', sdp: `v=0 ${'a'.repeat(12 * 1024 - 4)}` }
 describe('relay flood against a paused reader', () => {
   it('keeps a member that stopped reading connected while 20 sockets send it 12 KiB offers for 5 s', async () => {
     const target = await startTarget()
-    const victim = await client(target, HONEST)
-    victim.send({ type: 'join', room: 'r', peerId: peerId() })
-    await victim.expect('joined')
+    const victim = await member(target, HONEST, 'r')
     victim.ws.pause()
-    const attackers = await Promise.all(Array.from({ length: 20 }, () => client(target, ATTACKER)))
-    for (const a of attackers) {
-      a.send({ type: 'join', room: 'r', peerId: peerId() })
-      await a.expect('joined')
-    }
+    const attackers = await Promise.all(Array.from({ length: 20 }, () => member(target, ATTACKER, 'r')))
     const until = performance.now() + 5_000
     while (performance.now() < until) {
       for (const a of attackers)
@@ -41,9 +35,7 @@ describe('relay flood against a paused reader', () => {
     victim.ws.resume()
     await new Promise((r) => setTimeout(r, 500))
     expect(victim.isOpen()).toBe(true)
-    const late = await client(target, HONEST)
-    late.send({ type: 'join', room: 'r2', peerId: peerId() })
-    await late.expect('joined')
+    const late = await member(target, HONEST, 'r2')
     victim.send({ type: 'join', room: 'r2', peerId: peerId() })
     for (;;) if ((await victim.next(10_000)).type === 'joined') break
     late.send({ type: 'signal', to: victim.session, data: { type: 'offer', sdp: 'v=0\r\n' } })
@@ -62,12 +54,8 @@ describe('relay flood against a paused reader', () => {
 describe('one sender spamming one recipient', () => {
   it('delivers at most the pair budget and drops (and counts) the rest', async () => {
     const target = await startTarget()
-    const victim = await client(target, HONEST)
-    victim.send({ type: 'join', room: 'r', peerId: peerId() })
-    await victim.expect('joined')
-    const spammer = await client(target, ATTACKER)
-    spammer.send({ type: 'join', room: 'r', peerId: peerId() })
-    await spammer.expect('joined')
+    const victim = await member(target, HONEST, 'r')
+    const spammer = await member(target, ATTACKER, 'r')
     const candidate = {
       type: 'candidate',
       candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host' },

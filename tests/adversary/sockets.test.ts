@@ -8,8 +8,8 @@ import {
   ATTACKER,
   client,
   expectServerHealthy,
+  member,
   metric,
-  peerId,
   startTarget,
   stopAll,
   track,
@@ -67,18 +67,16 @@ describe('sockets that never join', () => {
   it('closes a socket that has not joined within the deadline, and keeps one that joined', async () => {
     const target = await startTarget({ joinTimeoutMs: 800 })
     const idle = await Promise.all(Array.from({ length: 10 }, () => client(target, ATTACKER)))
-    const member = await client(target, ATTACKER)
-    member.send({ type: 'join', room: 'r', peerId: peerId() })
-    await member.expect('joined')
+    const joined = await member(target, ATTACKER, 'r')
     const codes = await Promise.race([
       Promise.all(idle.map((c) => c.closed)),
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3_000)),
     ])
     expect(codes).toEqual(Array(10).fill(4008))
-    expect(member.isOpen()).toBe(true)
+    expect(joined.isOpen()).toBe(true)
     // Leaving the room starts the clock again: a member cannot park a socket by joining once.
-    member.send({ type: 'leave' })
-    expect(await member.closed).toBe(4008)
+    joined.send({ type: 'leave' })
+    expect(await joined.closed).toBe(4008)
     expect(await metric(target, 'dcmx_signaling_refused_total{reason="join_timeout"}')).toBe(11)
     await expectServerHealthy(target)
   })

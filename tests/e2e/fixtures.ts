@@ -1,4 +1,4 @@
-import { test as base, expect, type BrowserContext, type Page } from '@playwright/test'
+import { test as base, expect, type BrowserContext, type Locator, type Page } from '@playwright/test'
 import { resolve } from 'node:path'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 
@@ -146,4 +146,16 @@ export async function playFromNetwork(page: Page, title: string, hash: string) {
   const audio = page.locator('audio')
   await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)
   expect(await audio.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname)).toBe(`/content/${hash}`)
+}
+
+/** The `<audio>` element plays a `seconds`-long track, seeks to 80% and plays on from there. */
+export async function expectPlaysAndSeeks(audio: Locator, seconds: number) {
+  await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)
+  const duration = await audio.evaluate((a: HTMLAudioElement) => a.duration)
+  expect(duration).toBeCloseTo(seconds, 0)
+  await audio.evaluate((a: HTMLAudioElement) => (a.currentTime = a.duration * 0.8))
+  await expect
+    .poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime))
+    .toBeGreaterThan(duration * 0.8 + 0.3)
+  expect(await audio.evaluate((a: HTMLAudioElement) => a.paused)).toBe(false)
 }
