@@ -37,7 +37,8 @@ afterAll(removeAppDir)
 const connections = async (s: ServerProcess) =>
   parsePrometheus(await (await get(s, '/metrics')).text()).value('dcmx_signaling_connections')
 
-it('behind nginx: members spread over both servers, link across them, and survive one server dying', async () => {
+/** Redis, two servers and nginx in front, as the README sets them up; `node()` joins a client through nginx. */
+async function deployment() {
   const redis = (running.redis = await startRedis())
   running.servers.push(
     ...(await Promise.all([
@@ -47,7 +48,6 @@ it('behind nginx: members spread over both servers, link across them, and surviv
   )
   const [s1, s2] = running.servers as [ServerProcess, ServerProcess]
   const lb = (running.nginx = await startNginx([s1, s2].map((s) => new URL(s.url).host)))
-
   const node = () => {
     const client = new SignalingClient({
       url: lb.wsUrl,
@@ -64,7 +64,18 @@ it('behind nginx: members spread over both servers, link across them, and surviv
     client.start()
     return { client, heard }
   }
-  const session = (c: SignalingClient) => (c.state.state === 'online' ? c.state.session : '')
+  return { s1, s2, node }
+}
+
+const session = (c: SignalingClient) => (c.state.state === 'online' ? c.state.session : '')
+/** x's signal reaches y (a renegotiate: the smallest valid signal). */
+async function signals(x: { client: SignalingClient }, y: { client: SignalingClient; heard: PeerRef[] }) {
+  x.client.signal(session(y.client), { type: 'renegotiate', renegotiate: true })
+  await until(() => y.heard.some((p) => p.session === session(x.client)))
+}
+
+it('behind nginx: members spread over both servers, link across them, and survive one server dying', async () => {
+  const { s1, s2, node } = await deployment()
   const a = node()
   await until(() => a.client.state.state === 'online', 5_000)
   const b = node()
@@ -72,10 +83,8 @@ it('behind nginx: members spread over both servers, link across them, and surviv
   // least_conn: the second socket went to the other server.
   expect([await connections(s1), await connections(s2)]).toEqual([1, 1])
 
-  a.client.signal(session(b.client), { type: 'renegotiate', renegotiate: true })
-  await until(() => b.heard.some((p) => p.session === session(a.client)))
-  b.client.signal(session(a.client), { type: 'renegotiate', renegotiate: true })
-  await until(() => a.heard.some((p) => p.session === session(b.client)))
+  await signals(a, b)
+  await signals(b, a)
 
   // Server 1 dies; nginx sends its member's reconnect to server 2, and the two link again.
   const before = [session(a.client), session(b.client)]
@@ -87,8 +96,27 @@ it('behind nginx: members spread over both servers, link across them, and surviv
   const other = onS1 === a ? b : a
   expect(session(other.client)).toBe(before[other === a ? 0 : 1])
   expect(await connections(s2)).toBe(2)
-  onS1.client.signal(session(other.client), { type: 'renegotiate', renegotiate: true })
-  await until(() => other.heard.some((p) => p.session === session(onS1.client)))
-  other.client.signal(session(onS1.client), { type: 'renegotiate', renegotiate: true })
-  await until(() => onS1.heard.some((p) => p.session === session(other.client)))
+  await signals(onS1, other)
+  await signals(other, onS1)
 }, 60_000) // two server processes, nginx and Redis start first
+
+it('behind nginx: a server draining on SIGTERM is skipped, and its member comes back through the other', async () => {
+  const { s1, s2, node } = await deployment()
+  const a = node()
+  await until(() => a.client.state.state === 'online', 5_000)
+  const b = node()
+  await until(() => b.client.state.state === 'online', 5_000)
+  const before = [session(a.client), session(b.client)]
+  const exit = s2.terminate()
+  // While s2 drains (it refuses new sockets with 503), nginx passes its member's new socket to s1.
+  await until(
+    () =>
+      [a, b].every((n) => n.client.state.state === 'online') &&
+      before.some((s, i) => s !== session([a, b][i]!.client)),
+    10_000,
+  )
+  expect(await exit).toBe(0)
+  expect(await connections(s1)).toBe(2)
+  await signals(a, b)
+  await signals(b, a)
+}, 60_000)
