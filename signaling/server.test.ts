@@ -263,6 +263,17 @@ describe('limits', () => {
   })
 })
 
+describe('HTTP timeouts', () => {
+  it('apply to requests only: a joined socket outlives headersTimeout and requestTimeout', async () => {
+    const server = await start({ headersTimeoutMs: 200, requestTimeoutMs: 300 })
+    const a = await joinRoom(server, 'r')
+    await new Promise((r) => setTimeout(r, 1_500))
+    expect(a.ws.readyState).toBe(WebSocket.OPEN)
+    a.send({ type: 'sample' })
+    expect((await a.expect('sample')).peers).toEqual([])
+  })
+})
+
 describe('heartbeat', () => {
   it('terminates a socket that stops answering pings, and keeps one that answers', async () => {
     const server = await start({ heartbeatMs: 100 })

@@ -374,9 +374,11 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   async function handle(conn: Connection, msg: ClientMessage, now: number): Promise<void> {
     switch (msg.type) {
       case 'join': {
+        // A join always succeeds within the room cap; only its sample is cut to the budget left.
         const k = Math.min(o.sampleSize, introductionsLeft(conn, now))
         const joined = await rooms.join(member(conn, msg.peerId), msg.room, k)
         if (!joined.ok) return reject(conn, 'ROOM_FULL', `room is full (${o.maxRoomSize} members)`)
+        if (k < o.sampleSize) counters.refused.introductions += 1
         counters.joins += 1
         clearTimeout(conn.joinTimer)
         conn.joinTimer = undefined
@@ -395,9 +397,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       }
       case 'sample': {
         const k = Math.min(o.sampleSize, introductionsLeft(conn, now))
-        if (k < 1 && (await rooms.sample(conn.session, 0))) return refuseIntroductions(conn)
         const peers = await rooms.sample(conn.session, k)
         if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
+        if (k < 1) return refuseIntroductions(conn)
         introduce(conn, now, peers)
         return send(conn, { type: 'sample', peers })
       }
