@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
 import { err, ok, type Result } from '../src/core/result.ts'
 import { IceServersSchema, type IceServer } from '../src/core/signaling-protocol.ts'
-import { DEFAULT_HOST, DEFAULT_MAX_SOCKETS_PER_IP, DEFAULT_PORT } from './options.ts'
+import { DEFAULT_HOST, DEFAULT_MAX_SOCKETS_PER_IP, DEFAULT_PORT, isRedisUrl } from './options.ts'
 import { parseTlsConfig, type TlsConfig } from './tls-config.ts'
 import { DEFAULT_TURN_TTL_S, parseTurnConfig, type TurnOptions } from './turn.ts'
 
@@ -18,6 +18,7 @@ export type Config = {
   staticDir: string
   iceServers: IceServer[]
   allowedOrigins?: string[]
+  redis?: string
   /** Set only when given (--trust-proxy / DCMX_TRUST_PROXY). */
   trustProxy?: boolean
   /** Set only when given (--max-sockets-per-ip / DCMX_MAX_SOCKETS_PER_IP). */
@@ -54,6 +55,9 @@ Options (flags override environment variables):
   --tls-key <file>         DCMX_TLS_KEY          …and this PEM private key
   --tls-self-signed <list> DCMX_TLS_SELF_SIGNED  serve HTTPS with a fresh self-signed certificate for
                                                  these comma-separated names/addresses (LAN trials)
+  --redis <url>            DCMX_REDIS_URL        share rooms with other servers through this Redis
+                                                 (redis://[user:pass@]host:port[/db]; default: none,
+                                                 rooms live in this process only)
   --help                                         print this text
 `
 
@@ -63,6 +67,7 @@ const FLAGS = {
   '--static': 'DCMX_STATIC_DIR',
   '--ice-servers': 'DCMX_ICE_SERVERS',
   '--allowed-origins': 'DCMX_ALLOWED_ORIGINS',
+  '--redis': 'DCMX_REDIS_URL',
   '--trust-proxy': 'DCMX_TRUST_PROXY',
   '--max-sockets-per-ip': 'DCMX_MAX_SOCKETS_PER_IP',
   '--turn-secret': 'DCMX_TURN_SECRET',
@@ -157,6 +162,15 @@ export function parseConfig(
     iceServers: iceServers.value,
     ...(turn.value ? { turnAuth: turn.value } : {}),
     ...(tls.value ? { tls: tls.value } : {}),
+  }
+  const redisIn = pick('--redis')
+  if (redisIn) {
+    if (!isRedisUrl(redisIn.value)) {
+      return err(
+        `${redisIn.source}: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisIn.value)}`,
+      )
+    }
+    config.redis = redisIn.value
   }
   const originsIn = pick('--allowed-origins')
   if (originsIn) {

@@ -6,8 +6,10 @@ import { parseConfig } from './config.ts'
 import { startSignaling } from './server.ts'
 import { resolveTls } from './tls-config.ts'
 
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 5_000
+/** On SIGTERM, members are told to reconnect (to another server) at a random moment within this. */
+const DRAIN_MS = 3_000
+/** How long a graceful shutdown may take, draining included, before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = DRAIN_MS + 5_000
 
 const parsed = parseConfig(process.argv.slice(2), process.env)
 if (!parsed.ok) {
@@ -42,6 +44,7 @@ try {
   }
 
   let stopping = false
+  // SIGTERM (an orchestrator replacing this server) drains; SIGINT (Ctrl-C) closes at once.
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       console.error(`dcmx: second ${signal}, exiting now`)
@@ -53,7 +56,7 @@ try {
       console.error('dcmx: shutdown timed out')
       process.exit(1)
     }, SHUTDOWN_TIMEOUT_MS).unref()
-    server.close().then(
+    server.close({ drainMs: signal === 'SIGTERM' ? DRAIN_MS : 0 }).then(
       () => process.exit(0),
       (e: unknown) => {
         console.error(`dcmx: error while shutting down: ${String(e)}`)

@@ -4,6 +4,7 @@ import {
   type LinkReport,
   type SignalingErrorCode,
 } from '../src/core/signaling-protocol.ts'
+import type { RoomsHealth } from './rooms.ts'
 import { HTTP_REFUSALS, type HttpRefusal } from './http-guard.ts'
 
 /** Why an HTTP upgrade to WebSocket was refused before a session existed. */
@@ -39,6 +40,8 @@ export type MetricsSnapshot = {
   /** Links clients reported, by `<local>-<remote>` candidate type of the selected pair. */
   linksByType: Record<string, number>
   uptimeS: number
+  /** The rooms' shared state: in memory, or Redis with its health and cross-server relay counts. */
+  shared: RoomsHealth
 }
 
 const zeroes = <K extends string>(keys: readonly K[]) =>
@@ -63,7 +66,12 @@ export class Counters {
   }
 
   /** Copy the counters together with the current gauge values. */
-  snapshot(gauges: { connections: number; rooms: number; uptimeS: number }): MetricsSnapshot {
+  snapshot(gauges: {
+    connections: number
+    rooms: number
+    uptimeS: number
+    shared: RoomsHealth
+  }): MetricsSnapshot {
     return {
       ...gauges,
       relayed: this.relayed,
@@ -141,6 +149,7 @@ export function renderPrometheus(m: MetricsSnapshot): string {
       value: m.linksByType,
       label: 'pair',
     },
+    ...redisFamilies(m.shared),
   ]
   const lines: string[] = []
   for (const f of families) {
@@ -152,4 +161,54 @@ export function renderPrometheus(m: MetricsSnapshot): string {
         lines.push(`${name}{${f.label ?? 'reason'}="${key}"} ${v}`)
   }
   return lines.join('\n') + '\n'
+}
+
+/** The Redis families, present only when the rooms are Redis-backed. */
+function redisFamilies(shared: RoomsHealth): Family[] {
+  if (shared.backend !== 'redis') return []
+  return [
+    {
+      name: 'redis_up',
+      type: 'gauge',
+      help: 'Whether Redis answers (0: serving local members only).',
+      value: shared.up ? 1 : 0,
+    },
+    {
+      name: 'redis_latency_seconds',
+      type: 'gauge',
+      help: 'Round trip of the last PING to Redis (NaN before the first answer).',
+      value: shared.latencyMs / 1000,
+    },
+    { name: 'redis_commands_total', type: 'counter', help: 'Redis commands sent.', value: shared.commands },
+    {
+      name: 'redis_command_seconds_total',
+      type: 'counter',
+      help: 'Summed round-trip time of Redis commands (divide by redis_commands_total for the mean).',
+      value: shared.commandMs / 1000,
+    },
+    {
+      name: 'redis_errors_total',
+      type: 'counter',
+      help: 'Redis commands that failed or timed out.',
+      value: shared.errors,
+    },
+    {
+      name: 'cross_server_relayed_total',
+      type: 'counter',
+      help: 'Signals relayed through Redis, by direction (out: to a member on another server).',
+      value: { out: shared.relayedOut, in: shared.relayedIn },
+      label: 'direction',
+    },
+  ]
+}
+
+/** Fields /healthz adds to its body: whether the server drains, and whether shared state is reachable. */
+export function healthFields(shared: RoomsHealth, draining: boolean) {
+  const redis = shared.backend === 'redis' ? { redis: shared.up ? 'up' : 'down' } : {}
+  return {
+    ok: !draining,
+    draining,
+    degraded: shared.backend === 'redis' && !shared.up,
+    ...redis,
+  }
 }

@@ -94,6 +94,8 @@ export type SignalingOptions = {
    * any. A list: exactly those (and a request without Origin is refused).
    */
   allowedOrigins?: string[]
+  /** redis:// or rediss:// URL: share rooms with every server on that Redis (redis-rooms.ts). */
+  redis?: string
   /** Most sockets one client address holds at once. */
   maxSocketsPerIp?: number
   /** Message budget shared by all sockets of one client address. */
@@ -200,7 +202,11 @@ export function resolveOptions(opts: SignalingOptions): ResolvedOptions {
     MAX_SANE_COUNT,
   )
   const ipRateLimit = rateLimit('ipRateLimit', opts.ipRateLimit, DEFAULT_IP_RATE_LIMIT)
+  if (opts.redis !== undefined && !isRedisUrl(opts.redis)) {
+    throw new TypeError(`redis must be a redis:// or rediss:// URL, got ${JSON.stringify(opts.redis)}`)
+  }
   return {
+    redis: opts.redis,
     maxSocketsPerIp,
     ipRateLimit,
     joinTimeoutMs: integer(
@@ -261,6 +267,7 @@ export type ResolvedOptions = {
   sampleSize: number
   rateLimit: RateLimit
   heartbeatMs: number
+  redis: string | undefined
   origins: OriginPolicy
   maxSocketsPerIp: number
   ipRateLimit: RateLimit
@@ -274,4 +281,11 @@ export type ResolvedOptions = {
   maxHttpConnections: number
   clientLimits: ClientLimits
   log: (line: string) => void
+}
+
+/** A URL node-redis can connect to: redis:// (plain) or rediss:// (TLS), with a host. */
+export function isRedisUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false
+  const url = new URL(text)
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== ''
 }

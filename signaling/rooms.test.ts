@@ -43,55 +43,57 @@ describe('MemoryRooms', () => {
   it('keeps membership consistent through swap-removals', () => {
     const rooms = new MemoryRooms(100, rand)
     const names = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(7, '0')}`)
-    for (const s of names) rooms.join(member(s), 'r', 0)
-    for (const s of names.filter((_, i) => i % 3 === 0)) expect(rooms.leave(s)).toBe(true)
+    for (const s of names) rooms.joinNow(member(s), 'r', 0)
+    for (const s of names.filter((_, i) => i % 3 === 0)) expect(rooms.leaveNow(s)).toBe(true)
     const left = names.filter((_, i) => i % 3 !== 0)
-    const seen = new Set((rooms.sample(left[0]!, 100) ?? []).map((p) => p.session))
+    const seen = new Set((rooms.sampleNow(left[0]!, 100) ?? []).map((p) => p.session))
     expect([...seen].sort()).toEqual(left.slice(1).sort())
-    for (const s of left) rooms.leave(s)
+    for (const s of left) rooms.leaveNow(s)
     expect(rooms.roomCount()).toBe(0)
-    expect(rooms.leave('s0000001')).toBe(false)
+    expect(rooms.leaveNow('s0000001')).toBe(false)
   })
 
   it('routes only within a room', () => {
     const rooms = new MemoryRooms(100, rand)
     const inbox: ServerMessage[] = []
-    rooms.join(member('aaaaaaaa'), 'r1', 8)
-    rooms.join(member('bbbbbbbb', inbox), 'r1', 8)
-    rooms.join(member('cccccccc'), 'r2', 8)
+    rooms.joinNow(member('aaaaaaaa'), 'r1', 8)
+    rooms.joinNow(member('bbbbbbbb', inbox), 'r1', 8)
+    rooms.joinNow(member('cccccccc'), 'r2', 8)
     const data = { type: 'renegotiate', renegotiate: true } as const
-    expect(rooms.route('aaaaaaaa', 'bbbbbbbb', data).ok).toBe(true)
-    expect(rooms.route('cccccccc', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'UNKNOWN_PEER' })
-    expect(rooms.route('aaaaaaaa', 'aaaaaaaa', data)).toEqual({ ok: false, error: 'UNKNOWN_PEER' })
-    expect(rooms.route('dddddddd', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'NOT_JOINED' })
+    expect(rooms.routeNow('aaaaaaaa', 'bbbbbbbb', data).ok).toBe(true)
+    expect(rooms.routeNow('cccccccc', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'UNKNOWN_PEER' })
+    expect(rooms.routeNow('aaaaaaaa', 'aaaaaaaa', data)).toEqual({ ok: false, error: 'UNKNOWN_PEER' })
+    expect(rooms.routeNow('dddddddd', 'bbbbbbbb', data)).toEqual({ ok: false, error: 'NOT_JOINED' })
     expect(inbox).toHaveLength(1)
   })
 
   it('looks up peer ids in the room only, and forgets sessions that leave', () => {
     const rooms = new MemoryRooms(100, rand)
     const a = member('aaaaaaaa')
-    rooms.join(a, 'r1', 0)
-    rooms.join(member('bbbbbbbb'), 'r1', 0)
-    rooms.join(member('cccccccc'), 'r2', 0)
+    rooms.joinNow(a, 'r1', 0)
+    rooms.joinNow(member('bbbbbbbb'), 'r1', 0)
+    rooms.joinNow(member('cccccccc'), 'r2', 0)
     const ids = ['aaaaaaaa', 'bbbbbbbb', 'cccccccc', 'dddddddd'].map((s) => member(s).peerId)
-    expect(rooms.lookup('aaaaaaaa', [...ids, ids[1]!], 4)).toEqual([{ session: 'bbbbbbbb', peerId: ids[1] }])
-    expect(rooms.lookup('dddddddd', ids, 4)).toBeUndefined()
-    rooms.leave('bbbbbbbb')
-    expect(rooms.lookup('aaaaaaaa', ids, 4)).toEqual([])
+    expect(rooms.lookupNow('aaaaaaaa', [...ids, ids[1]!], 4)).toEqual([
+      { session: 'bbbbbbbb', peerId: ids[1] },
+    ])
+    expect(rooms.lookupNow('dddddddd', ids, 4)).toBeUndefined()
+    rooms.leaveNow('bbbbbbbb')
+    expect(rooms.lookupNow('aaaaaaaa', ids, 4)).toEqual([])
     // A session that moves rooms is found only in the new one.
-    rooms.join(member('cccccccc'), 'r1', 0)
-    expect(rooms.lookup('aaaaaaaa', ids, 4)).toEqual([{ session: 'cccccccc', peerId: ids[2] }])
+    rooms.joinNow(member('cccccccc'), 'r1', 0)
+    expect(rooms.lookupNow('aaaaaaaa', ids, 4)).toEqual([{ session: 'cccccccc', peerId: ids[2] }])
   })
 
   it('returns at most perId of the sessions that claim one peer id, drawn at random', () => {
     const rooms = new MemoryRooms(100, rand)
     const id = 'e'.repeat(32)
-    rooms.join(member('asker000'), 'r', 0)
+    rooms.joinNow(member('asker000'), 'r', 0)
     const claimants = Array.from({ length: 10 }, (_, i) => `claim${String(i).padStart(3, '0')}`)
-    for (const s of claimants) rooms.join({ ...member(s), peerId: id }, 'r', 0)
+    for (const s of claimants) rooms.joinNow({ ...member(s), peerId: id }, 'r', 0)
     const seen = new Set<string>()
     for (let i = 0; i < 50; i++) {
-      const found = rooms.lookup('asker000', [id], 4) ?? []
+      const found = rooms.lookupNow('asker000', [id], 4) ?? []
       expect(found).toHaveLength(4)
       expect(new Set(found.map((p) => p.session)).size).toBe(4)
       for (const p of found) seen.add(p.session)

@@ -1,6 +1,8 @@
 /**
- * Room membership and relay, behind the `Rooms` interface so the in-memory version below can be
- * swapped for a distributed one (see the note at the top of server.ts).
+ * Room membership and relay, behind the `Rooms` interface: the in-memory version below (the
+ * default, one process) and the Redis-backed one in redis-rooms.ts (several processes behind a load
+ * balancer). The interface is asynchronous because the distributed version is; server.ts serializes
+ * each connection's messages so a `signal` cannot overtake the `join` sent before it.
  */
 import { randomInt } from 'node:crypto'
 import { err, ok, type Result } from '../src/core/result.ts'
@@ -12,23 +14,44 @@ export type Member = PeerRef & { deliver(message: ServerMessage): void }
 /** Why a relay was refused; both map one-to-one onto protocol error codes. */
 export type RouteError = 'NOT_JOINED' | 'UNKNOWN_PEER'
 
+/** How the rooms reach their shared state, for /healthz and /metrics. */
+export type RoomsHealth =
+  | { backend: 'memory' }
+  | {
+      backend: 'redis'
+      /** Redis answers: membership, samples and relay span every server. */
+      up: boolean
+      /** Round trip of the last PING, in ms; NaN before the first answer. */
+      latencyMs: number
+      /** Commands sent and their summed round-trip time, and commands that failed or timed out. */
+      commands: number
+      commandMs: number
+      errors: number
+      /** Signals published to another server's channel, and signals received from one. */
+      relayedOut: number
+      relayedIn: number
+    }
+
 /** Membership and relay for all rooms of one signaling deployment. */
 export interface Rooms {
   /** Put `member` in `room` (leaving its current room first) and answer with a random sample of others. */
-  join(member: Member, room: string, k: number): Result<PeerRef[], 'ROOM_FULL'>
+  join(member: Member, room: string, k: number): Promise<Result<PeerRef[], 'ROOM_FULL'>>
   /** Remove a session from its room, deleting the room when it empties; false if it was in none. */
-  leave(session: string): boolean
+  leave(session: string): Promise<boolean>
   /** A fresh random sample of up to `k` other members of the session's room; undefined if not joined. */
-  sample(session: string, k: number): PeerRef[] | undefined
+  sample(session: string, k: number): Promise<PeerRef[] | undefined>
   /**
    * Other members of the session's room that claim one of `peerIds`, at most `perId` sessions per
    * id (drawn at random when more claim it); undefined if not joined.
    */
-  lookup(session: string, peerIds: readonly string[], perId: number): PeerRef[] | undefined
+  lookup(session: string, peerIds: readonly string[], perId: number): Promise<PeerRef[] | undefined>
   /** Deliver signal data from one session to another in the same room. */
-  route(from: string, to: string, data: SignalData): Result<void, RouteError>
-  /** Number of non-empty rooms. */
+  route(from: string, to: string, data: SignalData): Promise<Result<void, RouteError>>
+  /** Number of non-empty rooms with a member on this server. */
   roomCount(): number
+  health(): RoomsHealth
+  /** Withdraw every member of this server from shared state and release connections. */
+  close(): Promise<void>
 }
 
 /** Uniform integer in [0, max); injectable so tests could make sampling deterministic. */
@@ -77,13 +100,18 @@ export class MemoryRooms implements Rooms {
     private readonly rand: RandomInt = randomInt,
   ) {}
 
-  join(member: Member, roomName: string, k: number): Result<PeerRef[], 'ROOM_FULL'> {
+  async join(member: Member, roomName: string, k: number): Promise<Result<PeerRef[], 'ROOM_FULL'>> {
+    return this.joinNow(member, roomName, k)
+  }
+
+  /** `join`, synchronously. */
+  joinNow(member: Member, roomName: string, k: number): Result<PeerRef[], 'ROOM_FULL'> {
     const current = this.roomBySession.get(member.session)
     const target = this.rooms.get(roomName)
     const occupied = (target?.members.length ?? 0) - (current === roomName ? 1 : 0)
     // Check capacity before leaving, so a refused join leaves the member where it was.
     if (occupied >= this.maxRoomSize) return err('ROOM_FULL')
-    if (current !== undefined) this.leave(member.session)
+    if (current !== undefined) this.leaveNow(member.session)
 
     let room = this.rooms.get(roomName)
     if (!room) {
@@ -99,7 +127,12 @@ export class MemoryRooms implements Rooms {
     return ok(this.draw(room, member.session, k))
   }
 
-  leave(session: string): boolean {
+  async leave(session: string): Promise<boolean> {
+    return this.leaveNow(session)
+  }
+
+  /** `leave`, synchronously. */
+  leaveNow(session: string): boolean {
     const roomName = this.roomBySession.get(session)
     if (roomName === undefined) return false
     this.roomBySession.delete(session)
@@ -121,12 +154,22 @@ export class MemoryRooms implements Rooms {
     return true
   }
 
-  sample(session: string, k: number): PeerRef[] | undefined {
+  async sample(session: string, k: number): Promise<PeerRef[] | undefined> {
+    return this.sampleNow(session, k)
+  }
+
+  /** `sample`, synchronously. */
+  sampleNow(session: string, k: number): PeerRef[] | undefined {
     const room = this.roomOf(session)
     return room ? this.draw(room, session, k) : undefined
   }
 
-  lookup(session: string, peerIds: readonly string[], perId: number): PeerRef[] | undefined {
+  async lookup(session: string, peerIds: readonly string[], perId: number): Promise<PeerRef[] | undefined> {
+    return this.lookupNow(session, peerIds, perId)
+  }
+
+  /** `lookup`, synchronously. */
+  lookupNow(session: string, peerIds: readonly string[], perId: number): PeerRef[] | undefined {
     const room = this.roomOf(session)
     if (!room) return undefined
     const found: PeerRef[] = []
@@ -141,7 +184,12 @@ export class MemoryRooms implements Rooms {
     return found
   }
 
-  route(from: string, to: string, data: SignalData): Result<void, RouteError> {
+  async route(from: string, to: string, data: SignalData): Promise<Result<void, RouteError>> {
+    return this.routeNow(from, to, data)
+  }
+
+  /** `route`, synchronously. */
+  routeNow(from: string, to: string, data: SignalData): Result<void, RouteError> {
     const room = this.roomOf(from)
     if (!room) return err('NOT_JOINED')
     const fromIndex = room.index.get(from)
@@ -157,6 +205,29 @@ export class MemoryRooms implements Rooms {
   roomCount(): number {
     return this.rooms.size
   }
+
+  /** Whether `session` is a member here, and of which room. */
+  roomOfSession(session: string): string | undefined {
+    return this.roomBySession.get(session)
+  }
+
+  /** Every member, with its room. */
+  *members(): IterableIterator<[Member, string]> {
+    for (const [name, room] of this.rooms) for (const m of room.members) yield [m, name]
+  }
+
+  /** The member of that session, if it is here. */
+  member(session: string): Member | undefined {
+    const room = this.roomOf(session)
+    const i = room?.index.get(session)
+    return i === undefined ? undefined : room?.members[i]
+  }
+
+  health(): RoomsHealth {
+    return { backend: 'memory' }
+  }
+
+  async close(): Promise<void> {}
 
   private roomOf(session: string): Room | undefined {
     const name = this.roomBySession.get(session)

@@ -5,13 +5,12 @@
  * `leave` and socket close notify nobody, they only free state. The server never interprets SDP or
  * ICE, it only checks shape and size and forwards.
  *
- * Scale-out seam: everything that knows who is in which room and how to reach a session lives behind
- * the `Rooms` interface (rooms.ts); this file only owns sockets, limits and metrics. To run several
- * signaling processes behind a load balancer, a Redis-backed `Rooms` could keep membership in Redis
- * sets and deliver `route()` through pub/sub on a per-session channel, calling `Member.deliver` on the
- * process that holds the target socket. The interface is synchronous today because the in-memory
- * version is; a distributed version would make its methods return promises, and this file would then
- * serialize each connection's messages so a `signal` cannot overtake the `join` sent before it.
+ * Scale-out: everything that knows who is in which room and how to reach a session lives behind
+ * the `Rooms` interface (rooms.ts); this file only owns sockets, limits and metrics. In memory by
+ * default; with `redis` set, RedisRooms (redis-rooms.ts) shares membership through Redis so several
+ * processes can run behind a load balancer, and the per-client limits count across them
+ * (redis-client-limits.ts). Rooms answer asynchronously, so each connection's messages are handled
+ * one after the other: a `signal` cannot overtake the `join` sent before it.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -42,6 +41,7 @@ import {
 } from './http-guard.ts'
 import {
   Counters,
+  healthFields,
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,
   type MetricsSnapshot,
@@ -62,6 +62,8 @@ import {
   type SignalingOptions,
 } from './options.ts'
 import { KeyedBuckets, StrikeCounter, TokenBucket } from './rate-limit.ts'
+import { drainConnections } from './drain.ts'
+import { connectRedisRooms, RedisRooms } from './redis-rooms.ts'
 import { MemoryRooms, type Member, type Rooms } from './rooms.ts'
 import { staticFiles } from './static-files.ts'
 import { IceProvider, MAX_LINK_REPORTS } from './turn.ts'
@@ -79,8 +81,12 @@ export type SignalingServer = {
   url: string
   /** WebSocket URL of the signaling endpoint. */
   wsUrl: string
-  /** Terminate every socket and stop listening; the port is free when this resolves. */
-  close(): Promise<void>
+  /**
+   * Stop listening and close every socket; the port is free when this resolves. With `drainMs`,
+   * first withdraw this server's members and tell them to reconnect (to another server) at a
+   * random moment within `drainMs`, and wait for them to go, up to that long.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>
   metrics(): MetricsSnapshot
 }
 
@@ -104,10 +110,17 @@ type Connection = {
   closing: boolean
   /** Link reports counted for this session so far (bounded: a client could inflate the metric). */
   reports: number
+  /** The handling of this connection's previous messages: each waits for the one before it. */
+  queue: Promise<void>
+  /** Messages waiting in `queue`. */
+  queued: number
 }
 
 /** Headers Node keeps per request; the app's requests carry about 20. */
 const MAX_HEADERS_COUNT = 100
+
+/** Frames one connection may have waiting for the rooms (a slow Redis); past that they are dropped. */
+const MAX_QUEUED_MESSAGES = 256
 
 /** Sessions returned per looked-up peer id: a full lookup then still fits one `sample` frame. */
 const LOOKUP_PER_ID = Math.floor(MAX_PEER_REFS / MAX_LOOKUP_IDS)
@@ -171,7 +184,9 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const o = resolveOptions(opts)
   const startedAt = performance.now()
   const counters = new Counters()
-  const rooms: Rooms = new MemoryRooms(o.maxRoomSize)
+  const rooms: Rooms = o.redis
+    ? await connectRedisRooms({ url: o.redis, log: o.log }, { maxRoomSize: o.maxRoomSize })
+    : new MemoryRooms(o.maxRoomSize)
   const connections = new Map<string, Connection>()
   const ice = new IceProvider(o.iceServers, opts.turnAuth)
   let pendingUpgrades = 0
@@ -182,10 +197,15 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       connections: connections.size,
       rooms: rooms.roomCount(),
       uptimeS: Math.floor((performance.now() - startedAt) / 1000),
+      shared: rooms.health(),
     })
 
   const serveStatic = o.staticDir ? staticFiles(o.staticDir, o.log) : undefined
-  const limits = o.clientLimits
+  // On Redis, the per-client limits count across all servers (unless the caller brought its own).
+  const limits =
+    rooms instanceof RedisRooms && !opts.clientLimits
+      ? rooms.clientLimits({ maxSockets: o.maxSocketsPerIp, budget: o.ipRateLimit })
+      : o.clientLimits
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     for (const [name, value] of Object.entries(COMMON_SECURITY_HEADERS)) res.setHeader(name, value)
@@ -203,12 +223,15 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     if (pathname === '/healthz') {
       const m = metrics()
       const body = JSON.stringify({
-        ok: true,
         connections: m.connections,
         rooms: m.rooms,
         uptimeS: m.uptimeS,
+        ...healthFields(m.shared, closing !== undefined),
       })
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body)
+      // 503 while draining, so a load balancer stops sending new sockets here.
+      res
+        .writeHead(closing ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+        .end(body)
     } else if (pathname === '/metrics') {
       res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' })
       res.end(renderPrometheus(metrics()))
@@ -353,12 +376,12 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     }
   }
 
-  function handle(conn: Connection, msg: ClientMessage, now: number): void {
+  async function handle(conn: Connection, msg: ClientMessage, now: number): Promise<void> {
     switch (msg.type) {
       case 'join': {
         // A join always succeeds within the room cap; only its sample is cut to the budget left.
         const k = Math.min(o.sampleSize, introductionsLeft(conn, now))
-        const joined = rooms.join(member(conn, msg.peerId), msg.room, k)
+        const joined = await rooms.join(member(conn, msg.peerId), msg.room, k)
         if (!joined.ok) return reject(conn, 'ROOM_FULL', `room is full (${o.maxRoomSize} members)`)
         if (k < o.sampleSize) counters.refused.introductions += 1
         counters.joins += 1
@@ -372,14 +395,14 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
           counters.relaysDropped.pair_budget += 1
           return reject(conn, 'RATE_LIMITED', 'too many signals to this peer', false)
         }
-        const routed = rooms.route(conn.session, msg.to, msg.data)
+        const routed = await rooms.route(conn.session, msg.to, msg.data)
         if (routed.ok) return
         if (routed.error === 'NOT_JOINED') return reject(conn, 'NOT_JOINED', 'join a room first')
         return reject(conn, 'UNKNOWN_PEER', 'no such session in this room')
       }
       case 'sample': {
         const k = Math.min(o.sampleSize, introductionsLeft(conn, now))
-        const peers = rooms.sample(conn.session, k)
+        const peers = await rooms.sample(conn.session, k)
         if (!peers) return reject(conn, 'NOT_JOINED', 'join a room first')
         if (k < 1) return refuseIntroductions(conn)
         introduce(conn, now, peers)
@@ -388,7 +411,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       case 'lookup': {
         // Only as many sessions as `sample` could have handed out anyway: see "Introductions" in
         // docs/architecture.md.
-        const found = rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
+        const found = await rooms.lookup(conn.session, msg.peerIds, LOOKUP_PER_ID)
         if (!found) return reject(conn, 'NOT_JOINED', 'join a room first')
         const left = introductionsLeft(conn, now)
         if (found.length > 0 && left < 1) return refuseIntroductions(conn)
@@ -398,7 +421,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
         return send(conn, { type: 'sample', peers })
       }
       case 'leave':
-        if (rooms.leave(conn.session)) armJoinDeadline(conn)
+        if (await rooms.leave(conn.session)) armJoinDeadline(conn)
         return
       case 'link-report':
         if (conn.reports++ < MAX_LINK_REPORTS) counters.countLink(msg.link)
@@ -408,26 +431,44 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     }
   }
 
+  /** Run `step` after the connection's earlier messages, so answers keep the order of the frames. */
+  function enqueue(conn: Connection, step: () => Promise<void> | void): void {
+    if (conn.queued >= MAX_QUEUED_MESSAGES) {
+      // Only a client outpacing a slow Redis gets here (the rate limit bounds everyone else).
+      counters.rejected.RATE_LIMITED += 1
+      return
+    }
+    conn.queued += 1
+    conn.queue = conn.queue
+      .then(step)
+      .catch((e: unknown) => {
+        // A bug here must cost one message, not the process.
+        o.log(`internal error handling a message from ${conn.session}: ${String(e)}`)
+      })
+      .finally(() => (conn.queued -= 1))
+  }
+
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closing) return
     const now = performance.now()
+    // Budgets are spent on arrival; answers wait behind the messages still being handled.
     if (!conn.bucket.take(now)) {
-      return reject(conn, 'RATE_LIMITED', `over ${o.rateLimit.perSecond} messages per second`)
+      const text = `over ${o.rateLimit.perSecond} messages per second`
+      return enqueue(conn, () => reject(conn, 'RATE_LIMITED', text))
     }
     if (!limits.spend(conn.client, now)) {
       counters.refused.ip_rate += 1
-      return reject(conn, 'RATE_LIMITED', 'too many messages from your network; slow down', false)
+      const text = 'too many messages from your network; slow down'
+      return enqueue(conn, () => reject(conn, 'RATE_LIMITED', text, false))
     }
-    if (isBinary) return reject(conn, 'BAD_MESSAGE', 'binary frames are not accepted')
+    if (isBinary) return enqueue(conn, () => reject(conn, 'BAD_MESSAGE', 'binary frames are not accepted'))
     const decoded = decodeClientMessage(rawToText(data))
     if (!decoded.ok) {
-      return reject(
-        conn,
-        decoded.error.code === 'TOO_LARGE' ? 'TOO_LARGE' : 'BAD_MESSAGE',
-        decoded.error.message,
-      )
+      const { code, message } = decoded.error
+      return enqueue(conn, () => reject(conn, code === 'TOO_LARGE' ? 'TOO_LARGE' : 'BAD_MESSAGE', message))
     }
-    handle(conn, decoded.value, now)
+    const msg = decoded.value
+    enqueue(conn, () => handle(conn, msg, now))
   }
 
   function onConnection(ws: WebSocket, client: string, lease: SocketLease): void {
@@ -445,6 +486,8 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
       alive: true,
       closing: false,
       reports: 0,
+      queue: Promise.resolve(),
+      queued: 0,
     }
     connections.set(conn.session, conn)
     armJoinDeadline(conn)
@@ -475,9 +518,15 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     ws.on('close', () => {
       clearTimeout(conn.joinTimer)
       clearInterval(refresh)
-      rooms.leave(conn.session)
       connections.delete(conn.session)
       conn.lease.release()
+      // After whatever is still waiting, and whatever the cap on waiting frames.
+      conn.queue = conn.queue
+        .then(() => rooms.leave(conn.session))
+        .then(
+          () => {},
+          (e: unknown) => o.log(`internal error freeing ${conn.session}: ${String(e)}`),
+        )
     })
     send(conn, { type: 'welcome', session: conn.session, iceServers: ice.serversFor(conn.session) })
   }
@@ -541,14 +590,16 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
   const port = (server.address() as AddressInfo).port
   const url = `${opts.tls ? 'https' : 'http'}://${displayHost(o.host)}:${port}`
 
-  async function shutdown(): Promise<void> {
+  async function shutdown(drainMs: number): Promise<void> {
     clearInterval(timer)
+    if (drainMs > 0) await drainConnections(connections.values(), rooms, drainMs)
     const closed = [...connections.values()].map(
       (conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),
     )
     for (const conn of connections.values()) conn.ws.terminate()
     wss.close()
     await Promise.all(closed)
+    await rooms.close()
     await new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -560,7 +611,7 @@ export async function startSignaling(opts: SignalingOptions = {}): Promise<Signa
     host: o.host,
     url,
     wsUrl: `${url.replace(/^http/, 'ws')}${SIGNALING_PATH}`,
-    close: () => (closing ??= shutdown()),
+    close: (opts) => (closing ??= shutdown(opts?.drainMs ?? 0)),
     metrics,
   }
 }

@@ -67,7 +67,10 @@ export function openSocket(url: string, options: ClientOptions = {}): Promise<We
 }
 
 /** Connect, and resolve once the server's `welcome` has arrived. */
-export async function connect(server: SignalingServer, options: ClientOptions = {}): Promise<TestClient> {
+export async function connect(
+  server: Pick<SignalingServer, 'wsUrl'>,
+  options: ClientOptions = {},
+): Promise<TestClient> {
   const ws = new WebSocket(server.wsUrl, options)
   sockets.push(ws)
   const queue: (ServerMessage | Error)[] = []
@@ -136,7 +139,7 @@ export async function connect(server: SignalingServer, options: ClientOptions = 
 export type Joined = TestClient & { peerId: string; joined: Msg<'joined'> }
 
 /** Connect and join `room` under a fresh peer id. */
-export async function joinRoom(server: SignalingServer, room: string): Promise<Joined> {
+export async function joinRoom(server: Pick<SignalingServer, 'wsUrl'>, room: string): Promise<Joined> {
   const client = await connect(server)
   const id = peerId()
   client.send({ type: 'join', room, peerId: id })
@@ -160,7 +163,7 @@ export async function until(
 }
 
 /** GET a path of the server over HTTP. */
-export const get = (server: SignalingServer, path: string, init?: RequestInit) =>
+export const get = (server: Pick<SignalingServer, 'url'>, path: string, init?: RequestInit) =>
   fetch(server.url + path, init)
 
 type Sample = { name: string; labels: string; value: number }

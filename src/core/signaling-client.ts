@@ -166,9 +166,30 @@ export class SignalingClient {
       case 'error':
         this.events.emit('error', msg.code, msg.message)
         return
+      case 'reconnect':
+        this.#redirected(msg.withinMs)
+        return
       default:
         return assertNever(msg)
     }
+  }
+
+  /** The server drains: go now, come back at a random moment within `withinMs`, without backoff. */
+  #redirected(withinMs: number) {
+    this.#clearTimer()
+    this.#drop()
+    this.#attempt = 0
+    const delay = Math.floor(this.deps.random() * withinMs)
+    this.#setState({
+      state: 'reconnecting',
+      attempt: 0,
+      retryAt: this.deps.clock.now() + delay,
+      lastError: 'the server is shutting down',
+    })
+    this.#timer = this.deps.clock.setTimeout(() => {
+      this.#timer = undefined
+      this.#connect()
+    }, delay)
   }
 
   #lost(reason: string) {

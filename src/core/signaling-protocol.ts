@@ -20,6 +20,8 @@ const ROOM = /^[A-Za-z0-9_.-]{1,64}$/
 export const MAX_PEER_REFS = 64
 /** Most peer ids one `lookup` asks for: a gossip round's worth, and a bounded server-side cost. */
 export const MAX_LOOKUP_IDS = 16
+/** Longest spread a draining server may ask its clients to reconnect over. */
+export const MAX_RECONNECT_WITHIN_MS = 60_000
 
 const PeerIdSchema = v.pipe(v.string(), v.regex(PEER_ID))
 const SessionSchema = v.pipe(v.string(), v.regex(SESSION))
@@ -114,6 +116,15 @@ const ServerMessageSchema = v.variant('type', [
   v.strictObject({ type: v.literal('signal'), from: PeerRefSchema, data: SignalDataSchema }),
   /** Fresh ICE servers (TURN credentials about to expire): used for links made from now on. */
   v.strictObject({ type: v.literal('ice'), iceServers: IceServersSchema }),
+  /**
+   * The server is shutting down and has already withdrawn this session from its room: close the
+   * socket and connect again (through the load balancer, to another server) at a random moment
+   * within `withinMs`, so its members do not all arrive at once.
+   */
+  v.strictObject({
+    type: v.literal('reconnect'),
+    withinMs: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_RECONNECT_WITHIN_MS)),
+  }),
   v.strictObject({
     type: v.literal('error'),
     code: v.picklist(SIGNALING_ERROR_CODES),
@@ -153,3 +164,4 @@ export const decodeServerMessage = (text: string) => decode(ServerMessageSchema,
 
 export const isRoom = (s: string) => ROOM.test(s)
 export const isPeerId = (s: string) => PEER_ID.test(s)
+export const isSession = (s: string) => SESSION.test(s)

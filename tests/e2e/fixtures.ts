@@ -121,6 +121,34 @@ export async function storedBlob(page: Page, hash: string) {
   }, hash)
 }
 
+/** Wait until `page` sees the track `hash` described, with `holders` holders, in its network view. */
+export async function expectHolders(page: Page, hash: string, holders: number) {
+  await expect
+    .poll(
+      () =>
+        page.evaluate(
+          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
+          hash,
+        ),
+      { timeout: 20_000 },
+    )
+    .toBe(holders)
+}
+
+/** Play the network track `title` on `page`; resolves once it plays, streamed from /content/<hash>. */
+export async function playFromNetwork(page: Page, title: string, hash: string) {
+  await page.getByRole('tab', { name: 'Network' }).click()
+  await page
+    .getByRole('table', { name: 'Network' })
+    .getByRole('row')
+    .filter({ hasText: title })
+    .getByRole('button', { name: `Play ${title}` })
+    .click()
+  const audio = page.locator('audio')
+  await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)
+  expect(await audio.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname)).toBe(`/content/${hash}`)
+}
+
 /** The `<audio>` element plays a `seconds`-long track, seeks to 80% and plays on from there. */
 export async function expectPlaysAndSeeks(audio: Locator, seconds: number) {
   await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)

@@ -1,7 +1,7 @@
 import type { ConsoleMessage, Page } from '@playwright/test'
 import { contentSecurityPolicy, PERMISSIONS_POLICY, REFERRER_POLICY } from '../../signaling/headers.ts'
 import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, expectConnected, readPeerId, test } from './fixtures.ts'
+import { expect, expectConnected, expectHolders, playFromNetwork, readPeerId, test } from './fixtures.ts'
 
 type Violation = { directive: string; blocked: string; source: string; sample: string }
 type Recorder = { __cspViolations?: Violation[] }
@@ -120,28 +120,8 @@ test('the app runs under its strict CSP: two nodes link, a track with a cover im
   await audio.evaluate((a: HTMLAudioElement) => a.pause())
 
   // …and on the other node, fetched over the data channel and streamed from /content/<hash>.
-  await expect
-    .poll(
-      () =>
-        b.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          trackHash,
-        ),
-      { timeout: 20_000 },
-    )
-    .toBe(1)
-  await b.page.getByRole('tab', { name: 'Network' }).click()
-  await b.page
-    .getByRole('table', { name: 'Network' })
-    .getByRole('row')
-    .filter({ hasText: TITLE })
-    .getByRole('button', { name: `Play ${TITLE}` })
-    .click()
-  const remote = b.page.locator('audio')
-  await expect.poll(() => remote.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)
-  expect(await remote.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname)).toBe(
-    `/content/${trackHash}`,
-  )
+  await expectHolders(b.page, trackHash, 1)
+  await playFromNetwork(b.page, TITLE, trackHash)
 
   expect(await violations(page)).toEqual([])
   expect(await violations(b.page)).toEqual([])

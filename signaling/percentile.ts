@@ -1,0 +1,5 @@
+/** Nearest-rank percentile (`q` in [0, 1]) of an ascending array; NaN when empty. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN
+}
