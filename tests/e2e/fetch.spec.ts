@@ -60,7 +60,7 @@ test('a remote track plays while it downloads, seeks to 80 % early, ends verifie
   })
   await seesHolders(b, songHash, 1)
 
-  await b.page.getByRole('tab', { name: 'Network' }).click()
+  await b.page.getByRole('tab', { name: 'Network', exact: true }).click()
   await networkRow(b.page, 'Remote Song').getByRole('button', { name: 'Play Remote Song' }).click()
   const audio = b.page.locator('audio')
   await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.3)
@@ -137,7 +137,7 @@ test('a holder closing mid-transfer costs nothing; with no holder left the user 
   await addFiles(b.page, [lonely])
   await seesHolders(c, lonelyHash, 1)
   await b.context.close()
-  await c.page.getByRole('tab', { name: 'Network' }).click()
+  await c.page.getByRole('tab', { name: 'Network', exact: true }).click()
   const row = networkRow(c.page, 'Lonely Tone')
   await expect(row).toContainText('Unavailable', { timeout: 20_000 })
   await expect(row.getByRole('button', { name: 'Play Lonely Tone' })).toBeDisabled()

@@ -91,9 +91,22 @@ export async function readPeerId(page: Page): Promise<string> {
   return (await output.textContent()) ?? ''
 }
 
+/**
+ * The page's Peers list. It lives on the Network status page, which is hidden while a music view
+ * shows: tests read it there (includeHidden) without leaving the view they drive.
+ */
+export function peerList(page: Page) {
+  return page.getByRole('list', { name: 'Peers', includeHidden: true })
+}
+
 /** The item for `peerId` in the page's Peers list. */
 export function peerItem(page: Page, peerId: string) {
-  return page.getByRole('list', { name: 'Peers' }).getByRole('listitem').filter({ hasText: peerId })
+  return peerList(page).getByRole('listitem', { includeHidden: true }).filter({ hasText: peerId })
+}
+
+/** The activity log (on the Network status page, read even while it is hidden). */
+export function activityLog(page: Page) {
+  return page.getByRole('log', { name: 'Activity', includeHidden: true })
 }
 
 /** Wait until `page` lists every one of `peerIds` as connected with a measured round-trip time. */

@@ -10,7 +10,7 @@ const networkRow = (page: Page, title: string) =>
   networkTable(page).getByRole('row').filter({ hasText: title })
 
 async function showNetwork(page: Page) {
-  await page.getByRole('tab', { name: 'Network' }).click()
+  await page.getByRole('tab', { name: 'Network', exact: true }).click()
 }
 
 async function addFiles(page: Page, files: FilePayload[]) {

@@ -130,7 +130,7 @@ test('the app runs under its strict CSP: two nodes link, a track with a cover im
       { timeout: 20_000 },
     )
     .toBe(1)
-  await b.page.getByRole('tab', { name: 'Network' }).click()
+  await b.page.getByRole('tab', { name: 'Network', exact: true }).click()
   await b.page
     .getByRole('table', { name: 'Network' })
     .getByRole('row')
