@@ -54,10 +54,11 @@ try {
     firstOf(opened ? localReader(opened) : emptyReader, node.fetcher ?? emptyReader),
   )
 
-  let player: PlayerState | undefined
-  const local = opened && createLocal(opened, () => player)
+  // The storage state asks the player what plays; the player is made after the library it plays from.
+  const late: { player?: PlayerState } = {}
+  const local = opened && createLocal(opened, () => late.player)
   const fetcher = node.fetcher
-  player = new PlayerState({
+  const player = (late.player = new PlayerState({
     library: local?.library,
     network: fetcher && {
       get network() {
@@ -68,7 +69,7 @@ try {
     },
     contentUrl: content.contentUrl,
     store: opened ? new IdbQueueStore() : undefined,
-  })
+  }))
   const app: AppState = {
     node: new NodeView(node, options.warnings),
     network: new NetworkView(node),
@@ -99,23 +100,22 @@ function createLocal(
   opened: Awaited<ReturnType<typeof startBrowserLibrary>>,
   player: () => PlayerState | undefined,
 ): AppState['local'] {
-  let storage: StorageState | undefined
+  const late: { storage?: StorageState } = {}
   const library = new LibraryState(opened.library, opened.covers, {
-    pinned: () => storage?.persistOnce(),
-    changed: () => void storage?.refresh(),
+    pinned: () => late.storage?.persistOnce(),
+    changed: () => void late.storage?.refresh(),
   })
-  storage = new StorageState(opened.storage, {
+  const storage = (late.storage = new StorageState(opened.storage, {
     tracks: () => library.tracks,
     playing: () => {
       const p = player()
       return p?.playing ? p.current?.contentHash : undefined
     },
     evict: (tracks) => opened.library.evict(tracks),
-  })
-  const settled = storage
+  }))
   const imports = new ImportsState(opened.library, {
-    ended: () => void settled.refresh(),
-    done: () => settled.persistOnce(),
+    ended: () => void storage.refresh(),
+    done: () => storage.persistOnce(),
   })
   return { library, imports, storage, playlists: new PlaylistsState(new IdbPlaylistStore()) }
 }

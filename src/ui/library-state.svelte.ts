@@ -39,6 +39,8 @@ export class LibraryState {
     this.tracks.filter((t) => matches(t, this.search)).sort(compareTracks(this.sortKey, this.sortDir)),
   )
   bytes = $derived(this.tracks.reduce((sum, t) => sum + t.size, 0))
+  // A fresh set per derivation, never changed after: no reactive set needed.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #hashes = $derived(new Set(this.tracks.map((t) => t.contentHash)))
   /** Covers wanted besides the visible rows' (the player's track): set by whoever shows them. */
   alsoShown = $state.raw<readonly (string | undefined)[]>([])

@@ -164,8 +164,8 @@ export class PlaylistsState {
   }
 
   #defaultName(): string {
-    const names = new Set(this.playlists.map((p) => p.name))
-    for (let n = 1; ; n++) if (!names.has(`Playlist ${n}`)) return `Playlist ${n}`
+    const names = this.playlists.map((p) => p.name)
+    for (let n = 1; ; n++) if (!names.includes(`Playlist ${n}`)) return `Playlist ${n}`
   }
 }
 

@@ -131,12 +131,14 @@ export class Queue {
   /** Shuffle what comes after the current track, or restore the order it had. */
   toggleShuffle(): void {
     if (this.#unshuffled) {
+      // Local lookups, dropped at the end of the call: nothing reactive about them.
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
       const byKey = new Map(this.entries.map((e) => [e.key, e]))
       const current = this.current?.key
       const restored = this.#unshuffled.flatMap((k) => byKey.get(k) ?? [])
       // Entries added while shuffled keep their place at the end.
-      const known = new Set(this.#unshuffled)
-      this.entries = [...restored, ...this.entries.filter((e) => !known.has(e.key))]
+      const known = this.#unshuffled
+      this.entries = [...restored, ...this.entries.filter((e) => !known.includes(e.key))]
       this.index = this.entries.findIndex((e) => e.key === current)
       this.#unshuffled = undefined
       return
@@ -152,6 +154,7 @@ export class Queue {
 
   /** What to save (the position and volume are the player's). */
   snapshot(): Pick<QueueSnapshot, 'tracks' | 'index' | 'unshuffled' | 'repeat'> {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup
     const at = new Map(this.entries.map((e, i) => [e.key, i]))
     return {
       tracks: this.entries.map((e) => e.track),

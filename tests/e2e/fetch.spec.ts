@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, peerItem, storedBlob, test, type TestNode } from './fixtures.ts'
+import { activityLog, expect, peerItem, storedBlob, test, type TestNode } from './fixtures.ts'
 
 const GOSSIP_MS = 500
 
@@ -110,7 +110,7 @@ test('a holder serving corrupt pieces is detected and banned; the download compl
   await c.page.evaluate((hash) => window.dcmx!.fetcher!.fetch(hash).finished, songHash)
   // What reached the store is the real file: the corrupt bytes were discarded before any write.
   expect(await storedBlob(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
-  const log = c.page.getByRole('log', { name: 'Activity' })
+  const log = activityLog(c.page)
   await expect(log).toContainText(`Rejected peer ${liar.peerId.slice(0, 8)}`)
   await expect(log).not.toContainText(`Rejected peer ${honest.peerId.slice(0, 8)}`)
 })

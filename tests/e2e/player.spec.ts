@@ -234,7 +234,10 @@ async function titlesFullyVisible(table: Locator) {
   )
   expect(report.length).toBeGreaterThan(0)
   // Nothing sideways either: the view never scrolls horizontally.
-  const main = await table.page().locator('main').evaluate((m) => ({ scroll: m.scrollWidth, client: m.clientWidth }))
+  const main = await table
+    .page()
+    .locator('main')
+    .evaluate((m) => ({ scroll: m.scrollWidth, client: m.clientWidth }))
   expect(main.scroll).toBeLessThanOrEqual(main.client)
   for (const r of report)
     expect(r, `title “${r.text}”`).toEqual({ text: r.text, cut: false, inside: true, ellipsis: false })
@@ -378,12 +381,7 @@ test('keyboard only: search, play, pause, seek and next work with the accessible
     /^0:0[5-9] of 0:20$/,
   )
 
-  // Shift+→ is the next track.
-  await page.keyboard.press('Shift+ArrowRight')
-  await expect(nowPlaying(page)).toHaveText('Beta Tone')
-  await expect.poll(() => currentTime(page)).toBeGreaterThan(0.3)
-
-  // The same by Tab to the named controls: Pause, then Next.
+  // Tab to the player's named controls: Pause, then Next.
   const pause = player(page).getByRole('button', { name: 'Pause', exact: true })
   for (let i = 0; i < 60 && !(await pause.evaluate((el) => el === document.activeElement)); i++)
     await page.keyboard.press('Tab')
@@ -393,4 +391,13 @@ test('keyboard only: search, play, pause, seek and next work with the accessible
   await expect(player(page).getByRole('button', { name: 'Play', exact: true })).toBeFocused()
   await page.keyboard.press('Tab')
   await expect(player(page).getByRole('button', { name: 'Next' })).toBeFocused()
+  await page.keyboard.press('Enter')
+  await expect(nowPlaying(page)).toHaveText('Beta Tone')
+  await expect.poll(() => currentTime(page)).toBeGreaterThan(0.3)
+
+  // Shift+← and Shift+→ are the previous and next track.
+  await page.keyboard.press('Shift+ArrowLeft')
+  await expect(nowPlaying(page)).toHaveText('Alpha Tone')
+  await page.keyboard.press('Shift+ArrowRight')
+  await expect(nowPlaying(page)).toHaveText('Beta Tone')
 })
