@@ -326,6 +326,12 @@ for (const size of [
     await shoot(page, `${size.name}-playlists`)
 
     await page.getByRole('tab', { name: 'Network status' }).click()
+    // Live stats: the linked holder is known, and the messages exchanged with it are counted.
+    const stats = page.getByRole('region', { name: 'Stats' })
+    await expect(stats.getByRole('definition').first()).toHaveText('1')
+    await expect(
+      stats.getByRole('table', { name: 'Messages by type' }).getByRole('row', { name: /^discover/ }),
+    ).toBeVisible()
     await controlsReachable(page.getByRole('tabpanel', { name: 'Network status' }))
     await shoot(page, `${size.name}-status`)
 
