@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { activityLog, expect, peerItem, storedBlob, test, type TestNode } from './fixtures.ts'
+import { activityLog, expect, peerItem, seesHolders, storedBlob, test, type TestNode } from './fixtures.ts'
 
 const GOSSIP_MS = 500
 
@@ -25,20 +25,6 @@ async function addFiles(page: Page, files: FilePayload[]) {
 
 const networkRow = (page: Page, title: string) =>
   page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
-
-/** Wait until `node` lists the track with `holders` holders, described. */
-async function seesHolders(node: TestNode, hash: string, holders: number) {
-  await expect
-    .poll(
-      () =>
-        node.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          hash,
-        ),
-      { timeout: 20_000 },
-    )
-    .toBe(holders)
-}
 
 const piecesSent = (node: TestNode) =>
   node.page.evaluate(() => window.dcmx!.stats.sent['content-piece']?.messages ?? 0)

@@ -1,6 +1,7 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test'
 import { resolve } from 'node:path'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
+import type { FilePayload } from './audio-fixtures.ts'
 
 /** The build the server serves: dist/, or DCMX_DIST (a build of its own, safe from a concurrent `vite build`). */
 export const STATIC_DIR = process.env.DCMX_DIST ?? resolve(import.meta.dirname, '..', '..', 'dist')
@@ -131,4 +132,29 @@ export async function storedBlob(page: Page, hash: string) {
       return null
     }
   }, hash)
+}
+
+/** Import files from the library view and wait until each is added (or already there). */
+export async function addFiles(page: Page, files: FilePayload[]) {
+  await page.getByRole('tab', { name: 'My library' }).click()
+  await page.getByLabel('Add music files').setInputFiles(files)
+  for (const file of files) {
+    await expect(
+      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
+    ).toContainText(/Added|Already/)
+  }
+}
+
+/** Wait until `node` lists the track with `holders` holders, described. */
+export async function seesHolders(node: TestNode, hash: string, holders: number, timeout = 20_000) {
+  await expect
+    .poll(
+      () =>
+        node.page.evaluate(
+          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
+          hash,
+        ),
+      { timeout },
+    )
+    .toBe(holders)
 }

@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
-import { makeWav, type FilePayload } from './audio-fixtures.ts'
-import { expect, peerItem, test, type TestNode } from './fixtures.ts'
+import { makeWav } from './audio-fixtures.ts'
+import { addFiles, expect, peerItem, test, type TestNode } from './fixtures.ts'
 
 /** Gossip every 500 ms (records refresh every 3 s and expire after 9 s), so a test sees several rounds. */
 const GOSSIP_MS = 500
@@ -11,16 +11,6 @@ const networkRow = (page: Page, title: string) =>
 
 async function showNetwork(page: Page) {
   await page.getByRole('tab', { name: 'Network', exact: true }).click()
-}
-
-async function addFiles(page: Page, files: FilePayload[]) {
-  await page.getByRole('tab', { name: 'My library' }).click()
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files) {
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-  }
 }
 
 /** Peer ids this node holds a verified link to. */

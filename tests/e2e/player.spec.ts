@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Locator, Page } from '@playwright/test'
-import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, peerItem, test, type TestNode } from './fixtures.ts'
+import { makeWav, sha256 } from './audio-fixtures.ts'
+import { addFiles, expect, peerItem, seesHolders, test, type TestNode } from './fixtures.ts'
 
 const GOSSIP_MS = 500
 /** Screenshots for review: written by the run, never committed (test-results/ is ignored). */
@@ -18,30 +18,6 @@ const queueTable = (page: Page) => page.getByRole('table', { name: 'Queue' })
 const currentTime = (page: Page) => audio(page).evaluate((a: HTMLAudioElement) => a.currentTime)
 const srcPath = (page: Page) =>
   audio(page).evaluate((a: HTMLAudioElement) => (a.src ? new URL(a.src).pathname : ''))
-
-async function addFiles(page: Page, files: FilePayload[]) {
-  await page.getByRole('tab', { name: 'My library' }).click()
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files) {
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-  }
-}
-
-/** Wait until `node` lists the track as held by `holders` peers, described. */
-async function seesHolders(node: TestNode, hash: string, holders: number) {
-  await expect
-    .poll(
-      () =>
-        node.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          hash,
-        ),
-      { timeout: 30_000 },
-    )
-    .toBe(holders)
-}
 
 async function linked(a: TestNode, b: TestNode) {
   await expect(peerItem(b.page, a.peerId).getByTestId('peer-state')).toHaveText('connected', {
@@ -82,7 +58,7 @@ test('three queued tracks (two local, one remote) play through on their own; rep
   const b = await openNode({ gossip: GOSSIP_MS })
   await addFiles(b.page, [one, two])
   await linked(holder, b)
-  await seesHolders(b, farHash, 1)
+  await seesHolders(b, farHash, 1, 30_000)
 
   // Queue two library tracks and the remote one, then press Play.
   await rowAction(libraryRow(b.page, 'Local One'), 'Local One', 'Add to queue')
@@ -280,7 +256,7 @@ for (const size of [
     await page.setViewportSize({ width: size.width, height: size.height })
     await addFiles(page, [short, one])
     await linked(holder, node)
-    await seesHolders(node, sha256(longTitled.buffer), 1)
+    await seesHolders(node, sha256(longTitled.buffer), 1, 30_000)
     await page.getByRole('button', { name: 'Clear finished' }).click()
 
     const library = page.getByRole('table', { name: 'Library' })
