@@ -228,12 +228,22 @@ async function controlsReachable(scope: Locator) {
     const button = buttons.nth(i)
     if (await button.isDisabled()) continue
     await button.click({ trial: true, timeout: 5000 })
-    const box = await button.boundingBox()
-    const width = scope.page().viewportSize()!.width
-    expect(box, `button ${await button.getAttribute('aria-label')}`).not.toBeNull()
-    expect(box!.x + box!.width, `button ${await button.getAttribute('aria-label')} fits`).toBeLessThanOrEqual(
-      width + 0.5,
-    )
+    const name = (await button.getAttribute('aria-label')) ?? (await button.textContent())
+    // Inside the view it belongs to (nothing hanging off its edge) and on the screen.
+    const { box, outer, width } = await button.evaluate((el) => {
+      const bounds = (
+        el.closest('[role="tabpanel"], [role="menu"], section') ?? document.body
+      ).getBoundingClientRect()
+      const own = el.getBoundingClientRect()
+      return {
+        box: { left: own.left, right: own.right },
+        outer: { left: bounds.left, right: bounds.right },
+        width: innerWidth,
+      }
+    })
+    expect(box.right, `${name} fits its view`).toBeLessThanOrEqual(outer.right + 0.5)
+    expect(box.left, `${name} fits its view`).toBeGreaterThanOrEqual(outer.left - 0.5)
+    expect(box.right, `${name} is on screen`).toBeLessThanOrEqual(width + 0.5)
   }
 }
 
