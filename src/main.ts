@@ -65,7 +65,6 @@ try {
         return node.network
       },
       fetch: (hash) => void fetcher.fetch(hash),
-      events: node.events,
     },
     contentUrl: content.contentUrl,
     store: opened ? new IdbQueueStore() : undefined,

@@ -92,7 +92,6 @@ function network(tracks: NetworkTrack[]): PlayerNetwork & { fetched: string[]; t
       return this.tracks
     },
     fetch: (h) => void fetched.push(h),
-    events: { on: () => () => {} },
     fetched,
   }
 }

@@ -46,7 +46,6 @@ export type PlayerNetwork = {
   readonly network: NetworkTrack[]
   /** Start (or join) the download of a track; its bytes stream through the content URL meanwhile. */
   fetch(hash: string): void
-  readonly events: { on(type: 'network', listener: () => void): () => void }
 }
 
 export type PlayerDeps = {
