@@ -33,8 +33,13 @@ export type AppState = {
 }
 
 const [get, set] = createContext<AppState>()
+const [getLocal, setLocal] = createContext<LocalState>()
 
 /** The app's state, from a component under App. */
 export const appState = get
 /** Hand the app's state to the components under App. */
 export const provideAppState = set
+/** The library's state objects, from a component App shows only when local storage opened. */
+export const localState = getLocal
+/** Hand the library's state objects down (when local storage opened). */
+export const provideLocalState = setLocal

@@ -23,7 +23,18 @@ const R = track('c')
 
 /** Just enough of an HTMLAudioElement: events, play/pause, a position and a loaded source. */
 class FakeAudio extends EventTarget {
-  src = ''
+  #src = ''
+  /** Setting the source runs the load algorithm: back to the start, nothing loaded yet. */
+  get src() {
+    return this.#src
+  }
+  set src(url: string) {
+    this.#src = url
+    this.currentTime = 0
+    this.readyState = 0
+    this.loads++
+  }
+  loads = 0
   currentTime = 0
   duration = Number.NaN
   paused = true
@@ -169,9 +180,13 @@ describe('PlayerState: a queue of local and remote tracks', () => {
     expect(player.current?.title).toBe('Track a')
     player.queue.cycleRepeat()
     audio.at(50)
+    const loads = audio.loads
     audio.end()
     await tick()
     expect(player.current?.title).toBe('Track a')
+    // The same source, loaded again from its start.
+    expect(audio.loads).toBe(loads + 1)
+    expect(audio.src).toBe(`/content/${hash('a')}`)
     expect(audio.currentTime).toBe(0)
     expect(audio.paused).toBe(false)
   })

@@ -496,9 +496,12 @@ export class PlayerState {
       void this.save()
       return
     }
-    if (this.queue.current?.key === this.#loadedKey && this.#audio) {
-      // Repeat one: the same source again.
-      this.#audio.currentTime = 0
+    const current = this.queue.current
+    if (current && current.key === this.#loadedKey && this.#src !== undefined) {
+      // Repeat one: the same source loaded again from its start (seeking an ended element back to
+      // 0 can end it again at once when its stream is still settling).
+      this.position = 0
+      this.#setSource(current.key, this.#src)
       await this.#start()
       return
     }
