@@ -119,21 +119,6 @@ export async function expectConnected(page: Page, peerIds: string[]) {
   }
 }
 
-/** The stored blob at content/<2 hex>/<hash> in this origin's OPFS: its size and SHA-256, or null. */
-export async function storedBlob(page: Page, hash: string) {
-  return page.evaluate(async (hash) => {
-    try {
-      const root = await navigator.storage.getDirectory()
-      const shard = await (await root.getDirectoryHandle('content')).getDirectoryHandle(hash.slice(0, 2))
-      const file = await (await shard.getFileHandle(hash)).getFile()
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))
-      return { size: file.size, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }
-    } catch {
-      return null
-    }
-  }, hash)
-}
-
 /** Import files from the library view and wait until each is added (or already there). */
 export async function addFiles(page: Page, files: FilePayload[]) {
   await page.getByRole('tab', { name: 'My library' }).click()
@@ -157,4 +142,19 @@ export async function seesHolders(node: TestNode, hash: string, holders: number,
       { timeout },
     )
     .toBe(holders)
+}
+
+/** The stored blob at content/<2 hex>/<hash> in this origin's OPFS: its size and SHA-256, or null. */
+export async function storedBlob(page: Page, hash: string) {
+  return page.evaluate(async (hash) => {
+    try {
+      const root = await navigator.storage.getDirectory()
+      const shard = await (await root.getDirectoryHandle('content')).getDirectoryHandle(hash.slice(0, 2))
+      const file = await (await shard.getFileHandle(hash)).getFile()
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))
+      return { size: file.size, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }
+    } catch {
+      return null
+    }
+  }, hash)
 }
