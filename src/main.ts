@@ -1,21 +1,28 @@
 import { mount } from 'svelte'
 import { emptyReader, firstOf, localReader } from './platform/local-reader.ts'
 import { IdbPartialStore } from './platform/partial-store.ts'
+import { IdbPlaylistStore, IdbQueueStore } from './platform/player-db.ts'
 import { startBrowserLibrary } from './platform/start-library.ts'
 import { RelayOnlySetting } from './platform/privacy.ts'
 import { readOptions, startBrowserNode } from './platform/start-node.ts'
 import { serveContent } from './platform/sw-bridge.ts'
 import App from './ui/App.svelte'
-import { LibraryView } from './ui/library-view.svelte.ts'
+import type { AppState } from './ui/app-context.ts'
+import { ImportsState } from './ui/imports-state.svelte.ts'
+import { LibraryState } from './ui/library-state.svelte.ts'
+import { Nav } from './ui/nav.svelte.ts'
 import { NetworkView } from './ui/network-view.svelte.ts'
 import { NodeView } from './ui/node-view.svelte.ts'
 import { PrivacyView } from './ui/privacy-view.svelte.ts'
 import InsecureContext from './ui/InsecureContext.svelte'
+import { PlayerState } from './ui/player-state.svelte.ts'
+import { PlaylistsState } from './ui/playlists-state.svelte.ts'
+import { shareLink, sharedTrack, withoutSharedTrack } from './ui/share-link.ts'
 import StartupError from './ui/StartupError.svelte'
+import { StorageState } from './ui/storage-state.svelte.ts'
+import './ui/tokens.css'
 
 const target = document.getElementById('app')!
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The library needs storage; the network part still runs when the browser refuses it. */
 async function openLibrary() {
@@ -29,7 +36,8 @@ async function openLibrary() {
 }
 
 try {
-  const options = readOptions(new URL(location.href))
+  const url = new URL(location.href)
+  const options = readOptions(url)
   // The node announces the library's tracks and stores what it downloads there, so the library
   // opens first (it takes milliseconds).
   const { opened, libraryError } = await openLibrary()
@@ -50,37 +58,43 @@ try {
   const content = serveContent(
     firstOf(opened ? localReader(opened) : emptyReader, node.fetcher ?? emptyReader),
   )
-  const library =
-    opened &&
-    new LibraryView(opened.library, opened.storage, opened.covers, { contentUrl: content.contentUrl })
-  const network = new NetworkView(node)
-  mount(App, {
-    target,
-    props: {
-      view: new NodeView(node, options.warnings),
-      network,
-      updates: content.updates,
-      privacy: new PrivacyView(privacy),
-      ...(library ? { library } : { libraryError }),
-      ...(library && {
-        fetchAndPlay: async (hash: string) => {
-          const track = node.network.find((t) => t.contentHash === hash)
-          if (!track) return
-          node.fetcher?.fetch(hash)
-          // On a first visit the service worker may still be taking control of the page.
-          for (let i = 0; i < 50 && !content.contentUrl(hash); i++) await sleep(100)
-          await library.playRemote({
-            contentHash: hash,
-            title: track.title,
-            mime: track.mime ?? 'audio/mpeg',
-            ...(track.artist ? { artist: track.artist } : {}),
-            ...(track.album ? { album: track.album } : {}),
-            ...(track.durationS !== undefined ? { durationS: track.durationS } : {}),
-          })
-        },
-      }),
+
+  // The storage state asks the player what plays; the player is made after the library it plays from.
+  const late: { player?: PlayerState } = {}
+  const local = opened && createLocal(opened, () => late.player)
+  const fetcher = node.fetcher
+  const player = (late.player = new PlayerState({
+    library: local?.library,
+    network: fetcher && {
+      get network() {
+        return node.network
+      },
+      fetch: (hash) => void fetcher.fetch(hash),
     },
+    contentUrl: content.contentUrl,
+    store: opened ? new IdbQueueStore() : undefined,
+  }))
+  const app: AppState = {
+    node: new NodeView(node, options.warnings),
+    network: new NetworkView(node),
+    player,
+    nav: new Nav(),
+    privacy: new PrivacyView(privacy),
+    local,
+    libraryError,
+    canFetch: fetcher !== undefined && local !== undefined,
+    shareUrl: (hash) => shareLink(location.origin, options.room, hash),
+  }
+  mount(App, { target, props: { app, room: options.room, updates: content.updates } })
+
+  void player.restore().then(() => {
+    const shared = sharedTrack(url)
+    if (!shared) return
+    // A reload should not start the shared track again.
+    history.replaceState(history.state, '', withoutSharedTrack(url))
+    return player.openShared(shared)
   })
+  void local?.playlists.load()
 } catch (error) {
   console.error(error)
   // Plain http from another address: the browser withholds WebCrypto and service workers.
@@ -90,4 +104,29 @@ try {
       target,
       props: { message: error instanceof Error ? error.message : String(error) },
     })
+}
+
+/** The library's state objects, wired to each other (and to the player, made after them). */
+function createLocal(
+  opened: Awaited<ReturnType<typeof startBrowserLibrary>>,
+  player: () => PlayerState | undefined,
+): AppState['local'] {
+  const late: { storage?: StorageState } = {}
+  const library = new LibraryState(opened.library, opened.covers, {
+    pinned: () => late.storage?.persistOnce(),
+    changed: () => void late.storage?.refresh(),
+  })
+  const storage = (late.storage = new StorageState(opened.storage, {
+    tracks: () => library.tracks,
+    playing: () => {
+      const p = player()
+      return p?.playing ? p.current?.contentHash : undefined
+    },
+    evict: (tracks) => opened.library.evict(tracks),
+  }))
+  const imports = new ImportsState(opened.library, {
+    ended: () => void storage.refresh(),
+    done: () => storage.persistOnce(),
+  })
+  return { library, imports, storage, playlists: new PlaylistsState(new IdbPlaylistStore()) }
 }

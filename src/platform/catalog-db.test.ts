@@ -46,6 +46,7 @@ describe('dcmx database migrations', () => {
         'logs',
         'peers',
         'pieces',
+        'playlists',
         'staging',
         'tracks',
       ].sort(),

@@ -3,6 +3,7 @@ import type { Cover, Track } from '../core/catalog.ts'
 import { DcmxError } from '../core/errors.ts'
 import type { StoredKeys } from '../core/identity.ts'
 import type { StoredPeer } from '../core/mesh-types.ts'
+import type { Playlist } from '../core/playlist.ts'
 
 export type LogTopic = 'node' | 'network' | 'errors'
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -35,10 +36,12 @@ export interface DcmxDb extends DBSchema {
   downloads: { key: string; value: { hash: string; size: number; pieceSize: number; startedAt: number } }
   /** v4: their verified pieces, by [hash, index]. */
   pieces: { key: [string, number]; value: { hash: string; index: number; blob: Blob } }
+  /** v5: the user's playlists, by id (the play queue is a `config` entry). */
+  playlists: { key: string; value: Playlist; indexes: { createdAt: number } }
 }
 
 export const DB_NAME = 'dcmx'
-export const DB_VERSION = 4
+export const DB_VERSION = 5
 
 export type DcmxDbOptions = {
   /** Called when this connection closes to let another tab upgrade, or is closed by the browser. */
@@ -66,6 +69,10 @@ export async function openDcmxDb(options: DcmxDbOptions = {}): Promise<IDBPDatab
       if (oldVersion < 4) {
         database.createObjectStore('downloads', { keyPath: 'hash' })
         database.createObjectStore('pieces', { keyPath: ['hash', 'index'] })
+      }
+      if (oldVersion < 5) {
+        const playlists = database.createObjectStore('playlists', { keyPath: 'id' })
+        playlists.createIndex('createdAt', 'createdAt')
       }
     },
     // A newer version opened in another tab: step aside so its upgrade can run.

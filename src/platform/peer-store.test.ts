@@ -40,6 +40,7 @@ describe('dcmx database upgrade to the peers store', () => {
     'logs',
     'peers',
     'pieces',
+    'playlists',
     'staging',
     'tracks',
   ]

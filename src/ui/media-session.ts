@@ -4,7 +4,7 @@
  * play, pause, seek, previous and next. Browsers without the API get a no-op.
  */
 
-/** The player the controls drive (the library view). */
+/** The player the controls drive (the player state). */
 export type MediaControls = {
   play(): Promise<void>
   pause(): void

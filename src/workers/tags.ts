@@ -10,6 +10,7 @@ import {
 import type { Cover, Tags } from '../core/catalog.ts'
 import { DcmxError } from '../core/errors.ts'
 import { afterId3v2, scanForFrames } from './mpeg-frames.ts'
+import { oggDuration } from './ogg-duration.ts'
 
 /** Cover images larger than this are skipped: album art is rarely past 1 MiB, and it is kept per cover. */
 export const MAX_COVER_BYTES = 5 * 1024 * 1024
@@ -103,7 +104,11 @@ async function toTags(bytes: Blob, sniffed: Sniffed, metadata: IAudioMetadata): 
   if (format.hasVideo) throw notAudio('it is a video')
   const container = await containerOf(bytes, sniffed, metadata)
   const sampleRate = format.sampleRate ?? 0
-  const duration = format.duration
+  // Past its 13th page music-metadata stops reading Ogg, so a long Opus or Vorbis file has no
+  // duration from it: the last page's granule position gives it (one small read at the end).
+  const duration =
+    format.duration ??
+    (container === 'Ogg' ? await oggDuration(bytes, format.codec, format.sampleRate) : undefined)
   const saneDuration =
     duration !== undefined && Number.isFinite(duration) && duration > 0 && duration <= MAX_DURATION_S
       ? duration

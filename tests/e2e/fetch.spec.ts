@@ -1,6 +1,15 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256 } from './audio-fixtures.ts'
-import { addFiles, expect, peerItem, seesHolders, storedBlob, test, type TestNode } from './fixtures.ts'
+import {
+  activityLog,
+  addFiles,
+  expect,
+  peerItem,
+  seesHolders,
+  storedBlob,
+  test,
+  type TestNode,
+} from './fixtures.ts'
 
 const GOSSIP_MS = 500
 
@@ -37,7 +46,7 @@ test('a remote track plays while it downloads, seeks to 80 % early, ends verifie
   })
   await seesHolders(b, songHash, 1)
 
-  await b.page.getByRole('tab', { name: 'Network' }).click()
+  await b.page.getByRole('tab', { name: 'Network', exact: true }).click()
   await networkRow(b.page, 'Remote Song').getByRole('button', { name: 'Play Remote Song' }).click()
   const audio = b.page.locator('audio')
   await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.3)
@@ -87,7 +96,7 @@ test('a holder serving corrupt pieces is detected and banned; the download compl
   await c.page.evaluate((hash) => window.dcmx!.fetcher!.fetch(hash).finished, songHash)
   // What reached the store is the real file: the corrupt bytes were discarded before any write.
   expect(await storedBlob(c.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
-  const log = c.page.getByRole('log', { name: 'Activity' })
+  const log = activityLog(c.page)
   await expect(log).toContainText(`Rejected peer ${liar.peerId.slice(0, 8)}`)
   await expect(log).not.toContainText(`Rejected peer ${honest.peerId.slice(0, 8)}`)
 })
@@ -114,7 +123,7 @@ test('a holder closing mid-transfer costs nothing; with no holder left the user 
   await addFiles(b.page, [lonely])
   await seesHolders(c, lonelyHash, 1)
   await b.context.close()
-  await c.page.getByRole('tab', { name: 'Network' }).click()
+  await c.page.getByRole('tab', { name: 'Network', exact: true }).click()
   const row = networkRow(c.page, 'Lonely Tone')
   await expect(row).toContainText('Unavailable', { timeout: 20_000 })
   await expect(row.getByRole('button', { name: 'Play Lonely Tone' })).toBeDisabled()

@@ -92,9 +92,22 @@ export async function readPeerId(page: Page): Promise<string> {
   return (await output.textContent()) ?? ''
 }
 
+/**
+ * The page's Peers list. It lives on the Network status page, which is hidden while a music view
+ * shows: tests read it there (includeHidden) without leaving the view they drive.
+ */
+export function peerList(page: Page) {
+  return page.getByRole('list', { name: 'Peers', includeHidden: true })
+}
+
 /** The item for `peerId` in the page's Peers list. */
 export function peerItem(page: Page, peerId: string) {
-  return page.getByRole('list', { name: 'Peers' }).getByRole('listitem').filter({ hasText: peerId })
+  return peerList(page).getByRole('listitem', { includeHidden: true }).filter({ hasText: peerId })
+}
+
+/** The activity log (on the Network status page, read even while it is hidden). */
+export function activityLog(page: Page) {
+  return page.getByRole('log', { name: 'Activity', includeHidden: true })
 }
 
 /** Wait until `page` lists every one of `peerIds` as connected with a measured round-trip time. */
@@ -104,6 +117,22 @@ export async function expectConnected(page: Page, peerIds: string[]) {
     await expect(item.getByTestId('peer-state')).toHaveText('connected')
     await expect(item.getByTestId('peer-rtt')).toHaveText(/^\d+(\.\d)? ms$/)
   }
+}
+
+/** Import files from the library view and wait until each is added (or already there). */
+export async function addFiles(page: Page, files: FilePayload[]) {
+  await page.getByRole('tab', { name: 'My library' }).click()
+  await page.getByLabel('Add music files').setInputFiles(files)
+  for (const file of files) {
+    await expect(
+      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
+    ).toContainText(/Added|Already/)
+  }
+}
+
+/** Wait until `node` lists the track with `holders` holders, described. */
+export async function seesHolders(node: TestNode, hash: string, holders: number, timeout = 20_000) {
+  await expectHolders(node.page, hash, holders, timeout)
 }
 
 /** The stored blob at content/<2 hex>/<hash> in this origin's OPFS: its size and SHA-256, or null. */
@@ -122,7 +151,7 @@ export async function storedBlob(page: Page, hash: string) {
 }
 
 /** Wait until `page` sees the track `hash` described, with `holders` holders, in its network view. */
-export async function expectHolders(page: Page, hash: string, holders: number) {
+export async function expectHolders(page: Page, hash: string, holders: number, timeout = 20_000) {
   await expect
     .poll(
       () =>
@@ -130,14 +159,14 @@ export async function expectHolders(page: Page, hash: string, holders: number) {
           (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
           hash,
         ),
-      { timeout: 20_000 },
+      { timeout },
     )
     .toBe(holders)
 }
 
 /** Play the network track `title` on `page`; resolves once it plays, streamed from /content/<hash>. */
 export async function playFromNetwork(page: Page, title: string, hash: string) {
-  await page.getByRole('tab', { name: 'Network' }).click()
+  await page.getByRole('tab', { name: 'Network', exact: true }).click()
   await page
     .getByRole('table', { name: 'Network' })
     .getByRole('row')
@@ -159,28 +188,4 @@ export async function expectPlaysAndSeeks(audio: Locator, seconds: number) {
     .poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime))
     .toBeGreaterThan(duration * 0.8 + 0.3)
   expect(await audio.evaluate((a: HTMLAudioElement) => a.paused)).toBe(false)
-}
-
-/** Import files through the page's file input and wait until each is listed as added. */
-export async function addFiles(page: Page, files: FilePayload[]) {
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files) {
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-  }
-}
-
-/** Wait until `node` lists the track with `holders` holders, described. */
-export async function seesHolders(node: TestNode, hash: string, holders: number, timeout = 20_000) {
-  await expect
-    .poll(
-      () =>
-        node.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          hash,
-        ),
-      { timeout },
-    )
-    .toBe(holders)
 }

@@ -60,7 +60,7 @@ test('a hostile holder lying in its piece headers is banned; the listener keeps 
     expect(fp?.local).not.toBe(fp?.remote)
   }
 
-  await listener.page.getByRole('tab', { name: 'Network' }).click()
+  await listener.page.getByRole('tab', { name: 'Network', exact: true }).click()
   await listener.page
     .getByRole('table', { name: 'Network' })
     .getByRole('row')
@@ -71,7 +71,7 @@ test('a hostile holder lying in its piece headers is banned; the listener keeps 
   await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.3)
 
   // The hostile one is banned (its proven id), the honest one is not.
-  const log = listener.page.getByRole('log', { name: 'Activity' })
+  const log = listener.page.getByRole('log', { name: 'Activity', includeHidden: true })
   await expect(log).toContainText(`Rejected peer ${hostile.peerId.slice(0, 8)}`)
   await expect(log).not.toContainText(`Rejected peer ${honest.peerId.slice(0, 8)}`)
   expect(await listener.page.evaluate(() => window.dcmx!.banned)).toEqual([hostile.peerId])

@@ -51,7 +51,8 @@ test('imports audio with its tags, stores it by hash under its shard, dedups, su
   await expect(row(page, '03 - Untitled Hum')).toBeVisible()
 
   // Removing a track frees its bytes.
-  const storage = page.getByRole('region', { name: 'Storage' })
+  // On the Network status page, read while the library shows.
+  const storage = page.getByRole('region', { name: 'Storage', includeHidden: true })
   const before = await storage.textContent()
   await page.getByRole('button', { name: 'Remove Generated Tone' }).click()
   await page.getByRole('button', { name: 'Confirm remove Generated Tone' }).click()

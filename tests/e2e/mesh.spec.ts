@@ -1,4 +1,13 @@
-import { expect, expectConnected, peerItem, readPeerId, test, type TestNode } from './fixtures.ts'
+import {
+  activityLog,
+  expect,
+  expectConnected,
+  peerItem,
+  peerList,
+  readPeerId,
+  test,
+  type TestNode,
+} from './fixtures.ts'
 
 /** Send `bytes` to `peerId` over the link and get them back (ping payloads are echoed). */
 async function echo(node: TestNode, peerId: string, bytes: number[]) {
@@ -30,9 +39,9 @@ test('four nodes in one room link up, measure RTT, carry messages intact, and dr
       node.page,
       ids.filter((id) => id !== node.peerId),
     )
-    await expect(node.page.getByRole('list', { name: 'Peers' }).getByRole('listitem')).toHaveCount(3)
+    await expect(peerList(node.page).getByRole('listitem', { includeHidden: true })).toHaveCount(3)
     // Among honest nodes every handshake succeeds the first time: nothing is rejected or timed out.
-    await expect(node.page.getByRole('log', { name: 'Activity' })).not.toContainText('Rejected')
+    await expect(activityLog(node.page)).not.toContainText('Rejected')
   }
 
   // A 48 KiB payload crosses the link and comes back byte for byte.
@@ -44,7 +53,7 @@ test('four nodes in one room link up, measure RTT, carry messages intact, and dr
   await closing.context.close()
   for (const node of rest) {
     await expect(peerItem(node.page, closing.peerId)).toHaveCount(0, { timeout: 15_000 })
-    await expect(node.page.getByRole('list', { name: 'Peers' }).getByRole('listitem')).toHaveCount(2)
+    await expect(peerList(node.page).getByRole('listitem', { includeHidden: true })).toHaveCount(2)
   }
 })
 
@@ -100,7 +109,7 @@ test('a node whose identity proof is forged is rejected and its link closed', as
   })
 
   // Refused, but not banned by id: before its proof, a link may be claiming someone else's id.
-  const log = honest.page.getByRole('log', { name: 'Activity' })
+  const log = activityLog(honest.page)
   await expect(log).toContainText(
     `Refused a link that claimed to be ${forger.peerId.slice(0, 8)}: identity proof failed`,
   )
@@ -110,7 +119,7 @@ test('a node whose identity proof is forged is rejected and its link closed', as
   // An honest node joining later links with the honest one and rejects the forger too.
   const second = await openNode()
   await expectConnected(second.page, [honest.peerId])
-  await expect(second.page.getByRole('log', { name: 'Activity' })).toContainText(
+  await expect(activityLog(second.page)).toContainText(
     `Refused a link that claimed to be ${forger.peerId.slice(0, 8)}: identity proof failed`,
   )
   await expect(peerItem(second.page, forger.peerId)).toHaveCount(0)

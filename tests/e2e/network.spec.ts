@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
-import { makeWav, type FilePayload } from './audio-fixtures.ts'
-import { expect, test, type TestNode } from './fixtures.ts'
+import { makeWav } from './audio-fixtures.ts'
+import { addFiles, expect, peerItem, test, type TestNode } from './fixtures.ts'
 
 /** Gossip every 500 ms (records refresh every 3 s and expire after 9 s), so a test sees several rounds. */
 const GOSSIP_MS = 500
@@ -10,17 +10,7 @@ const networkRow = (page: Page, title: string) =>
   networkTable(page).getByRole('row').filter({ hasText: title })
 
 async function showNetwork(page: Page) {
-  await page.getByRole('tab', { name: 'Network' }).click()
-}
-
-async function addFiles(page: Page, files: FilePayload[]) {
-  await page.getByRole('tab', { name: 'My library' }).click()
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files) {
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-  }
+  await page.getByRole('tab', { name: 'Network', exact: true }).click()
 }
 
 /** Peer ids this node holds a verified link to. */
@@ -66,7 +56,7 @@ test('a track imported on one node reaches a node with no link to it, with holde
   await expect(row).toContainText('1 peer')
   await expect(row.getByRole('button', { name: 'Play Far Tone' })).toBeVisible()
   // Peer metadata is text: the title is rendered as such in its own cell.
-  await expect(far.page.getByRole('region', { name: 'Stats' })).toContainText('discover')
+  await expect(far.page.getByRole('region', { name: 'Stats', includeHidden: true })).toContainText('discover')
 
   // A second holder (not the far node) adds the same bytes: the far node counts two.
   const second = nodes.find((n) => n !== holder && n !== far)!
@@ -83,7 +73,7 @@ test('a track imported on one node reaches a node with no link to it, with holde
   await expect(row).toContainText('Unavailable', { timeout: 20_000 })
   await expect(row.getByRole('button', { name: 'Play Far Tone' })).toBeDisabled()
   // And the departed holder drops out of the wider peer list too.
-  await expect(far.page.getByRole('listitem').filter({ hasText: holder.peerId })).toHaveCount(0, {
+  await expect(peerItem(far.page, holder.peerId)).toHaveCount(0, {
     timeout: 20_000,
   })
 })

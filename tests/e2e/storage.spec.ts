@@ -6,7 +6,10 @@ const library = (page: Page) => page.getByRole('table', { name: 'Library' })
 const row = (page: Page, title: string) => library(page).getByRole('row').filter({ hasText: title })
 const importItem = (page: Page, name: string) =>
   page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: name })
-const storage = (page: Page) => page.getByRole('region', { name: 'Storage' })
+// The storage panel is on the Network status page: read there even while hidden, used once shown.
+const storage = (page: Page) => page.getByRole('region', { name: 'Storage', includeHidden: true })
+const show = (page: Page, view: 'My library' | 'Network status') =>
+  page.getByRole('tab', { name: view }).click()
 const freeSpaceForm = (page: Page) => storage(page).getByRole('form', { name: 'Free space' })
 const planned = (page: Page) =>
   freeSpaceForm(page).getByRole('list', { name: 'Tracks to remove' }).getByRole('listitem')
@@ -40,6 +43,7 @@ async function play(page: Page, title: string) {
 
 /** Open "Free space" in the storage panel and ask to free `bytes`. */
 async function askToFree(page: Page, bytes: number) {
+  await show(page, 'Network status')
   await storage(page).getByRole('button', { name: 'Free space', exact: true }).click()
   await freeSpaceForm(page)
     .getByLabel('Space to free, in MB')
@@ -83,6 +87,7 @@ test('free space removes the least recently played unpinned tracks, never the pi
   await expect(freeSpaceForm(page)).toHaveCount(0)
 
   // Paused, Bravo may go too: least recently played first, the pinned Alpha skipped.
+  await show(page, 'My library')
   await page.getByRole('button', { name: 'Pause Bravo Tone' }).click()
   await expect.poll(() => audio(page).evaluate((a: HTMLAudioElement) => a.paused)).toBe(true)
   await askToFree(page, twoTracks)
@@ -91,6 +96,8 @@ test('free space removes the least recently played unpinned tracks, never the pi
   await freeSpaceForm(page).getByRole('button', { name: 'Confirm free space' }).click()
 
   await expect(storage(page).getByRole('status')).toHaveText(/^Removed 2 tracks \(\d+ KB\)\.$/)
+  await show(page, 'My library')
+  await expect(row(page, 'Alpha Tone')).toBeVisible()
   await expect(row(page, 'Charlie Tone')).toHaveCount(0)
   await expect(row(page, 'Bravo Tone')).toHaveCount(0)
   await expect(row(page, 'Alpha Tone')).toBeVisible()
@@ -103,12 +110,14 @@ test('free space removes the least recently played unpinned tracks, never the pi
   await expect(library(page).getByRole('row')).toHaveCount(2) // the header and Alpha
   await expect(page.getByRole('button', { name: 'Unpin Alpha Tone' })).toHaveAttribute('aria-pressed', 'true')
   // Nothing else may go now.
+  await show(page, 'Network status')
   await storage(page).getByRole('button', { name: 'Free space', exact: true }).click()
   await expect(freeSpaceForm(page)).toContainText('Nothing can be removed')
   await expect(freeSpaceForm(page).getByRole('button', { name: 'Confirm free space' })).toBeDisabled()
   await freeSpaceForm(page).getByRole('button', { name: 'Cancel' }).click()
 
   // Unpinning is kept too.
+  await show(page, 'My library')
   await page.getByRole('button', { name: 'Unpin Alpha Tone' }).click()
   await expect(page.getByRole('button', { name: 'Pin Alpha Tone' })).toHaveAttribute('aria-pressed', 'false')
   await page.reload()
@@ -143,6 +152,9 @@ test('an import that runs out of space offers Free space; once freed, the file i
   await expect(freeSpaceForm(page).getByLabel('Space to free, in MB')).toBeFocused()
   await expect(planned(page)).toHaveText([/Old Tone/])
   await freeSpaceForm(page).getByRole('button', { name: 'Confirm free space' }).click()
+  await expect(storage(page).getByRole('status')).toHaveText(/^Removed 1 track/)
+  await show(page, 'My library')
+  await expect(row(page, 'Kept Tone')).toBeVisible()
   await expect(row(page, 'Old Tone')).toHaveCount(0)
 
   await page.getByRole('button', { name: 'Clear finished' }).click()

@@ -148,4 +148,5 @@ export async function routeTo(node: LabNode, peerId: string, timeout = 30_000): 
 }
 
 /** The activity log's text. */
-export const activity = (node: LabNode) => node.page.getByRole('log', { name: 'Activity' })
+export const activity = (node: LabNode) =>
+  node.page.getByRole('log', { name: 'Activity', includeHidden: true })

@@ -68,7 +68,7 @@ test('two tabs behind two different cone NATs link directly, and one plays the o
   await expect(nb.page.getByTestId('peer-route')).toHaveText('direct (through NAT)')
 
   await na.page.getByLabel('Add music files').setInputFiles([song])
-  await nb.page.getByRole('tab', { name: 'Network' }).click()
+  await nb.page.getByRole('tab', { name: 'Network', exact: true }).click()
   const row = nb.page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: 'Lab Song' })
   await row.getByRole('button', { name: 'Play Lab Song' }).click()
   const audio = nb.page.locator('audio')
@@ -161,7 +161,7 @@ test('in relay-only mode no host or reflexive candidate of the tab ever reaches 
   const { na, nb } = await twoHomes('cone1', 'cone2', { turn: true, params: { relay: '1' } })
   const route = await routeTo(na, nb.peerId)
   expect(route.local).toBe('relay')
-  await expect(na.page.getByRole('checkbox', { name: /Relay-only mode/ })).toBeChecked()
+  await expect(na.page.getByRole('checkbox', { name: /Relay-only mode/, includeHidden: true })).toBeChecked()
   // What of `na` reached `nb`: every description and trickled candidate nb's connections were given.
   const seen = await nb.page.evaluate(async () => {
     const r = (
