@@ -1,0 +1,53 @@
+import { homePaths } from '../node/home.ts'
+import { openHome } from '../node/open-home.ts'
+import { startMeshNode } from '../node/start-node.ts'
+import { resolveSettings } from './config.ts'
+import { EXIT } from './output.ts'
+import { serveApi } from './serve.ts'
+
+/**
+ * `dcmx start`: take the home, join the mesh, seed the library, serve the local API, and stay up
+ * until SIGINT or SIGTERM; then stop the node, close the API and give the home back.
+ */
+export async function runStart(root: string, flags: Record<string, unknown>): Promise<number> {
+  const settings = await resolveSettings(homePaths(root).config, flags)
+  const home = await openHome(root, 'start')
+  try {
+    const mesh = await startMeshNode(home, {
+      server: settings.server,
+      room: settings.room,
+      linkBudget: settings.links,
+    })
+    const api = await serveApi(home, mesh, settings.api)
+    const say = (line: string) => {
+      console.log(line)
+      home.logs.write('node', 'info', line)
+    }
+    say(
+      `dcmx node ${mesh.node.peerId} seeding ${home.library.tracks.length} track(s) in room "${settings.room}" of ${settings.server}`,
+    )
+    say(`Local API on http://127.0.0.1:${api.port} (token in ${home.paths.token})`)
+    let count = home.library.tracks.length
+    home.library.events.on('tracks', () => {
+      const now = home.library.tracks.length
+      if (now !== count) say(`Library now ${now} track(s); announcing to the mesh.`)
+      count = now
+    })
+    let online = false
+    mesh.node.events.on('change', () => {
+      const up = mesh.node.signaling.state === 'online'
+      if (up !== online) say(up ? 'Joined the signaling server.' : 'Signaling server lost; retrying.')
+      online = up
+    })
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    say('Stopping.')
+    mesh.node.stop()
+    await api.close()
+    return EXIT.OK
+  } finally {
+    await home.close()
+  }
+}
