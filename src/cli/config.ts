@@ -85,6 +85,23 @@ function check(key: keyof NodeSettings, value: unknown, from: string): NodeSetti
   }
 }
 
+/** Bounds on DCMX_GOSSIP_MS, as on a tab's `?gossip=`: fast enough for a demo or test, never a busy loop. */
+const MIN_GOSSIP_MS = 200
+const MAX_GOSSIP_MS = 60_000
+
+/** DCMX_GOSSIP_MS (ms between gossip rounds) for demos and tests; undefined keeps the core's default. */
+export function gossipMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.DCMX_GOSSIP_MS
+  if (!raw) return undefined
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < MIN_GOSSIP_MS || n > MAX_GOSSIP_MS)
+    throw new DcmxError(
+      'BAD_MESSAGE',
+      `DCMX_GOSSIP_MS must be a whole number of ms from ${MIN_GOSSIP_MS} to ${MAX_GOSSIP_MS}.`,
+    )
+  return n
+}
+
 /** Resolve the settings; a bad value anywhere is an error that names its source. */
 export async function resolveSettings(
   configPath: string,

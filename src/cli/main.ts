@@ -130,6 +130,7 @@ async function verify(opts: Common): Promise<number> {
   const results = await withOps(root(opts), 'verify', {}, (ops) =>
     ops.verify((r) => {
       if (!opts.json && !r.ok) console.log(`damaged  ${r.hash}  ${r.title}: ${r.problem}`)
+      else if (!opts.json && r.unlisted) console.log(`unlisted  ${r.hash}  ${r.problem}`)
     }),
   )
   const bad = results.filter((r) => !r.ok)

@@ -7,7 +7,7 @@ import { lockHolder } from '../node/home-lock.ts'
 import { openHome, type OpenHome } from '../node/open-home.ts'
 import { startMeshNode } from '../node/start-node.ts'
 import { ApiClient } from './api-client.ts'
-import { resolveSettings, type NodeSettings } from './config.ts'
+import { gossipMs, resolveSettings, type NodeSettings } from './config.ts'
 import {
   addFiles,
   fetchTrack,
@@ -63,7 +63,12 @@ function localOps(home: OpenHome, settings: () => Promise<NodeSettings>): Ops {
     verify: (onResult) => verifyHome(home, onResult),
     async get(hash, onProgress) {
       const s = await settings()
-      const mesh = await startMeshNode(home, { server: s.server, room: s.room, linkBudget: s.links })
+      const mesh = await startMeshNode(home, {
+        server: s.server,
+        room: s.room,
+        linkBudget: s.links,
+        ...opt(gossipMs()),
+      })
       try {
         return await fetchTrack(home, mesh, hash, onProgress)
       } finally {
@@ -104,3 +109,5 @@ export async function readOnly(root: string) {
     store: new FsContentStore(paths.content, paths.tmp),
   }
 }
+
+const opt = (ms: number | undefined) => (ms ? { gossipMs: ms } : {})

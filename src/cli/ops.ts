@@ -16,7 +16,14 @@ export type AddEvent = Pick<
   ImportJob,
   'name' | 'size' | 'bytesDone' | 'state' | 'message' | 'contentHash' | 'code'
 >
-export type VerifyResult = { hash: string; title: string; ok: boolean; problem?: string }
+export type VerifyResult = {
+  hash: string
+  title: string
+  ok: boolean
+  problem?: string
+  /** Stored bytes no track lists: an import killed between its rename and its catalog entry. */
+  unlisted?: boolean
+}
 export type Stats = {
   peerId?: string
   running: boolean

@@ -1,7 +1,7 @@
 import { homePaths } from '../node/home.ts'
 import { openHome } from '../node/open-home.ts'
 import { startMeshNode } from '../node/start-node.ts'
-import { resolveSettings } from './config.ts'
+import { gossipMs, resolveSettings } from './config.ts'
 import { EXIT } from './output.ts'
 import { serveApi } from './serve.ts'
 
@@ -17,6 +17,7 @@ export async function runStart(root: string, flags: Record<string, unknown>): Pr
       server: settings.server,
       room: settings.room,
       linkBudget: settings.links,
+      ...opt(gossipMs()),
     })
     const api = await serveApi(home, mesh, settings.api)
     const say = (line: string) => {
@@ -51,3 +52,5 @@ export async function runStart(root: string, flags: Record<string, unknown>): Pr
     await home.close()
   }
 }
+
+const opt = (ms: number | undefined) => (ms ? { gossipMs: ms } : {})

@@ -39,7 +39,11 @@ export async function loadKeyFile(path: string): Promise<Identity> {
       `The key file ${path} is not an Ed25519 private key (${(error as Error).message}); move it away to make a new identity.`,
     )
   }
-  const privateKey = await subtle.importKey('pkcs8', new Uint8Array(privateDer), { name: 'Ed25519' }, false, ['sign'])
-  const publicKey = await subtle.importKey('spki', new Uint8Array(publicDer), { name: 'Ed25519' }, true, ['verify'])
+  const privateKey = await subtle.importKey('pkcs8', new Uint8Array(privateDer), { name: 'Ed25519' }, false, [
+    'sign',
+  ])
+  const publicKey = await subtle.importKey('spki', new Uint8Array(publicDer), { name: 'Ed25519' }, true, [
+    'verify',
+  ])
   return loadIdentity(subtle, { alg: 'Ed25519', keys: { privateKey, publicKey } })
 }

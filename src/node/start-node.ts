@@ -15,6 +15,8 @@ export type MeshOptions = {
   server: string
   room: string
   linkBudget: number
+  /** Mean ms between gossip rounds (as a tab's ?gossip=); the core's default when unset. */
+  gossipMs?: number
 }
 
 /** The signaling WebSocket URL for the app's URL. */
@@ -63,7 +65,10 @@ export async function startMeshNode(home: OpenHome, options: MeshOptions) {
     local: library,
     peerStore: new FilePeerStore(home.paths.peers),
     content: { read, partials: home.partials, adopt: (track) => library.adopt(track) },
-    config: { linkBudget: options.linkBudget },
+    config: {
+      linkBudget: options.linkBudget,
+      mesh: options.gossipMs ? { gossip: { intervalMs: options.gossipMs } } : {},
+    },
   })
   node.events.on('log', (entry) => logs.write('network', entry.level, entry.message))
   const reader = node.fetcher
