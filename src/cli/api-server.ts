@@ -191,7 +191,8 @@ async function serveContent(
   const response = await contentResponse(request, hash, source)
   const out: Record<string, string> = {}
   response.headers.forEach((value, key) => (out[key] = value))
-  res.writeHead(response.status, { ...out, ...INERT_CONTENT_HEADERS })
+  for (const [key, value] of Object.entries(INERT_CONTENT_HEADERS)) out[key.toLowerCase()] = value
+  res.writeHead(response.status, out)
   if (!response.body) return res.end()
   Readable.fromWeb(response.body as WebReadableStream)
     .on('error', () => res.destroy())
