@@ -33,6 +33,8 @@ export type Stats = {
   peers?: { linked: number; known: number }
   bytesIn?: number
   bytesOut?: number
+  /** content-piece frames sent to peers (≤ 60 KiB each). */
+  piecesSent?: number
   signaling?: string
 }
 export type GetProgress = {

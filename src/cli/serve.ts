@@ -31,6 +31,7 @@ export async function runningStats(home: OpenHome, mesh: MeshNode, startedAt: nu
     },
     bytesIn: sum(node.stats.received),
     bytesOut: sum(node.stats.sent),
+    piecesSent: node.stats.sent['content-piece']?.messages ?? 0,
     signaling: node.signaling.state,
   }
 }

@@ -19,6 +19,9 @@ export async function runStart(root: string, flags: Record<string, unknown>): Pr
       linkBudget: settings.links,
       ...opt(gossipMs()),
     })
+    // Test-only fault injection (a slow holder), as e2e tests set `server.delayMs` in a tab.
+    const delay = Number(process.env.DCMX_TEST_ONLY_SERVE_DELAY_MS ?? 0)
+    if (Number.isInteger(delay) && delay > 0 && delay <= 5_000) mesh.node.server.delayMs = delay
     const api = await serveApi(home, mesh, settings.api)
     const say = (line: string) => {
       console.log(line)
