@@ -39,7 +39,7 @@ export class NodeRtcLink implements RtcLink {
   open = false
   readonly #peer: SimplePeer
   #closed = false
-  /** Bytes sent since the last time the native queue was read after a yield. */
+  /** Bytes handed to wrtc in this turn of the event loop (not yet in its `bufferedAmount`). */
   #unsettled = 0
   /** The largest queue this link has seen (native + unsettled), for tests and stats. */
   peakBuffered = 0
@@ -70,6 +70,11 @@ export class NodeRtcLink implements RtcLink {
     this.#peer.on('close', () => this.#finish('remote closed'))
   }
 
+  /** The queue as wrtc itself reports it (lagging what was handed over; see HIGH_WATER). */
+  get nativeBufferedAmount(): number {
+    return this.#peer._channel?.bufferedAmount ?? 0
+  }
+
   get bufferedAmount(): number {
     return (this.#peer._channel?.bufferedAmount ?? 0) + this.#unsettled
   }
@@ -85,13 +90,12 @@ export class NodeRtcLink implements RtcLink {
   }
 
   async send(frame: Uint8Array): Promise<void> {
-    while (this.open && this.bufferedAmount + frame.length > HIGH_WATER) {
-      await sleep(POLL_MS)
-      // After a timer turn the network thread has taken what was handed over: the native figure holds it.
-      this.#unsettled = 0
-    }
+    while (this.open && this.bufferedAmount + frame.length > HIGH_WATER) await sleep(POLL_MS)
     if (!this.open) throw new DcmxError('LINK_CLOSED', 'the link is closed')
     this.#peer.send(frame)
+    // Once the event loop has turned, the network thread has taken what was handed over and the
+    // native figure holds it; until then it is counted here.
+    if (this.#unsettled === 0) setImmediate(() => (this.#unsettled = 0))
     this.#unsettled += frame.length
     this.peakBuffered = Math.max(this.peakBuffered, this.bufferedAmount)
   }
