@@ -12,8 +12,8 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   links: 8,
   api: 8090,
 }
-/** The same ceiling on links as a tab's `?links=`: each one costs a peer connection. */
-const MAX_LINKS = 32
+/** An always-on seeder may hold more links than a tab (whose ceiling is 32); each costs a peer connection. */
+const MAX_LINKS = 64
 
 const ENV: Record<keyof NodeSettings, string> = {
   server: 'DCMX_SERVER',

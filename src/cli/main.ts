@@ -179,7 +179,7 @@ export function program(): Command {
     c
       .option('--server <url>', 'the app’s URL, as a browser opens it (env DCMX_SERVER)')
       .option('--room <name>', 'the room to join (env DCMX_ROOM)')
-      .option('--links <n>', 'links to keep, 1–32 (env DCMX_LINKS)')
+      .option('--links <n>', 'links to keep, 1–64 (env DCMX_LINKS)')
   let code: number = EXIT.OK
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
@@ -72,6 +73,14 @@ test('a CLI node seeds a track a tab lists and plays, ending with a verified cop
       ...gossipEnv,
       DCMX_TEST_ONLY_SERVE_DELAY_MS: '60',
     })
+    // The local API is not reachable on any other address, here the namespace's own 10.77.0.1.
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address
+    expect(outside).toBeDefined()
+    await expect(fetch(`http://${outside}:${cli.api}/ping`)).rejects.toThrow()
+    expect((await fetch(`http://127.0.0.1:${cli.api}/ping`)).status).toBe(200)
+
     const tab = await openNode({ gossip: GOSSIP_MS })
     await expect(peerItem(tab.page, cli.peerId).getByTestId('peer-state')).toHaveText('connected', {
       timeout: 60_000,
