@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Track } from '../core/catalog.ts'
-import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 import { makeWav } from '../../tests/e2e/audio-fixtures.ts'
-import { dcmx, spawnDcmx, startNode, tempHome } from '../../tests/cli/harness.ts'
-import { homePaths } from '../node/home.ts'
+import { dcmx, spawnDcmx, tempHome } from '../../tests/cli/harness.ts'
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
