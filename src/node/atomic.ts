@@ -20,12 +20,18 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Replace `path` with `data` so that a crash at any moment leaves either the old file or the new
  * one, never a mix: write a temporary, fsync it, rename it over the old one, fsync the folder.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  /** false: rename without the fsyncs — atomic against a killed process, not against a power cut. */
+  durable = true,
+): Promise<void> {
   const tmp = tempBeside(path)
   const handle = await open(tmp, 'wx', mode)
   try {
     await handle.writeFile(data)
-    await handle.sync()
+    if (durable) await handle.sync()
   } catch (error) {
     await handle.close().catch(() => {})
     await unlink(tmp).catch(() => {})
@@ -39,5 +45,5 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await unlink(tmp).catch(() => {})
     throw error
   }
-  await fsyncDir(dirname(path))
+  if (durable) await fsyncDir(dirname(path))
 }

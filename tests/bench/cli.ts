@@ -143,20 +143,25 @@ async function barePump(
   const FRAME = 60 * 1024
   let ms: number
   if (direction === 'node-to-tab') {
-    const receiving = page.evaluate(
-      (total) =>
-        new Promise<number>((done) => {
-          const ch = (window as unknown as { benchChannel: RTCDataChannel }).benchChannel
-          let got = 0
-          let started = 0
-          ch.binaryType = 'arraybuffer'
-          ch.onmessage = (e) => {
-            if (!started) started = performance.now()
-            got += (e.data as ArrayBuffer).byteLength
-            if (got >= total) done(performance.now() - started)
-          }
-        }),
-      bytes,
+    // The receiver is armed before the first frame leaves, then polled for its finishing time.
+    await page.evaluate((total) => {
+      const w = window as unknown as { benchChannel: RTCDataChannel; benchMs?: number }
+      let got = 0
+      let started = 0
+      w.benchChannel.binaryType = 'arraybuffer'
+      w.benchChannel.onmessage = (e) => {
+        if (!started) started = performance.now()
+        got += (e.data as ArrayBuffer).byteLength
+        if (got >= total) w.benchMs = performance.now() - started
+      }
+    }, bytes)
+    const receiving = page.waitForFunction(
+      () => (window as unknown as { benchMs?: number }).benchMs !== undefined,
+      undefined,
+      {
+        timeout: 120_000,
+        polling: 20,
+      },
     )
     const frame = new Uint8Array(FRAME)
     const started = performance.now()

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
-import type { Page } from '@playwright/test'
-import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
-import { expect, peerItem, storedBlob, test, type TestNode } from './fixtures.ts'
+import { makeWav, sha256 } from './audio-fixtures.ts'
+import { expect, peerItem, storedBlob, test } from './fixtures.ts'
+import { addFiles, download, networkRow, seesHolders } from './mesh-helpers.ts'
 import { dcmx, startNode, tempHome, type Started } from '../cli/harness.ts'
 import { writeFile } from 'node:fs/promises'
 
@@ -22,35 +22,6 @@ const song = makeWav({
   artist: 'Headless',
 })
 const songHash = sha256(song.buffer)
-
-async function addInTab(page: Page, files: FilePayload[]) {
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files)
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-}
-
-const networkRow = (page: Page, title: string) =>
-  page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
-
-async function seesHolders(node: TestNode, hash: string, holders: number) {
-  await expect
-    .poll(
-      () =>
-        node.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          hash,
-        ),
-      {
-        timeout: 30_000,
-      },
-    )
-    .toBe(holders)
-}
-
-const download = (node: TestNode, hash: string) =>
-  node.page.evaluate((hash) => window.dcmx?.fetcher?.downloads.find((d) => d.hash === hash), hash)
 
 const cliStats = async (node: Started) =>
   (await (await fetch(`http://127.0.0.1:${node.api}/stats`)).json()) as { piecesSent: number }
@@ -85,7 +56,7 @@ test('a CLI node seeds a track a tab lists and plays, ending with a verified cop
     await expect(peerItem(tab.page, cli.peerId).getByTestId('peer-state')).toHaveText('connected', {
       timeout: 60_000,
     })
-    await seesHolders(tab, songHash, 1)
+    await seesHolders(tab, songHash, 1, 30_000)
 
     await tab.page.getByRole('tab', { name: 'Network' }).click()
     await networkRow(tab.page, 'Seeded Song').getByRole('button', { name: 'Play Seeded Song' }).click()
@@ -100,7 +71,7 @@ test('a CLI node seeds a track a tab lists and plays, ending with a verified cop
     const tabSong = makeWav({ name: 'from-tab.wav', seconds: 20, hz: 523, title: 'From The Tab' })
     const tabHash = sha256(tabSong.buffer)
     await tab.page.getByRole('tab', { name: 'My library' }).click()
-    await addInTab(tab.page, [tabSong])
+    await addFiles(tab.page, [tabSong])
     const out = join(getter.dir, 'out.wav')
     const got = await dcmx(
       getter.dir,
@@ -136,11 +107,11 @@ test('with three holders (tab, tab, CLI) a download draws pieces from the CLI to
     })
     const a = await openNode({ gossip: GOSSIP_MS })
     const b = await openNode({ gossip: GOSSIP_MS })
-    await addInTab(a.page, [big])
-    await addInTab(b.page, [big])
+    await addFiles(a.page, [big])
+    await addFiles(b.page, [big])
     for (const holder of [a, b]) await holder.page.evaluate(() => (window.dcmx!.server.delayMs = 100))
     const c = await openNode({ gossip: GOSSIP_MS, links: 8 })
-    await seesHolders(c, bigHash, 3)
+    await seesHolders(c, bigHash, 3, 30_000)
     await expect(peerItem(c.page, cli.peerId).getByTestId('peer-state')).toHaveText('connected', {
       timeout: 60_000,
     })

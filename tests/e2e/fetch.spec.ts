@@ -1,6 +1,6 @@
-import type { Page } from '@playwright/test'
-import { makeWav, sha256, type FilePayload } from './audio-fixtures.ts'
+import { makeWav, sha256 } from './audio-fixtures.ts'
 import { expect, peerItem, storedBlob, test, type TestNode } from './fixtures.ts'
+import { addFiles, download, networkRow, seesHolders } from './mesh-helpers.ts'
 
 const GOSSIP_MS = 500
 
@@ -14,37 +14,8 @@ const song = makeWav({
 })
 const songHash = sha256(song.buffer)
 
-async function addFiles(page: Page, files: FilePayload[]) {
-  await page.getByLabel('Add music files').setInputFiles(files)
-  for (const file of files) {
-    await expect(
-      page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: file.name }),
-    ).toContainText(/Added|Already/)
-  }
-}
-
-const networkRow = (page: Page, title: string) =>
-  page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
-
-/** Wait until `node` lists the track with `holders` holders, described. */
-async function seesHolders(node: TestNode, hash: string, holders: number) {
-  await expect
-    .poll(
-      () =>
-        node.page.evaluate(
-          (hash) => window.dcmx!.network.find((t) => t.contentHash === hash && t.described)?.holders ?? 0,
-          hash,
-        ),
-      { timeout: 20_000 },
-    )
-    .toBe(holders)
-}
-
 const piecesSent = (node: TestNode) =>
   node.page.evaluate(() => window.dcmx!.stats.sent['content-piece']?.messages ?? 0)
-
-const download = (node: TestNode, hash: string) =>
-  node.page.evaluate((hash) => window.dcmx?.fetcher?.downloads.find((d) => d.hash === hash), hash)
 
 test('a remote track plays while it downloads, seeks to 80 % early, ends verified, and is then served by its new holder too', async ({
   openNode,
