@@ -38,11 +38,13 @@ export async function runStart(root: string, flags: Record<string, unknown>): Pr
       count = now
     })
     let online = false
-    mesh.node.events.on('change', () => {
+    const watch = () => {
       const up = mesh.node.signaling.state === 'online'
       if (up !== online) say(up ? 'Joined the signaling server.' : 'Signaling server lost; retrying.')
       online = up
-    })
+    }
+    mesh.node.events.on('change', watch)
+    watch()
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
