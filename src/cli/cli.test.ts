@@ -24,6 +24,23 @@ async function mixedFolder(root: string) {
 const listJson = async (home: string) => JSON.parse((await dcmx(home, ['list', '--json'])).stdout) as Track[]
 
 describe('dcmx add, list, rm, verify (no network)', () => {
+  it('runs as `npx dcmx` from the clone, with --help for the program and each command', async () => {
+    const { execFile } = await import('node:child_process')
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile('npx', ['dcmx', ...args], { timeout: 60_000 }, (error, stdout) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout }),
+        ),
+      )
+    const help = await run(['--help'])
+    expect(help.code).toBe(0)
+    for (const command of ['start', 'add', 'list', 'stats', 'get', 'rm', 'verify', 'peers'])
+      expect(help.out).toContain(command)
+    const addHelp = await run(['add', '--help'])
+    expect(addHelp.out).toContain('Usage: dcmx add [options] <paths...>')
+    expect((await run(['frobnicate'])).code).toBe(2)
+  }, 60_000)
+
   it('imports the good files of a folder, names the refused ones with the reason, and dedups a second add', async () => {
     const home = await tempHome()
     try {

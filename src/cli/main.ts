@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Track } from '../core/catalog.ts'
 import type { KnownPeer } from '../core/mesh-types.ts'
@@ -12,6 +13,10 @@ import { exportTrack, type AddEvent, type Stats } from './ops.ts'
 import { runStart } from './start.ts'
 
 type Common = { home?: string; json?: boolean }
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
 
 const print = (data: unknown) => console.log(JSON.stringify(data, null, 2))
 const root = (opts: Common) => homeDir(opts.home)
@@ -171,6 +176,7 @@ async function get(
 export function program(): Command {
   const cmd = new Command('dcmx')
     .description('A headless DCMX node: seed and fetch music on the mesh the browser tabs use.')
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride()
   const home = () => new Option('--home <dir>', 'the node’s home (default $DCMX_HOME or ~/.dcmx)')

@@ -23,6 +23,14 @@ export async function runStart(root: string, flags: Record<string, unknown>): Pr
     const delay = Number(process.env.DCMX_TEST_ONLY_SERVE_DELAY_MS ?? 0)
     if (Number.isInteger(delay) && delay > 0 && delay <= 5_000) mesh.node.server.delayMs = delay
     const api = await serveApi(home, mesh, settings.api)
+    // A long-running seeder logs a stray failure instead of dying of it.
+    const stray = (error: unknown) =>
+      home.logs.write(
+        'errors',
+        'error',
+        `unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      )
+    process.on('unhandledRejection', stray)
     const say = (line: string) => {
       console.log(line)
       home.logs.write('node', 'info', line)
