@@ -10,7 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, open, rm, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import wrtc from '@roamhq/wrtc'
 import type { Page } from '@playwright/test'
@@ -23,6 +23,8 @@ import { writeBenchSection } from './doc-section.ts'
 const root = resolve(import.meta.dirname, '..', '..')
 const GIB = 1024 ** 3
 const TRANSFER_MIB = 32
+/** Runs of the add comparison: the shared disk's speed swings between runs, so each gets its own ceiling. */
+const ADD_RUNS = 3
 const TRACKS = 10_000
 const LINKS = 50
 const work = join(tmpdir(), `dcmx-bench-cli-${process.pid}`)
@@ -87,7 +89,7 @@ async function benchAdd() {
   await writeBigWav(file, GIB)
   const rows: string[] = []
   const ratios: number[] = []
-  for (let run = 1; run <= 2; run++) {
+  for (let run = 1; run <= ADD_RUNS; run++) {
     const sum = await timed('sha256sum', [file])
     const copy = await timed('sh', ['-c', `cp "${file}" "${work}/copy.bin" && sync "${work}/copy.bin"`])
     await rm(join(work, 'copy.bin'), { force: true })
@@ -96,12 +98,13 @@ async function benchAdd() {
     await rm(home, { recursive: true, force: true })
     ratios.push(sum.ms / add.ms)
     rows.push(
-      `| ${run} | ${fmt(mbs(GIB, add.ms))} MB/s (${(add.ms / 1000).toFixed(1)} s) | ${fmt(mbs(GIB, sum.ms))} MB/s | ${fmt(mbs(GIB, copy.ms))} MB/s | ${((100 * sum.ms) / add.ms).toFixed(0)} % | ${(add.peak / 2 ** 20).toFixed(0)} MiB |`,
+      `| ${run} | ${loadavg()[0]!.toFixed(1)} | ${fmt(mbs(GIB, add.ms))} MB/s (${(add.ms / 1000).toFixed(1)} s) | ${fmt(mbs(GIB, sum.ms))} MB/s | ${fmt(mbs(GIB, copy.ms))} MB/s | ${((100 * sum.ms) / add.ms).toFixed(0)} % | ${(add.peak / 2 ** 20).toFixed(0)} MiB |`,
     )
     log(rows.at(-1)!)
   }
   await rm(file, { force: true })
-  return { rows, best: Math.max(...ratios) }
+  const sorted = [...ratios].sort((a, b) => a - b)
+  return { rows, median: sorted[Math.floor(sorted.length / 2)]! }
 }
 
 /** A bare pump between a tab and this Node process: raw RTCDataChannels, no DCMX code. */
@@ -372,7 +375,7 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`
 await rm(work, { recursive: true, force: true })
 await mkdir(work, { recursive: true })
 try {
-  const add = process.env.SKIPADD ? { rows: [], best: 0 } : await benchAdd()
+  const add = await benchAdd()
   const transfer = await benchTransfer()
   const memory = await benchMemory()
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
@@ -396,16 +399,19 @@ Throughput of \`dcmx add\` (process start, tag read, one pass that copies the by
 catalog) beside \`sha256sum\` of the same file (read and hash only) and \`cp\` + \`sync\` of it (the
 write \`add\` also does). The ratio is add ÷ sha256sum; the target is ≥ 80 %.
 
-| run | dcmx add | sha256sum | cp + sync | ratio | add peak RSS |
-| --- | --- | --- | --- | --- | --- |
+| run | load (1 min) | dcmx add | sha256sum | cp + sync | ratio | add peak RSS |
+| --- | --- | --- | --- | --- | --- | --- |
 ${add.rows.join('\n')}
+
+Median ratio: **${(100 * add.median).toFixed(0)} %** (target ≥ 80 %: ${add.median >= 0.8 ? 'met' : '**not met**'} in this run).
+The load column is the machine's 1-minute load average as each run ended (2 cores).
 
 ### Transfers between a tab and the CLI (${TRANSFER_MIB} MiB track)
 
-| path | throughput | ceiling: bare pump, same direction |
-| --- | --- | --- |
-| tab ← CLI (the tab's fetcher, one holder) | ${fmt(transfer.fromCli)} MB/s | ${fmt(transfer.pumpOut)} MB/s (Node → tab) |
-| CLI ← tab (\`/actions/get\` on the running node) | ${fmt(transfer.toCli)} MB/s | ${fmt(transfer.pumpIn)} MB/s (tab → Node) |
+| path | throughput | ceiling: bare pump, same direction | of ceiling |
+| --- | --- | --- | --- |
+| tab ← CLI (the tab's fetcher, one holder) | ${fmt(transfer.fromCli)} MB/s | ${fmt(transfer.pumpOut)} MB/s (Node → tab) | ${((100 * transfer.fromCli) / transfer.pumpOut).toFixed(0)} % |
+| CLI ← tab (\`/actions/get\` on the running node) | ${fmt(transfer.toCli)} MB/s | ${fmt(transfer.pumpIn)} MB/s (tab → Node) | ${((100 * transfer.toCli) / transfer.pumpIn).toFixed(0)} % |
 
 The bare pump is raw RTCDataChannels between the tab and this Node process (wrtc), 60 KiB frames,
 1 MiB high-water mark, no DCMX code. A fetch includes the piece list, per-piece hashing, the
@@ -418,6 +424,10 @@ partial store's writes and the whole-file check before it counts as done.
 | \`dcmx start\`, empty home | ${MiB(memory.emptyRss)} |
 | \`dcmx start\` with ${TRACKS.toLocaleString('en')} tracks in its catalog | ${MiB(memory.tracksRss)} |
 | the same with ${memory.links} verified links (of ${LINKS} asked for) | ${MiB(memory.linksRss)} |
+
+The links come from ${LINKS} helper nodes in two other processes (the same Node link and signaling
+code, no storage), each looking the CLI up through the signaling server; the node's link manager
+evicts and refills as it does in a real room, so the count is what was verified when RSS was read.
 `,
   )
   log('wrote docs/benchmarks.md section "cli"')
