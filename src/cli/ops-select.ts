@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import type { Track } from '../core/catalog.ts'
 import type { KnownPeer } from '../core/mesh-types.ts'
 import { FileCatalog } from '../node/file-catalog.ts'

@@ -75,7 +75,11 @@ export class FileCatalog implements Catalog {
       this.#covers.set(cover.hash, cover.mime)
     }
     this.#tracks.set(track.contentHash, track)
-    await this.#save()
+    await this.#save().catch((error) => {
+      // Not on disk, so not in the catalog: memory must say what the file says.
+      this.#tracks.delete(track.contentHash)
+      throw error
+    })
     return true
   }
 
@@ -86,8 +90,13 @@ export class FileCatalog implements Catalog {
     this.#tracks.delete(hash)
     const cover = track.coverHash
     const orphan = cover && ![...this.#tracks.values()].some((t) => t.coverHash === cover)
+    const mime = cover ? this.#covers.get(cover) : undefined
     if (orphan) this.#covers.delete(cover)
-    await this.#save()
+    await this.#save().catch((error) => {
+      this.#tracks.set(hash, track)
+      if (orphan) this.#covers.set(cover, mime!)
+      throw error
+    })
     if (orphan) await unlink(join(this.coversDir, cover)).catch(() => {})
     return track
   }
@@ -98,7 +107,10 @@ export class FileCatalog implements Catalog {
     if (!track) return undefined
     const updated = { ...track, ...patch }
     this.#tracks.set(hash, updated)
-    await this.#save()
+    await this.#save().catch((error) => {
+      this.#tracks.set(hash, track)
+      throw error
+    })
     return updated
   }
 

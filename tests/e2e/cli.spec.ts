@@ -72,6 +72,23 @@ test('a CLI node seeds a track a tab lists and plays, ending with a verified cop
     const tabHash = sha256(tabSong.buffer)
     await tab.page.getByRole('tab', { name: 'My library' }).click()
     await addFiles(tab.page, [tabSong])
+    // The running CLI node streams it to a local player from the mesh: exact bytes for a range.
+    await expect
+      .poll(
+        async () =>
+          (await fetch(`http://127.0.0.1:${cli!.api}/content/${tabHash}`, { method: 'HEAD' })).status,
+        { timeout: 30_000 },
+      )
+      .toBe(200)
+    const ranged = await fetch(`http://127.0.0.1:${cli.api}/content/${tabHash}`, {
+      headers: { Range: 'bytes=300000-300999' },
+    })
+    expect(ranged.status).toBe(206)
+    expect(ranged.headers.get('content-type')).toBe('audio/wav')
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(tabSong.buffer.subarray(300_000, 301_000))).toBe(
+      true,
+    )
+
     const out = join(getter.dir, 'out.wav')
     const got = await dcmx(
       getter.dir,
