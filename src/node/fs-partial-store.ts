@@ -93,7 +93,7 @@ class FsPartial implements PartialContent {
     async function* pieces() {
       for (let i = 0; i < count; i++) yield await readFile(join(dir, String(i)))
     }
-    const staged = await this.store.ingestChunks(pieces())
+    const staged = await this.store.ingestChunks(pieces(), {}, this.size)
     if (staged.digest.contentHash !== this.hash) {
       await staged.discard()
       await this.discard()

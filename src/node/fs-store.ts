@@ -15,8 +15,11 @@ import { DcmxError } from '../core/errors.ts'
 import { fsyncDir } from './atomic.ts'
 import { NodeDigester } from './node-digest.ts'
 
-/** Read and write in 1 MiB chunks: large enough that syscalls and hashing calls cost nothing. */
-const CHUNK = 1024 * 1024
+/**
+ * Read and write in 8 MiB chunks: on a busy machine each syscall is a chance to lose the CPU, and
+ * copying 1 GiB in 8 MiB chunks measured 3–5× faster here than in 1 MiB ones (see docs/benchmarks.md).
+ */
+const CHUNK = 8 * 1024 * 1024
 const DISK_PATH = Symbol('dcmx.diskPath')
 
 /** A file on disk as an import source: a lazy, disk-backed Blob with its name (and path, for fast reads). */
@@ -64,30 +67,47 @@ export class FsContentStore implements ContentStore {
   }
 
   ingest(source: Blob, options: IngestOptions = {}): Promise<Staged> {
-    return this.ingestChunks(chunksOf(source), options)
+    const path = (source as Partial<DiskFile>)[DISK_PATH]
+    if (path)
+      return this.#stage((tmp, digester) => copyFile(path, source.size, tmp, digester, options), source.size)
+    return this.ingestChunks(chunksOf(source), options, source.size)
   }
 
   /** Copy a stream of chunks into a temporary, hashing as it goes. */
-  async ingestChunks(chunks: AsyncIterable<Uint8Array>, options: IngestOptions = {}): Promise<Staged> {
-    const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
-    this.#active.add(tmp)
-    const digester = new NodeDigester()
-    let digest: Digest
-    try {
+  ingestChunks(
+    chunks: AsyncIterable<Uint8Array>,
+    options: IngestOptions = {},
+    sizeHint = 0,
+  ): Promise<Staged> {
+    return this.#stage(async (tmp, digester) => {
       const handle = await open(tmp, 'wx', 0o600).catch(storeError)
       try {
         for await (const chunk of chunks) {
           options.signal?.throwIfAborted()
-          digester.update(chunk)
-          await handle.write(chunk).catch(storeError)
+          await Promise.all([digester.update(chunk), handle.write(chunk).catch(storeError)])
           options.onProgress?.(digester.bytes)
         }
         await handle.sync()
       } finally {
         await handle.close()
       }
-      digest = digester.finish()
+    }, sizeHint)
+  }
+
+  /** Write a temporary with `write`, hash it on the way, and hand it back staged (or remove it). */
+  async #stage(
+    write: (tmp: string, digester: NodeDigester) => Promise<void>,
+    sizeHint: number,
+  ): Promise<Staged> {
+    const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
+    this.#active.add(tmp)
+    const digester = new NodeDigester(sizeHint)
+    let digest: Digest
+    try {
+      await write(tmp, digester)
+      digest = await digester.finish()
     } catch (error) {
+      digester.release()
       this.#active.delete(tmp)
       await unlink(tmp).catch(() => {})
       throw error
@@ -174,13 +194,19 @@ export class FsContentStore implements ContentStore {
   /** The full digest of a stored blob (re-hashing every byte), or undefined if it is missing. */
   async digestOf(hash: string, options: IngestOptions = {}): Promise<Digest | undefined> {
     if (!(await this.has(hash))) return undefined
-    const digester = new NodeDigester()
-    for await (const chunk of createReadStream(this.pathOf(hash), { highWaterMark: CHUNK })) {
-      options.signal?.throwIfAborted()
-      digester.update(chunk as Buffer)
-      options.onProgress?.(digester.bytes)
+    const path = this.pathOf(hash)
+    const digester = new NodeDigester((await stat(path)).size)
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: CHUNK })) {
+        options.signal?.throwIfAborted()
+        await digester.update(chunk as Buffer)
+        options.onProgress?.(digester.bytes)
+      }
+      return await digester.finish()
+    } catch (error) {
+      digester.release()
+      throw error
     }
-    return digester.finish()
   }
 
   async verify(hash: string, options: IngestOptions = {}): Promise<boolean> {
@@ -199,6 +225,56 @@ export class FsContentStore implements ContentStore {
       )
     }
     return swept
+  }
+}
+
+/** Shared-memory slots a copy cycles through: one being read, one being hashed and written, one spare. */
+const SLOTS = 3
+
+/**
+ * Copy `size` bytes of `from` into a new file `to`, feeding the digester: each chunk is read into
+ * one of SLOTS fixed slots of shared memory, hashed whole here and by pieces in the digester's
+ * worker from the same memory (no copies), and written at its offset while the next one is read.
+ * Memory stays SLOTS × CHUNK whatever the size. The file is fsynced before this resolves.
+ */
+async function copyFile(
+  from: string,
+  size: number,
+  to: string,
+  digester: NodeDigester,
+  options: IngestOptions,
+) {
+  const input = await open(from, 'r')
+  try {
+    const output = await open(to, 'wx', 0o600).catch(storeError)
+    try {
+      const memory = new SharedArrayBuffer(SLOTS * CHUNK)
+      const busy: Promise<unknown>[] = Array.from({ length: SLOTS }, () => Promise.resolve())
+      for (let position = 0, slot = 0; position < size; slot = (slot + 1) % SLOTS) {
+        options.signal?.throwIfAborted()
+        await busy[slot]
+        const view = new Uint8Array(memory, slot * CHUNK, Math.min(CHUNK, size - position))
+        const { bytesRead } = await input.read(view, 0, view.length, position)
+        if (bytesRead === 0)
+          throw new DcmxError('UNREADABLE', 'The file got shorter while it was being read.')
+        const chunk = view.subarray(0, bytesRead)
+        const done = Promise.all([
+          digester.update(chunk),
+          output.write(chunk, 0, bytesRead, position).catch(storeError),
+        ])
+        // Awaited on the slot's next turn or at the end; a copy that stops early must not leave it unhandled.
+        done.catch(() => {})
+        busy[slot] = done
+        position += bytesRead
+        options.onProgress?.(position)
+      }
+      await Promise.all(busy)
+      await output.sync()
+    } finally {
+      await output.close()
+    }
+  } finally {
+    await input.close()
   }
 }
 

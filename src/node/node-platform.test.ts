@@ -9,10 +9,11 @@ import { peerIdOf } from '../core/identity.ts'
 import { referenceDigest } from '../core/testing/memory-store.ts'
 import { resolveSettings } from '../cli/config.ts'
 import { FileCatalog } from './file-catalog.ts'
-import { FsContentStore } from './fs-store.ts'
+import { diskFile, FsContentStore } from './fs-store.ts'
 import { HomeLock, HomeLockedError } from './home-lock.ts'
 import { loadKeyFile } from './identity-file.ts'
 import { KEPT_LOGS, MAX_LOG_BYTES, NodeLogs } from './logs.ts'
+import { NodeDigester, PARALLEL_FROM_BYTES } from './node-digest.ts'
 import { verifiedRead } from './verified-read.ts'
 
 let dir: string
@@ -61,9 +62,30 @@ describe('file content store', () => {
     await staged.commit()
     expect(await store.list()).toEqual([staged.digest.contentHash])
     expect(await store.read(staged.digest.contentHash, 10, 20)).toEqual(bytes.subarray(10, 20))
+    // A file on disk takes the shared-memory copy path, with the piece worker for a large one.
+    const big = new Uint8Array(PARALLEL_FROM_BYTES * 2 + 777).map((_, i) => (i * 13 + (i >> 16)) % 256)
+    await writeFile(join(dir, 'big.bin'), big)
+    const fromDisk = await store.ingest(await diskFile(join(dir, 'big.bin'), 'big.bin'))
+    expect(fromDisk.digest).toEqual(referenceDigest(big))
+    await fromDisk.commit()
+    expect(await store.verify(fromDisk.digest.contentHash)).toBe(true)
     await writeFile(join(dir, 'tmp', 'left-by-a-crash'), 'x')
     expect(await store.sweep()).toBe(1)
     expect(await readdir(join(dir, 'tmp'))).toEqual([])
+  })
+})
+
+describe('digester', () => {
+  it('computes the reference digest inline and with the piece worker, across odd chunk sizes', async () => {
+    const bytes = new Uint8Array(PARALLEL_FROM_BYTES + PIECE_SIZE / 3).map(
+      (_, i) => (i * 31 + (i >> 12)) % 256,
+    )
+    for (const hint of [0, bytes.length]) {
+      const digester = new NodeDigester(hint)
+      for (let at = 0, step = 100_003; at < bytes.length; at += step)
+        await digester.update(bytes.subarray(at, at + step))
+      expect(await digester.finish()).toEqual(referenceDigest(bytes))
+    }
   })
 })
 
