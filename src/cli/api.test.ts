@@ -65,7 +65,8 @@ describe('dcmx start: one owner per home, the local API, and add handed to the r
 
   it('takes a dcmx add from another terminal through the token-guarded API and lists it within seconds', async () => {
     const started = Date.now()
-    const add = await dcmx(home.dir, ['add', join(home.dir, song.name)])
+    // A relative path, as typed in another terminal: it is resolved there, not in the node's folder.
+    const add = await dcmx(home.dir, ['add', song.name], { cwd: home.dir })
     expect(add.code).toBe(0)
     expect(add.stdout).toContain('1 added')
     const tracks = JSON.parse((await get(node.api, '/tracks')).body.toString()) as Track[]

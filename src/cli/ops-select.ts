@@ -32,8 +32,13 @@ export async function runningNode(root: string): Promise<ApiClient | undefined> 
 /** Ops through the running node's API: it owns the home, so the work is handed to it. */
 function remoteOps(api: ApiClient): Ops {
   return {
+    // The running node has its own working folder: paths travel absolute.
     add: (paths, onEvent) =>
-      api.act<AddEvent[]>('add', { paths }, (e) => e.type === 'job' && onEvent(e.job as AddEvent)),
+      api.act<AddEvent[]>(
+        'add',
+        { paths: paths.map((p) => resolve(p)) },
+        (e) => e.type === 'job' && onEvent(e.job as AddEvent),
+      ),
     list: () => api.get<Track[]>('/tracks'),
     stats: () => api.get<Stats>('/stats'),
     peers: () => api.get<KnownPeer[]>('/peers'),

@@ -66,7 +66,6 @@ class InlinePieces {
 /** Fixed-size piece hashes computed in a worker thread, in parallel with the whole-file hash. */
 class WorkerPieces {
   readonly #worker = new Worker(PIECE_WORKER, { eval: true })
-  #inFlight = 0
   #acks: { resolve: () => void; reject: (error: Error) => void }[] = []
   #result: ((hashes: Buffer) => void) | undefined
   #failed: Error | undefined
@@ -74,7 +73,6 @@ class WorkerPieces {
   constructor() {
     this.#worker.on('message', (message: number | Uint8Array) => {
       if (message === 1) {
-        this.#inFlight--
         this.#acks.shift()?.resolve()
       } else this.#result?.(Buffer.from(message as Uint8Array))
     })
@@ -91,7 +89,6 @@ class WorkerPieces {
   update(chunk: Uint8Array): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed)
     this.#worker.postMessage(chunk)
-    this.#inFlight++
     return new Promise<void>((resolve, reject) => this.#acks.push({ resolve, reject }))
   }
 

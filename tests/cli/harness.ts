@@ -20,7 +20,7 @@ const envFor = (home: string, extra: NodeJS.ProcessEnv = {}) => ({
   ...extra,
 })
 
-type RunOptions = { env?: NodeJS.ProcessEnv; timeoutMs?: number }
+type RunOptions = { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string }
 
 /** Run one dcmx command to its end (bounded: killed after `timeoutMs`). */
 export function dcmx(home: string, args: string[], opts: RunOptions = {}): Promise<Run> {
@@ -29,7 +29,10 @@ export function dcmx(home: string, args: string[], opts: RunOptions = {}): Promi
 
 /** Start one dcmx command; `done` settles when it exits (killed after `timeoutMs` at the latest). */
 export function spawnDcmx(home: string, args: string[], opts: RunOptions = {}) {
-  const child = spawn(process.execPath, [DCMX_BIN, ...args], { env: envFor(home, opts.env) })
+  const child = spawn(process.execPath, [DCMX_BIN, ...args], {
+    env: envFor(home, opts.env),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  })
   const done = new Promise<Run>((done) => {
     let stdout = ''
     let stderr = ''
