@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Track } from '../core/catalog.ts'
@@ -96,25 +96,24 @@ describe('dcmx add, list, rm, verify (no network)', () => {
   it('SIGKILL of dcmx add mid-write never leaves a listed track whose bytes fail their hash', async () => {
     const home = await tempHome()
     try {
-      const dir = join(home.dir, 'big')
-      await mkdir(dir)
-      // Four 8 MB tracks: each import takes long enough to be caught in the middle.
-      for (let i = 0; i < 4; i++) {
-        const wav = makeWav({
-          name: `t${i}.wav`,
-          seconds: 180,
-          sampleRate: 22_050,
-          hz: 300 + 50 * i,
-          title: `T${i}`,
-        })
-        await writeFile(join(dir, wav.name), wav.buffer)
-      }
-      const TRIALS = 8
+      const TRIALS = 10
       let killed = 0
       for (let trial = 0; trial < TRIALS; trial++) {
-        const killAfter = 400 + ((trial * 977) % 1400)
+        // A new 26 MB track each trial, so each kill lands on an import that would add a track.
+        const dir = join(home.dir, `trial-${trial}`)
+        await mkdir(dir)
+        const wav = makeWav({ name: `t${trial}.wav`, seconds: 600, sampleRate: 22_050, hz: 200 + 37 * trial })
+        await writeFile(join(dir, wav.name), wav.buffer)
+        // What the last kill left in tmp/ would fire the wait below early (the next add sweeps it anyway).
+        const tmp = join(home.dir, 'tmp')
+        await rm(tmp, { recursive: true, force: true })
         const run = spawnDcmx(home.dir, ['add', dir])
-        await new Promise((r) => setTimeout(r, killAfter))
+        // Kill once the import is writing its temporary (mid-write), at a varying moment within it.
+        for (let waited = 0; waited < 30_000; waited += 5) {
+          if ((await readdir(tmp).catch(() => [])).length > 0 || run.child.exitCode !== null) break
+          await new Promise((r) => setTimeout(r, 5))
+        }
+        await new Promise((r) => setTimeout(r, (trial * 53) % 250))
         run.child.kill('SIGKILL')
         if ((await run.done).signal === 'SIGKILL') killed++
         const tracks = await listJson(home.dir)
