@@ -45,7 +45,7 @@ export type StoreUsage = { bytes: number; blobs: number }
 
 /** Immutable blobs by content hash. Writes are atomic: a blob is visible complete or not at all. */
 export interface ContentStore {
-  readonly kind: 'opfs' | 'indexeddb' | 'memory'
+  readonly kind: 'opfs' | 'indexeddb' | 'memory' | 'fs'
   /** Copy `source` into a temporary, hashing it in the same pass. */
   ingest(source: Blob, options?: IngestOptions): Promise<Staged>
   has(hash: string): Promise<boolean>

@@ -21,7 +21,7 @@ const StoredPeerSchema = v.object({
 })
 
 /** The valid records, one per peer id, most recently seen first, at most MAX_STORED_PEERS. */
-function normalize(records: readonly unknown[]): StoredPeer[] {
+export function normalize(records: readonly unknown[]): StoredPeer[] {
   const valid: StoredPeer[] = []
   for (const record of records) {
     const parsed = v.safeParse(StoredPeerSchema, record)

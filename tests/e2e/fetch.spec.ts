@@ -1,9 +1,10 @@
-import type { Page } from '@playwright/test'
 import { makeWav, sha256 } from './audio-fixtures.ts'
 import {
   activityLog,
   addFiles,
+  download,
   expect,
+  networkRow,
   peerItem,
   seesHolders,
   storedBlob,
@@ -23,14 +24,8 @@ const song = makeWav({
 })
 const songHash = sha256(song.buffer)
 
-const networkRow = (page: Page, title: string) =>
-  page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
-
 const piecesSent = (node: TestNode) =>
   node.page.evaluate(() => window.dcmx!.stats.sent['content-piece']?.messages ?? 0)
-
-const download = (node: TestNode, hash: string) =>
-  node.page.evaluate((hash) => window.dcmx?.fetcher?.downloads.find((d) => d.hash === hash), hash)
 
 test('a remote track plays while it downloads, seeks to 80 % early, ends verified, and is then served by its new holder too', async ({
   openNode,

@@ -189,3 +189,11 @@ export async function expectPlaysAndSeeks(audio: Locator, seconds: number) {
     .toBeGreaterThan(duration * 0.8 + 0.3)
   expect(await audio.evaluate((a: HTMLAudioElement) => a.paused)).toBe(false)
 }
+
+/** The Network view's row for a track. */
+export const networkRow = (page: Page, title: string) =>
+  page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
+
+/** A node's download of `hash`, as its fetcher shows it. */
+export const download = (node: TestNode, hash: string) =>
+  node.page.evaluate((hash) => window.dcmx?.fetcher?.downloads.find((d) => d.hash === hash), hash)
