@@ -7,7 +7,15 @@ import type { SignedRecord } from './wire.ts'
  * The peer directory: every node this one has heard of, by its latest signed record and the track
  * set that record commits to, plus the reverse index (track → holders) the network view needs.
  * Nothing enters it unverified: a record must be newer than any seen for that peer (no replays),
- * carry a valid signature, and its hashes must reproduce its root.
+ * not dated beyond this node's clock plus the skew allowance, carry a valid signature, and its
+ * hashes must reproduce its root.
+ *
+ * Memory is bounded whatever peers send: at most `maxOrigins` records, `maxEntries` (peer, track)
+ * pairs in total and `maxTombstones` remembered departures. When a record does not fit, the
+ * lowest standing goes (see `#standing`): linked and useful peers, then peers known for longer
+ * than `establishedMs`, are kept; among equals the one refreshed least recently goes, whatever
+ * ttl it claims (a long ttl buys a Sybil nothing). A newcomer never displaces a peer of higher
+ * standing: when only those are left it is refused (`full`).
  */
 
 export type DirectoryConfig = {
@@ -17,10 +25,16 @@ export type DirectoryConfig = {
   maxTtlS: number
   /** A record whose validity ended longer ago than this (clock skew allowance) is a replay (ms). */
   maxSkewMs: number
-  /** Peers kept at most; past it the one closest to expiry goes. */
+  /** Peers kept at most; past it the one of lowest standing goes. */
   maxOrigins: number
+  /** (peer, track) pairs kept at most, over all peers (the bulk of the directory's memory). */
+  maxEntries: number
   /** How long a departed or expired peer's last version is remembered, to refuse replays (ms). */
   tombstoneMs: number
+  /** Departures remembered at most; past it the one that lapses soonest goes. */
+  maxTombstones: number
+  /** A peer heard of this long ago (and still refreshing) has standing over newcomers (ms). */
+  establishedMs: number
 }
 
 export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
@@ -28,8 +42,21 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   maxTtlS: 3_600,
   maxSkewMs: 10 * 60_000,
   maxOrigins: 20_000,
+  // ~300 B of heap per pair (measured, docs/benchmarks.md "directory-memory"): about 45 MiB.
+  maxEntries: 150_000,
   tombstoneMs: 60 * 60_000,
+  // ~150 B each: about 3 MiB.
+  maxTombstones: 20_000,
+  establishedMs: 10 * 60_000,
 }
+
+/** Standing a peer has from outside the directory: linked to us, or useful to us (it served us). */
+export const STANDING_LINKED = 3
+export const STANDING_USEFUL = 2
+/** Known for longer than `establishedMs`. */
+const STANDING_ESTABLISHED = 1
+/** Origins sampled when looking for one to evict (Redis-style approximate eviction: O(1) per eviction). */
+const EVICTION_SAMPLE = 32
 
 export type Delta = { base: number; adds: string[]; dels: string[] }
 
@@ -38,6 +65,8 @@ export type Origin = {
   tracks: ReadonlySet<string>
   /** Local clock when this version arrived. */
   heardAt: number
+  /** Local clock when this peer was first heard of (kept across its versions). */
+  firstSeen: number
   expiresAt: number
   /** Rounds left in which this version is pushed to peers. */
   hot: number
@@ -51,7 +80,10 @@ export type Origin = {
 }
 
 /** What became of an announcement: only `forged` and `mismatch` are the sender's fault. */
-export type ApplyOutcome = 'applied' | 'stale' | 'gap' | 'forged' | 'mismatch'
+export type ApplyOutcome = 'applied' | 'stale' | 'gap' | 'forged' | 'mismatch' | 'future' | 'full'
+
+/** What the directory holds, for the stats panel and the memory bound. */
+export type DirectoryStats = { origins: number; entries: number; tombstones: number }
 
 export type DirectoryEvents = {
   /** Holders of these tracks changed. */
@@ -69,6 +101,8 @@ export class Directory {
   #index = new Map<string, number>()
   #holders = new Map<string, Set<string>>()
   #tombstones = new Map<string, { ver: number; until: number }>()
+  #entries = 0
+  #cursor = 0
   #hot = new Set<string>()
   #verified = new Map<string, boolean>()
 
@@ -79,6 +113,8 @@ export class Directory {
       sha256: Sha256
       verify: RecordVerifier
       config?: Partial<DirectoryConfig>
+      /** Standing a peer has from outside (STANDING_LINKED, STANDING_USEFUL), else 0. */
+      standing?: (peer: string) => number
     },
   ) {
     this.config = { ...DEFAULT_DIRECTORY_CONFIG, ...deps.config }
@@ -86,6 +122,10 @@ export class Directory {
 
   get size(): number {
     return this.#origins.size
+  }
+
+  get stats(): DirectoryStats {
+    return { origins: this.#origins.size, entries: this.#entries, tombstones: this.#tombstones.size }
   }
 
   get(peer: string): Origin | undefined {
@@ -136,9 +176,9 @@ export class Directory {
     }
   }
 
-  /** Would this record replace what we know (not a replay, not already held)? */
+  /** Would this record replace what we know (not a replay, not already held, not from the future)? */
   isNewer(rec: SignedRecord): boolean {
-    return rec.ver > this.version(rec.peer) && rec.peer !== this.deps.self
+    return rec.ver > this.version(rec.peer) && rec.peer !== this.deps.self && !this.#future(rec)
   }
 
   /** Install this node's own record (no checks: we made it). */
@@ -148,6 +188,7 @@ export class Directory {
 
   /** A full track set (all pages joined) for a record. */
   async applyFull(rec: SignedRecord, hashes: readonly string[]): Promise<ApplyOutcome> {
+    if (this.#future(rec)) return 'future'
     if (!this.isNewer(rec) || this.#expiredOnArrival(rec)) return 'stale'
     if (!leavingIsEmpty(rec)) return 'mismatch'
     const tracks = new Set(hashes)
@@ -156,12 +197,14 @@ export class Directory {
     if (!(await this.#verify(rec))) return 'forged'
     // Another announcement may have landed while we hashed and verified.
     if (!this.isNewer(rec)) return 'stale'
+    if (!this.#makeRoom(rec.peer, rec.ttl === 0 ? 0 : tracks.size)) return 'full'
     this.#install(rec, tracks)
     return 'applied'
   }
 
   /** A change on top of version `delta.base`; `gap` when we do not hold that base. */
   async applyDelta(rec: SignedRecord, delta: Delta): Promise<ApplyOutcome> {
+    if (this.#future(rec)) return 'future'
     if (!this.isNewer(rec) || this.#expiredOnArrival(rec)) return 'stale'
     if (!leavingIsEmpty(rec)) return 'mismatch'
     const known = this.#origins.get(rec.peer)
@@ -176,6 +219,7 @@ export class Directory {
     if ((await trackSetRoot(this.deps.sha256, tracks)) !== rec.root) return 'mismatch'
     if (!(await this.#verify(rec))) return 'forged'
     if (this.#origins.get(rec.peer)?.rec.ver !== delta.base) return 'stale'
+    if (!this.#makeRoom(rec.peer, rec.ttl === 0 ? 0 : tracks.size)) return 'full'
     this.#install(rec, tracks, delta)
     return 'applied'
   }
@@ -187,6 +231,11 @@ export class Directory {
       if (origin.expiresAt <= now && origin.rec.peer !== this.deps.self) this.#remove(origin.rec.peer)
     }
     for (const [peer, stone] of this.#tombstones) if (stone.until <= now) this.#tombstones.delete(peer)
+  }
+
+  /** Dated beyond our clock plus the skew: once its tombstone lapsed it could be replayed as news. */
+  #future(rec: SignedRecord): boolean {
+    return rec.ver > this.deps.clock.now() + this.config.maxSkewMs
   }
 
   #expiredOnArrival(rec: SignedRecord): boolean {
@@ -210,7 +259,6 @@ export class Directory {
   #install(rec: SignedRecord, tracks: ReadonlySet<string>, delta?: Delta) {
     const now = this.deps.clock.now()
     const previous = this.#origins.get(rec.peer)
-    if (!previous && this.#origins.size >= this.config.maxOrigins) this.#evictOne()
     // A leaving record (ttl 0) empties the peer's set at once and is remembered just long enough
     // to be passed on.
     const ttlMs = rec.ttl === 0 ? 60_000 : Math.min(rec.ttl, this.config.maxTtlS) * 1000
@@ -218,6 +266,7 @@ export class Directory {
       rec,
       tracks: rec.ttl === 0 ? new Set() : tracks,
       heardAt: now,
+      firstSeen: previous?.firstSeen ?? now,
       // Valid for ttl from when we heard it, but never past the signer's own clock + ttl (+ skew):
       // otherwise each relay would restart the ttl and a vanished peer could linger for many ttls.
       expiresAt: Math.min(now + ttlMs, rec.ver + ttlMs + this.config.maxSkewMs),
@@ -232,6 +281,7 @@ export class Directory {
     }
     this.#hot.add(rec.peer)
     this.#tombstones.delete(rec.peer)
+    this.#entries += origin.tracks.size - (previous?.tracks.size ?? 0)
     const changed = this.#reindex(rec.peer, previous?.tracks ?? new Set(), origin.tracks)
     origin.news = !previous || rec.ttl === 0 || changed > 0
     this.events.emit('peers')
@@ -249,21 +299,77 @@ export class Directory {
       this.#index.set(last, at)
     }
     this.#index.delete(peer)
-    this.#tombstones.set(peer, {
-      ver: origin.rec.ver,
-      until: this.deps.clock.now() + this.config.tombstoneMs,
-    })
+    this.#entries -= origin.tracks.size
+    this.#bury(origin.rec)
     this.#reindex(peer, origin.tracks, new Set())
     this.events.emit('peers')
   }
 
-  #evictOne() {
-    let victim: Origin | undefined
-    for (const origin of this.#origins.values()) {
-      if (origin.rec.peer === this.deps.self) continue
-      if (!victim || origin.expiresAt < victim.expiresAt) victim = origin
+  /**
+   * Remember a departed version until a replay of it would be refused as expired anyway (an
+   * evicted record may have most of its validity left), and at least `tombstoneMs`.
+   */
+  #bury(rec: SignedRecord) {
+    const now = this.deps.clock.now()
+    const validity = Math.min(rec.ttl || 60, this.config.maxTtlS) * 1000 + this.config.maxSkewMs
+    const until = Math.max(now + this.config.tombstoneMs, rec.ver + validity)
+    this.#tombstones.delete(rec.peer)
+    this.#tombstones.set(rec.peer, { ver: rec.ver, until })
+    if (this.#tombstones.size <= this.config.maxTombstones) return
+    // Tombstones are made in time order with nearly the same lifetime: the first is (about) the
+    // one that lapses soonest.
+    this.#tombstones.delete(this.#tombstones.keys().next().value!)
+  }
+
+  /**
+   * Make room for `peer` holding `tracks` entries, evicting peers of lower or equal standing;
+   * false if that would take evicting someone of higher standing (the newcomer is refused).
+   */
+  #makeRoom(peer: string, tracks: number): boolean {
+    const previous = this.#origins.get(peer)
+    const over = () =>
+      (!previous && this.#origins.size >= this.config.maxOrigins) ||
+      this.#entries - (previous?.tracks.size ?? 0) + tracks > this.config.maxEntries
+    if (tracks > this.config.maxEntries) return false
+    const mine = this.#standing(peer, previous)
+    while (over()) {
+      const victim = this.#lowest(peer)
+      if (!victim || this.#standing(victim.rec.peer, victim) > mine) return false
+      this.#remove(victim.rec.peer)
     }
-    if (victim) this.#remove(victim.rec.peer)
+    return true
+  }
+
+  /** The lowest-standing origin in a random sample (self and `except` never), or undefined. */
+  #lowest(except: string): Origin | undefined {
+    let victim: Origin | undefined
+    let low = Infinity
+    const n = this.#ids.length
+    const tries = Math.min(EVICTION_SAMPLE, n)
+    // Evenly spaced ids from an offset that moves on each time: a sample without replacement
+    // that sweeps the whole directory over successive evictions (ids are in arrival order,
+    // shuffled by removals, so no attacker lines its records up with it).
+    const start = (this.#cursor = (this.#cursor + 1) % n)
+    for (let i = 0; i < tries; i++) {
+      const id = this.#ids[(start + Math.floor((i * n) / tries)) % n]!
+      if (id === this.deps.self || id === except) continue
+      const origin = this.#origins.get(id)!
+      const standing = this.#standing(id, origin)
+      // Among equals, the one refreshed least recently: ttl normalised, it plays no part.
+      if (standing < low || (standing === low && origin.heardAt < victim!.heardAt)) {
+        victim = origin
+        low = standing
+      }
+    }
+    return victim
+  }
+
+  /** Linked or useful (from outside), else established (known a while), else 0 (a newcomer). */
+  #standing(peer: string, origin: Origin | undefined): number {
+    const outside = this.deps.standing?.(peer) ?? 0
+    const established =
+      origin && this.deps.clock.now() - origin.firstSeen >= this.config.establishedMs ? STANDING_ESTABLISHED : 0
+    return Math.max(outside, established)
   }
 
   /** Move a peer's holdings from `before` to `after`; returns how many tracks changed. */

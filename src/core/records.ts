@@ -76,8 +76,26 @@ export function unpackHashes(body: Uint8Array | undefined): string[] | undefined
   if (!body) return []
   if (body.length % 32 !== 0) return undefined
   const out: string[] = []
-  for (let i = 0; i < body.length; i += 32) out.push(toHex(body.subarray(i, i + 32)))
+  for (let i = 0; i < body.length; i += 32) out.push(hex32(body, i))
   return out
+}
+
+/** Char codes of each byte's two hex digits. */
+const HEX_CODES = new Uint16Array(512).map((_, i) => '0123456789abcdef'.charCodeAt(i % 2 ? (i >> 1) & 15 : i >> 5))
+const HEX_OUT = new Uint16Array(64)
+
+/**
+ * 32 bytes at `at` as lower-case hex, built flat in one call: a peer's full set is 14,400 of
+ * these, and concatenating digit pairs made that several times slower (it is paid per record).
+ */
+function hex32(bytes: Uint8Array, at: number): string {
+  for (let i = 0; i < 32; i++) {
+    const b = bytes[at + i]!
+    HEX_OUT[2 * i] = HEX_CODES[2 * b]!
+    HEX_OUT[2 * i + 1] = HEX_CODES[2 * b + 1]!
+  }
+  // `apply` with a typed array, not a spread: the spread goes through the iterator, 4× slower.
+  return String.fromCharCode.apply(null, HEX_OUT as unknown as number[])
 }
 
 /** Write lower-case hex (as the codec admits it) into `out` at `at`, without slicing strings. */

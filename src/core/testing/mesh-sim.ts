@@ -23,7 +23,7 @@ const sha256Sync = (data: Uint8Array) => new Uint8Array(createHash('sha256').upd
 export const simSha256: Sha256 = (data) => Promise.resolve(sha256Sync(data))
 
 /** A cheap signer: the "signature" is sha256(secret ‖ data); peer id = sha256(key) as usual. */
-function simSigner(): RecordSigner & { secret: Uint8Array } {
+export function simSigner(): RecordSigner & { secret: Uint8Array } {
   const secret = new Uint8Array(randomBytes(32))
   // The "public key" is the secret itself: the verifier below knows nothing else.
   const key = Buffer.from(secret).toString('base64')
