@@ -1,6 +1,7 @@
 import type { Announcement } from './announcer.ts'
 import type { Clock, Random } from './clock.ts'
 import type { Delta, Directory, Origin } from './directory.ts'
+import { LinkIntake, type IntakeConfig } from './intake.ts'
 import { packHashes, unpackHashes } from './records.ts'
 import {
   MAX_DIGEST,
@@ -41,6 +42,8 @@ export type GossipConfig = {
    */
   pushBytes: number
   requestTimeoutMs: number
+  /** Per-link quotas on new origins and announcement bytes. */
+  intake: Partial<IntakeConfig>
 }
 
 export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
@@ -52,6 +55,7 @@ export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
   hotPerRound: 16,
   pushBytes: 96 * 1024,
   requestTimeoutMs: 5_000,
+  intake: {},
 }
 
 /** A linked, verified peer as gossip sees it. */
@@ -101,9 +105,13 @@ export class Gossip {
   /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
   #gapPulls = new Set<string>()
   #onMeta: (() => void) | undefined
+  #intake: LinkIntake
+  /** Announcements dropped unjudged: over a link's quota, or no room left for their standing. */
+  readonly refused = { quota: 0, full: 0, future: 0 }
 
   constructor(private readonly deps: GossipDeps) {
     this.config = { ...DEFAULT_GOSSIP_CONFIG, ...deps.config }
+    this.#intake = new LinkIntake(deps.clock, this.config.intake)
   }
 
   /** Called when metadata arrives (the network view re-renders). */
@@ -257,10 +265,12 @@ export class Gossip {
 
   async #onDiscover(peer: GossipPeer, msg: WireOf<'discover'>) {
     const { directory } = this.deps
+    const { rec } = msg
+    if (!directory.isNewer(rec)) return // old news, a replay or future-dated: harmless, ignored
+    // Charged before the body is even read: decoding and hashing a set is the cost being bounded.
+    if (!this.#intake.bytes(peer, msg.body?.length ?? 0)) return void this.refused.quota++
     const hashes = unpackHashes(msg.body)
     if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole hashes')
-    const { rec } = msg
-    if (!directory.isNewer(rec)) return // old news or a replay: harmless, ignored
     let outcome
     if (msg.mode === 'delta') {
       if (msg.base === undefined || msg.adds > hashes.length || msg.pages !== 1) {
@@ -281,8 +291,10 @@ export class Gossip {
     } else {
       const all = this.#collectPages(peer.peerId, rec, msg.page, msg.pages, hashes)
       if (!all) return
+      if (!directory.get(rec.peer) && !this.#intake.origin(peer)) return void this.refused.quota++
       outcome = await directory.applyFull(rec, all)
     }
+    if (outcome === 'full' || outcome === 'future') return void this.refused[outcome]++
     if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement')
     if (outcome === 'mismatch') return this.deps.strike(peer.peerId, 'announcement does not match its root')
     // Not awaited: the answer arrives on this same link, behind the message being handled now.
