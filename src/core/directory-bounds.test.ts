@@ -20,7 +20,11 @@ const gc = runInNewContext('gc') as () => void
 
 const SELF = 'f'.repeat(32)
 
-function directory(clock: FakeClock, config: Partial<DirectoryConfig> = {}, standing?: (id: string) => number) {
+function directory(
+  clock: FakeClock,
+  config: Partial<DirectoryConfig> = {},
+  standing?: (id: string) => number,
+) {
   return new Directory({
     self: SELF,
     clock,

@@ -368,7 +368,9 @@ export class Directory {
   #standing(peer: string, origin: Origin | undefined): number {
     const outside = this.deps.standing?.(peer) ?? 0
     const established =
-      origin && this.deps.clock.now() - origin.firstSeen >= this.config.establishedMs ? STANDING_ESTABLISHED : 0
+      origin && this.deps.clock.now() - origin.firstSeen >= this.config.establishedMs
+        ? STANDING_ESTABLISHED
+        : 0
     return Math.max(outside, established)
   }
 

@@ -77,8 +77,11 @@ export type GossipDeps = {
   localMeta(hash: string): TrackMeta | undefined
   /** Count a protocol violation against a peer (the node throttles and bans). */
   strike(peerId: string, reason: string): void
-  /** Records seen in peers answers: candidates for the peer manager. */
-  onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  /**
+   * Records seen in a peer's answer, as the directory verified them (the directory's own copy,
+   * heard `seenMs` ago by us): candidates for the peer manager, from `source`.
+   */
+  onRecords?(records: { rec: SignedRecord; seenMs: number }[], source: string): void
 }
 
 export type GossipEvents = { meta: [] }
@@ -186,7 +189,6 @@ export class Gossip {
     }
     if (res.type !== 'peers-res') return
     const { directory } = this.deps
-    this.deps.onRecords?.(res.peers.map((p) => ({ rec: p.rec, seenMs: p.seen })))
     let budget = this.config.pushBytes
     for (const wanted of res.want) {
       const origin = directory.get(wanted)
@@ -199,6 +201,24 @@ export class Gossip {
       .map((p): [string, number] => [p.rec.peer, directory.version(p.rec.peer)])
       .slice(0, MAX_DIGEST)
     if (missing.length > 0 && depth === 0) await this.#pull(peer, missing, 1)
+    this.#reportVerified(peer, res.peers)
+  }
+
+  /**
+   * Pass on the records of an answer that the directory holds (it checked their signatures when
+   * they were announced; what it pulled above is in by now): its own copy, never the answer's, so
+   * a forged "leaving" record or a bare claim that some id exists reaches nobody.
+   */
+  #reportVerified(peer: GossipPeer, listed: WireOf<'peers-res'>['peers']) {
+    if (!this.deps.onRecords) return
+    const now = this.deps.clock.now()
+    const verified: { rec: SignedRecord; seenMs: number }[] = []
+    for (const { rec } of listed) {
+      const origin = this.deps.directory.get(rec.peer)
+      if (origin && origin.rec.ver >= rec.ver)
+        verified.push({ rec: origin.rec, seenMs: now - origin.heardAt })
+    }
+    if (verified.length > 0) this.deps.onRecords(verified, peer.peerId)
   }
 
   /** Our side of a digest: hot versions (at most half of it), then a random sample of the directory. */

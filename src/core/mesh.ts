@@ -57,7 +57,9 @@ export type MeshDeps = {
   config?: Partial<MeshConfig>
   peers(): GossipPeer[]
   strike(peerId: string, reason: string): void
-  onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  onRecords?(records: { rec: SignedRecord; seenMs: number }[], source: string): void
+  /** Standing a peer has in this node's eyes (linked, useful), kept when the directory is full. */
+  standing?(peerId: string): number
 }
 
 /**
@@ -89,6 +91,7 @@ export class Mesh {
       sha256: deps.sha256,
       verify: deps.verify,
       config: this.config.directory,
+      ...(deps.standing ? { standing: deps.standing } : {}),
     })
     this.gossip = new Gossip({
       directory: this.directory,

@@ -18,6 +18,7 @@ import {
   type SessionConfig,
 } from './peer-session.ts'
 import { PeerManager } from './peer-manager.ts'
+import { STANDING_LINKED, STANDING_USEFUL } from './directory.ts'
 import { signerFor, webCryptoSha256, webCryptoVerifier, type RecordVerifier } from './records.ts'
 import type { SignalingClient, SignalingState } from './signaling-client.ts'
 import type { PeerRef, SignalData } from './signaling-protocol.ts'
@@ -121,6 +122,8 @@ export class DcmxNode {
   readonly server: ContentServer
   readonly fetcher: Fetcher | undefined
   #localTracks = new Map<string, Track>()
+  /** Peers our downloaded tracks came from: useful, so kept in a full directory. */
+  #sources = new Set<string>()
   #entries = new Map<string, Entry>()
   #banned = new Map<string, number>()
   #stoppers: (() => void)[] = []
@@ -142,14 +145,16 @@ export class DcmxNode {
       config: this.config.mesh,
       peers: () => this.#gossipPeers(),
       strike: (peerId, reason) => this.#strike(peerId, reason),
-      onRecords: (records) => {
-        const now = deps.clock.now()
-        for (const { rec, seenMs } of records) this.passive.heard(rec, now - seenMs)
-      },
+      onRecords: (records, source) => this.passive.heardFrom(source, records, deps.clock.now()),
+      standing: (peerId) =>
+        this.#connected(peerId) ? STANDING_LINKED : this.#sources.has(peerId) ? STANDING_USEFUL : 0,
     })
     this.mesh.events.on('network', () => this.events.emit('network'))
     const content = deps.content
-    const indexLocal = () => (this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t])))
+    const indexLocal = () => {
+      this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t]))
+      this.#sources = new Set(deps.local?.tracks.map((t) => t.source))
+    }
     indexLocal()
     deps.local?.events.on('tracks', indexLocal)
     this.server = new ContentServer({
@@ -354,6 +359,7 @@ export class DcmxNode {
   }
 
   #linkTo(refs: PeerRef[]) {
+    this.passive.found(refs.map((ref) => ref.peerId))
     let added = 0
     for (const ref of refs) {
       if (this.#entries.size >= this.config.linkBudget) break
@@ -491,9 +497,9 @@ export class DcmxNode {
         if (signaling.state.state === 'online' && room > 0) {
           // Peers learned by gossip first (HyParView's passive view), the server's sample as well
           // when that is not enough; the answers to both arrive as `peers` and are dialled.
-          const known = this.passive.candidates(room, (id) => this.#knows(id) || this.#isBanned(id))
-          if (known.length > 0) signaling.lookup(known)
-          if (known.length < room) signaling.requestSample()
+          const plan = this.passive.refill(room, (id) => this.#knows(id) || this.#isBanned(id))
+          if (plan.lookup.length > 0) signaling.lookup(plan.lookup)
+          if (plan.sample) signaling.requestSample()
         }
         this.#armRefill()
       },

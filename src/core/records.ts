@@ -81,7 +81,9 @@ export function unpackHashes(body: Uint8Array | undefined): string[] | undefined
 }
 
 /** Char codes of each byte's two hex digits. */
-const HEX_CODES = new Uint16Array(512).map((_, i) => '0123456789abcdef'.charCodeAt(i % 2 ? (i >> 1) & 15 : i >> 5))
+const HEX_CODES = new Uint16Array(512).map((_, i) =>
+  '0123456789abcdef'.charCodeAt(i % 2 ? (i >> 1) & 15 : i >> 5),
+)
 const HEX_OUT = new Uint16Array(64)
 
 /**

@@ -23,17 +23,14 @@ export async function announcement(
   const root = await trackSetRoot(simSha256, hashes)
   const rec = await signRecord(signer, { ...fields, root, count: hashes.length })
   const pages = Math.max(1, Math.ceil(hashes.length / PAGE_HASHES))
-  const frames = Array.from(
-    { length: pages },
-    (_, page): WireOf<'discover'> => ({
-      type: 'discover',
-      rec,
-      mode: 'full',
-      adds: 0,
-      page,
-      pages,
-      body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
-    }),
-  )
+  const frames = Array.from({ length: pages }, (_, page): WireOf<'discover'> => ({
+    type: 'discover',
+    rec,
+    mode: 'full',
+    adds: 0,
+    page,
+    pages,
+    body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+  }))
   return { rec, frames }
 }
