@@ -6,7 +6,8 @@ import { Gossip, type GossipPeer } from './gossip.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 import { simSha256, simSigner, simVerifier } from './testing/mesh-sim.ts'
 import { mulberry32 } from './testing/random.ts'
-import { announcement, freshHashes } from './testing/sybil.ts'
+import { announcement, freshEntries } from './testing/sybil.ts'
+import type { TrackEntry } from './records.ts'
 import type { Wire } from './wire.ts'
 
 /**
@@ -35,7 +36,13 @@ function directory(
   })
 }
 
-async function record(dir: Directory, clock: FakeClock, hashes: string[], ttl = 180, signer = simSigner()) {
+async function record(
+  dir: Directory,
+  clock: FakeClock,
+  hashes: TrackEntry[],
+  ttl = 180,
+  signer = simSigner(),
+) {
   const { rec } = await announcement(hashes, { ver: clock.now(), ttl }, signer)
   return { signer, outcome: await dir.applyFull(rec, hashes) }
 }
@@ -91,14 +98,14 @@ describe('directory bounds', { timeout: 240_000 }, () => {
     const clock = new FakeClock()
     const dir = directory(clock)
     const honest = Array.from({ length: 200 }, () => simSigner())
-    const tracks = honest.map((_, i) => freshHashes(1 + (i % 5)))
+    const tracks = honest.map((_, i) => freshEntries(1 + (i % 5)))
     for (const [i, signer] of honest.entries()) await record(dir, clock, tracks[i]!, 180, signer)
     // They have been around a while, refreshing as honest peers do.
     for (let minute = 0; minute < 15; minute++) {
       await clock.advance(60_000)
       for (const [i, signer] of honest.entries()) await record(dir, clock, tracks[i]!, 180, signer)
     }
-    for (let i = 0; i < 20_000; i++) await record(dir, clock, freshHashes(1), 86_400)
+    for (let i = 0; i < 20_000; i++) await record(dir, clock, freshEntries(1), 86_400)
     for (const signer of honest) expect(dir.get(signer.peerId)?.rec.peer).toBe(signer.peerId)
     expect(dir.size).toBeLessThanOrEqual(dir.config.maxOrigins)
   })
@@ -121,6 +128,7 @@ describe('directory bounds', { timeout: 240_000 }, () => {
       random: mulberry32(1),
       peers: () => [],
       localMeta: () => undefined,
+      sha256: simSha256,
       strike: () => {},
     })
     // Four links, each sending one full record a minute (a 921 KB set, within any per-link quota).
@@ -132,7 +140,7 @@ describe('directory bounds', { timeout: 240_000 }, () => {
     const before = heapUsed()
     let peak = 0
     for (let i = 0; i < 1_000; i++) {
-      const { frames } = await announcement(freshHashes(14_400), { ver: clock.now(), ttl: 3_600 })
+      const { frames } = await announcement(freshEntries(14_400), { ver: clock.now(), ttl: 3_600 })
       for (const frame of frames) await gossip.receive(links[i % links.length]!, frame as Wire)
       if (i % links.length === links.length - 1) {
         await clock.advance(60_000)

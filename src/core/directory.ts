@@ -1,11 +1,17 @@
 import type { Clock } from './clock.ts'
 import { Emitter } from './emitter.ts'
-import { trackSetRoot, type RecordVerifier, type Sha256 } from './records.ts'
+import {
+  trackSetRoot,
+  type RecordVerifier,
+  type Sha256,
+  type TrackEntries,
+  type TrackEntry,
+} from './records.ts'
 import type { SignedRecord } from './wire.ts'
 
 /**
  * The peer directory: every node this one has heard of, by its latest signed record and the track
- * set that record commits to, plus the reverse index (track → holders) the network view needs.
+ * set that record commits to (each track with the digest of its descriptor), plus the reverse index (track → holders) the network view needs.
  * Nothing enters it unverified: a record must be newer than any seen for that peer (no replays),
  * not dated beyond this node's clock plus the skew allowance, carry a valid signature, and its
  * hashes must reproduce its root.
@@ -58,11 +64,14 @@ const STANDING_ESTABLISHED = 1
 /** Origins sampled when looking for one to evict (Redis-style approximate eviction: O(1) per eviction). */
 const EVICTION_SAMPLE = 32
 
-export type Delta = { base: number; adds: string[]; dels: string[] }
+export type Delta = { base: number; adds: TrackEntry[]; dels: TrackEntry[] }
+
+const NO_TRACKS: TrackEntries = new Map()
 
 export type Origin = {
   rec: SignedRecord
-  tracks: ReadonlySet<string>
+  /** Content hash → digest of the descriptor this peer signed for it. */
+  tracks: TrackEntries
   /** Local clock when this version arrived. */
   heardAt: number
   /** Local clock when this peer was first heard of (kept across its versions). */
@@ -142,6 +151,21 @@ export class Directory {
     return this.#holders.get(hash) ?? new Set()
   }
 
+  /** The descriptor digest `peer` signed for this track, if it announces it. */
+  descriptor(peer: string, hash: string): string | undefined {
+    return this.#origins.get(peer)?.tracks.get(hash)
+  }
+
+  /** Every descriptor digest some current holder signed for this track. */
+  descriptors(hash: string): Set<string> {
+    const out = new Set<string>()
+    for (const peer of this.holders(hash)) {
+      const desc = this.descriptor(peer, hash)
+      if (desc) out.add(desc)
+    }
+    return out
+  }
+
   trackHashes(): IterableIterator<string> {
     return this.#holders.keys()
   }
@@ -182,17 +206,19 @@ export class Directory {
   }
 
   /** Install this node's own record (no checks: we made it). */
-  setOwn(rec: SignedRecord, tracks: ReadonlySet<string>, delta?: Delta): void {
+  setOwn(rec: SignedRecord, tracks: TrackEntries, delta?: Delta): void {
     this.#install(rec, tracks, delta)
   }
 
   /** A full track set (all pages joined) for a record. */
-  async applyFull(rec: SignedRecord, hashes: readonly string[]): Promise<ApplyOutcome> {
+  async applyFull(rec: SignedRecord, entries: readonly TrackEntry[]): Promise<ApplyOutcome> {
     if (this.#future(rec)) return 'future'
     if (!this.isNewer(rec) || this.#expiredOnArrival(rec)) return 'stale'
     if (!leavingIsEmpty(rec)) return 'mismatch'
-    const tracks = new Set(hashes)
-    if (tracks.size !== hashes.length || tracks.size !== rec.count) return 'mismatch'
+    const tracks = new Map(entries)
+    if (tracks.size !== entries.length || tracks.size !== rec.count) return 'mismatch'
+    // Before any hashing: a newcomer with no room is refused at the cost of a sample.
+    if (!this.#fits(rec.peer, rec.ttl === 0 ? 0 : tracks.size)) return 'full'
     if ((await trackSetRoot(this.deps.sha256, tracks)) !== rec.root) return 'mismatch'
     if (!(await this.#verify(rec))) return 'forged'
     // Another announcement may have landed while we hashed and verified.
@@ -209,11 +235,14 @@ export class Directory {
     if (!leavingIsEmpty(rec)) return 'mismatch'
     const known = this.#origins.get(rec.peer)
     if (!known || known.rec.ver !== delta.base) return 'gap'
-    const tracks = new Set(known.tracks)
-    for (const hash of delta.dels) if (!tracks.delete(hash)) return 'mismatch'
-    for (const hash of delta.adds) {
+    const tracks = new Map(known.tracks)
+    for (const [hash, desc] of delta.dels) {
+      if (tracks.get(hash) !== desc) return 'mismatch'
+      tracks.delete(hash)
+    }
+    for (const [hash, desc] of delta.adds) {
       if (tracks.has(hash)) return 'mismatch'
-      tracks.add(hash)
+      tracks.set(hash, desc)
     }
     if (tracks.size !== rec.count) return 'mismatch'
     if ((await trackSetRoot(this.deps.sha256, tracks)) !== rec.root) return 'mismatch'
@@ -256,7 +285,7 @@ export class Directory {
     return valid
   }
 
-  #install(rec: SignedRecord, tracks: ReadonlySet<string>, delta?: Delta) {
+  #install(rec: SignedRecord, tracks: TrackEntries, delta?: Delta) {
     const now = this.deps.clock.now()
     const previous = this.#origins.get(rec.peer)
     // A leaving record (ttl 0) empties the peer's set at once and is remembered just long enough
@@ -264,7 +293,7 @@ export class Directory {
     const ttlMs = rec.ttl === 0 ? 60_000 : Math.min(rec.ttl, this.config.maxTtlS) * 1000
     const origin: Origin = {
       rec,
-      tracks: rec.ttl === 0 ? new Set() : tracks,
+      tracks: rec.ttl === 0 ? NO_TRACKS : tracks,
       heardAt: now,
       firstSeen: previous?.firstSeen ?? now,
       // Valid for ttl from when we heard it, but never past the signer's own clock + ttl (+ skew):
@@ -282,7 +311,7 @@ export class Directory {
     this.#hot.add(rec.peer)
     this.#tombstones.delete(rec.peer)
     this.#entries += origin.tracks.size - (previous?.tracks.size ?? 0)
-    const changed = this.#reindex(rec.peer, previous?.tracks ?? new Set(), origin.tracks)
+    const changed = this.#reindex(rec.peer, previous?.tracks ?? NO_TRACKS, origin.tracks)
     origin.news = !previous || rec.ttl === 0 || changed > 0
     this.events.emit('peers')
   }
@@ -301,7 +330,7 @@ export class Directory {
     this.#index.delete(peer)
     this.#entries -= origin.tracks.size
     this.#bury(origin.rec)
-    this.#reindex(peer, origin.tracks, new Set())
+    this.#reindex(peer, origin.tracks, NO_TRACKS)
     this.events.emit('peers')
   }
 
@@ -319,6 +348,18 @@ export class Directory {
     // Tombstones are made in time order with nearly the same lifetime: the first is (about) the
     // one that lapses soonest.
     this.#tombstones.delete(this.#tombstones.keys().next().value!)
+  }
+
+  /** Could `peer` with `tracks` entries be let in now (room, or someone of no higher standing to evict)? */
+  #fits(peer: string, tracks: number): boolean {
+    const previous = this.#origins.get(peer)
+    if (tracks > this.config.maxEntries) return false
+    const full =
+      (!previous && this.#origins.size >= this.config.maxOrigins) ||
+      this.#entries - (previous?.tracks.size ?? 0) + tracks > this.config.maxEntries
+    if (!full) return true
+    const victim = this.#lowest(peer)
+    return victim !== undefined && this.#standing(victim.rec.peer, victim) <= this.#standing(peer, previous)
   }
 
   /**
@@ -375,16 +416,20 @@ export class Directory {
   }
 
   /** Move a peer's holdings from `before` to `after`; returns how many tracks changed. */
-  #reindex(peer: string, before: ReadonlySet<string>, after: ReadonlySet<string>): number {
+  #reindex(peer: string, before: TrackEntries, after: TrackEntries): number {
     const changed: string[] = []
-    for (const hash of before) {
-      if (after.has(hash)) continue
+    for (const [hash, desc] of before) {
+      if (after.get(hash) === desc) continue
+      if (after.has(hash)) {
+        changed.push(hash) // same track, another descriptor: still a holder
+        continue
+      }
       const set = this.#holders.get(hash)
       set?.delete(peer)
       if (set?.size === 0) this.#holders.delete(hash)
       changed.push(hash)
     }
-    for (const hash of after) {
+    for (const hash of after.keys()) {
       if (before.has(hash)) continue
       let set = this.#holders.get(hash)
       if (!set) this.#holders.set(hash, (set = new Set()))

@@ -2,11 +2,13 @@ import type { Announcement } from './announcer.ts'
 import type { Clock, Random } from './clock.ts'
 import type { Delta, Directory, Origin } from './directory.ts'
 import { LinkIntake, type IntakeConfig } from './intake.ts'
-import { packHashes, unpackHashes } from './records.ts'
+import { describeTrack } from './descriptors.ts'
+import { packEntries, unpackEntries, type Sha256, type TrackEntries, type TrackEntry } from './records.ts'
 import {
   MAX_DIGEST,
   MAX_TRACKS_PAGE,
-  PAGE_HASHES,
+  ENTRY_BYTES,
+  PAGE_ENTRIES,
   headerCap,
   wireSize,
   type SignedRecord,
@@ -75,6 +77,8 @@ export type GossipDeps = {
   peers(): GossipPeer[]
   /** Metadata this node can describe its own tracks with. */
   localMeta(hash: string): TrackMeta | undefined
+  /** Checks metadata against the descriptors holders signed. */
+  sha256: Sha256
   /** Count a protocol violation against a peer (the node throttles and bans). */
   strike(peerId: string, reason: string): void
   /**
@@ -86,7 +90,7 @@ export type GossipDeps = {
 
 export type GossipEvents = { meta: [] }
 
-type PendingFull = { origin: string; ver: number; pages: (string[] | undefined)[]; at: number }
+type PendingFull = { origin: string; ver: number; pages: (TrackEntry[] | undefined)[]; at: number }
 
 /** Partial full announcements kept at once (each up to MAX_PAGES pages). */
 const MAX_PENDING_FULL = 16
@@ -107,6 +111,8 @@ export class Gossip {
   #metaInFlight = new Set<string>()
   /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
   #gapPulls = new Set<string>()
+  /** Versions being checked right now (several links push the same one): checked once. */
+  #applying = new Set<string>()
   #onMeta: (() => void) | undefined
   #intake: LinkIntake
   /** Announcements dropped unjudged: over a link's quota, or no room left for their standing. */
@@ -289,8 +295,8 @@ export class Gossip {
     if (!directory.isNewer(rec)) return // old news, a replay or future-dated: harmless, ignored
     // Charged before the body is even read: decoding and hashing a set is the cost being bounded.
     if (!this.#intake.bytes(peer, msg.body?.length ?? 0)) return void this.refused.quota++
-    const hashes = unpackHashes(msg.body)
-    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole hashes')
+    const hashes = unpackEntries(msg.body)
+    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole entries')
     let outcome
     if (msg.mode === 'delta') {
       if (msg.base === undefined || msg.adds > hashes.length || msg.pages !== 1) {
@@ -312,13 +318,25 @@ export class Gossip {
       const all = this.#collectPages(peer.peerId, rec, msg.page, msg.pages, hashes)
       if (!all) return
       if (!directory.get(rec.peer) && !this.#intake.origin(peer)) return void this.refused.quota++
-      outcome = await directory.applyFull(rec, all)
+      const key = `${rec.peer}:${rec.ver}`
+      if (this.#applying.has(key)) return
+      this.#applying.add(key)
+      try {
+        outcome = await directory.applyFull(rec, all)
+      } finally {
+        this.#applying.delete(key)
+      }
     }
     if (outcome === 'full' || outcome === 'future') return void this.refused[outcome]++
     if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement')
     if (outcome === 'mismatch') return this.deps.strike(peer.peerId, 'announcement does not match its root')
     // Not awaited: the answer arrives on this same link, behind the message being handled now.
-    if (outcome === 'applied') void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
+    // All of it from the origin itself; from a relay, a first batch (the rounds fetch the rest):
+    // a relay of Sybil sets would otherwise cost a metadata request per 32 tracks it passed on.
+    if (outcome === 'applied') {
+      const hashes = [...(directory.get(rec.peer)?.tracks.keys() ?? [])]
+      void this.#fetchMeta(peer, peer.peerId === rec.peer ? hashes : hashes.slice(0, 2 * MAX_TRACKS_PAGE))
+    }
   }
 
   /** Join the pages of a full announcement from one sender; undefined until the last one is in. */
@@ -327,15 +345,15 @@ export class Gossip {
     rec: SignedRecord,
     page: number,
     pages: number,
-    hashes: string[],
-  ): string[] | undefined {
+    hashes: TrackEntry[],
+  ): TrackEntry[] | undefined {
     if (pages === 1) return hashes
     const now = this.deps.clock.now()
     const key = `${sender}:${rec.peer}`
     let pending = this.#pendingFull.get(key)
     if (!pending || pending.ver !== rec.ver) {
       if (pending && pending.ver > rec.ver) return undefined
-      const empty = new Array<string[] | undefined>(pages).fill(undefined)
+      const empty = new Array<TrackEntry[] | undefined>(pages).fill(undefined)
       pending = { origin: rec.peer, ver: rec.ver, pages: empty, at: now }
       this.#pendingFull.set(key, pending)
       if (this.#pendingFull.size > MAX_PENDING_FULL) {
@@ -372,7 +390,7 @@ export class Gossip {
 
   /** Send a delta if it fits the budget; returns bytes sent (0 if it did not). */
   #pushDelta(peer: GossipPeer, rec: SignedRecord, delta: Delta, budget: number): number {
-    if (delta.adds.length + delta.dels.length > PAGE_HASHES) return 0
+    if (delta.adds.length + delta.dels.length > PAGE_ENTRIES) return 0
     const msg: WireOf<'discover'> = {
       type: 'discover',
       rec,
@@ -381,7 +399,7 @@ export class Gossip {
       adds: delta.adds.length,
       page: 0,
       pages: 1,
-      body: packHashes([...delta.adds, ...delta.dels]),
+      body: packEntries([...delta.adds, ...delta.dels]),
     }
     const size = wireSize(msg)
     if (size > budget) return 0
@@ -396,13 +414,13 @@ export class Gossip {
   #pushFull(
     peer: GossipPeer,
     rec: SignedRecord,
-    tracks: ReadonlySet<string>,
+    tracks: TrackEntries,
     budget: number,
     oversize = false,
   ): number {
     const all = [...tracks]
-    const pages = Math.max(1, Math.ceil(all.length / PAGE_HASHES))
-    const estimate = all.length * 32 + pages * 600
+    const pages = Math.max(1, Math.ceil(all.length / PAGE_ENTRIES))
+    const estimate = all.length * ENTRY_BYTES + pages * 600
     if (estimate > budget && !(oversize && estimate > this.config.pushBytes)) return 0
     let sent = 0
     for (let page = 0; page < pages; page++) {
@@ -413,7 +431,7 @@ export class Gossip {
         adds: 0,
         page,
         pages,
-        body: packHashes(all.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+        body: packEntries(all.slice(page * PAGE_ENTRIES, (page + 1) * PAGE_ENTRIES)),
       }
       peer.send(msg)
       sent += wireSize(msg)
@@ -434,7 +452,7 @@ export class Gossip {
       for (; i < needed.length; i += MAX_TRACKS_PAGE) {
         const batch = needed.slice(i, i + MAX_TRACKS_PAGE)
         const res = await peer.request({ type: 'tracks-req', id: this.#nextId++, hashes: batch })
-        if (res.type === 'tracks-res') this.#acceptMeta(peer, batch, res)
+        if (res.type === 'tracks-res') await this.#acceptMeta(peer, batch, res)
         for (const h of batch) this.#metaInFlight.delete(h)
       }
     } catch {
@@ -444,11 +462,25 @@ export class Gossip {
     }
   }
 
-  #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
+  /**
+   * Keep metadata only if some holder of the track signed its descriptor: whoever relays it, it
+   * is then what a holder vouched for. A holder describing its own track otherwise contradicts
+   * its signature (a lie); a relay whose copy matches no current holder is merely out of date.
+   */
+  async #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
     const wanted = new Set(asked)
     let added = false
     for (const meta of res.tracks) {
       if (!wanted.has(meta.hash)) return this.deps.strike(peer.peerId, 'metadata for a track not asked for')
+      if (this.meta.has(meta.hash)) continue
+      const { digest } = await describeTrack(this.deps.sha256, meta)
+      const { directory } = this.deps
+      if (!directory.descriptors(meta.hash).has(digest)) {
+        const own = directory.descriptor(peer.peerId, meta.hash)
+        if (own !== undefined)
+          this.deps.strike(peer.peerId, 'metadata that contradicts its signed descriptor')
+        continue
+      }
       if (this.meta.has(meta.hash)) continue
       this.meta.set(meta.hash, meta)
       added = true

@@ -5,8 +5,8 @@ import { DEFAULT_INTAKE_CONFIG } from './intake.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 import { simSha256, simVerifier } from './testing/mesh-sim.ts'
 import { mulberry32 } from './testing/random.ts'
-import { announcement, freshHashes } from './testing/sybil.ts'
-import type { Wire } from './wire.ts'
+import { announcement, freshEntries } from './testing/sybil.ts'
+import { ENTRY_BYTES, type Wire } from './wire.ts'
 
 /** Per-link quotas on what one link may add to the directory: new origins and announcement bytes per minute. */
 
@@ -19,6 +19,7 @@ function setup() {
     random: mulberry32(1),
     peers: () => [],
     localMeta: () => undefined,
+    sha256: simSha256,
     strike: () => {},
   })
   const link = (n: number): GossipPeer => ({
@@ -56,7 +57,7 @@ describe('per-link intake quotas', () => {
     const sybil = link(1)
     let offered = 0
     for (let i = 0; i < 20; i++) {
-      const { frames } = await announcement(freshHashes(14_400), { ver: clock.now(), ttl: 600 })
+      const { frames } = await announcement(freshEntries(14_400), { ver: clock.now(), ttl: 600 })
       for (const frame of frames) {
         offered += frame.body?.length ?? 0
         await gossip.receive(sybil, frame as Wire)
@@ -64,7 +65,9 @@ describe('per-link intake quotas', () => {
     }
     expect(offered).toBeGreaterThan(DEFAULT_INTAKE_CONFIG.announceBytesPerMin * 2)
     // Sets arrive whole or not at all: what was admitted is at most a minute's worth.
-    expect(directory.stats.entries * 32).toBeLessThanOrEqual(DEFAULT_INTAKE_CONFIG.announceBytesPerMin)
+    expect(directory.stats.entries * ENTRY_BYTES).toBeLessThanOrEqual(
+      DEFAULT_INTAKE_CONFIG.announceBytesPerMin,
+    )
     expect(directory.size).toBeGreaterThan(0)
   })
 })

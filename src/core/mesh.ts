@@ -6,6 +6,7 @@ import { Directory, type DirectoryConfig } from './directory.ts'
 import { Emitter } from './emitter.ts'
 import { Gossip, type GossipConfig, type GossipPeer } from './gossip.ts'
 import type { LocalTracks, MeshStats, NetworkTrack, TypeCount } from './mesh-types.ts'
+import { describeTrack, type TrackDescriptor } from './descriptors.ts'
 import type { RecordSigner, RecordVerifier, Sha256 } from './records.ts'
 import { MAX_TEXT, TrackMetaSchema, type SignedRecord, type TrackMeta, type Wire } from './wire.ts'
 
@@ -75,6 +76,8 @@ export class Mesh {
   readonly sent: Record<string, TypeCount> = {}
   readonly received: Record<string, TypeCount> = {}
   #localMeta = new Map<string, TrackMeta>()
+  /** Our own tracks' descriptors, as our record signs them (by content hash). */
+  #localDesc = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
   #stoppers: (() => void)[] = []
   #networkTimer: TimerHandle | undefined
   #network: NetworkTrack[] | undefined
@@ -100,6 +103,7 @@ export class Mesh {
       config: this.config.gossip,
       peers: deps.peers,
       localMeta: (hash) => this.#localMeta.get(hash),
+      sha256: deps.sha256,
       strike: deps.strike,
       ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
     })
@@ -165,7 +169,15 @@ export class Mesh {
     }
     // A track removed here may live on elsewhere: keep describing it like any network track.
     for (const [hash, meta] of before) if (!this.#localMeta.has(hash)) this.gossip.meta.set(hash, meta)
-    const own = await this.announcer.publish(this.#localMeta.keys(), refresh)
+    const described = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
+    for (const [hash, meta] of this.#localMeta) {
+      described.set(hash, this.#localDesc.get(hash) ?? (await describeTrack(this.deps.sha256, meta)))
+    }
+    this.#localDesc = described
+    const own = await this.announcer.publish(
+      [...described].map(([hash, d]) => [hash, d.digest] as const),
+      refresh,
+    )
     if (!own || !this.#running) return
     // Any new version refreshes us in other nodes' directories: the next refresh is a period away
     // (the first one anywhere in a period, so nodes started together spread their refreshes out).
@@ -192,6 +204,11 @@ export class Mesh {
     const row = (table[type] ??= { messages: 0, bytes: 0 })
     row.messages++
     row.bytes += bytes
+  }
+
+  /** The descriptor our record signs for one of our tracks (what we serve its piece list with). */
+  descriptor(hash: string): TrackDescriptor | undefined {
+    return this.#localDesc.get(hash)?.descriptor
   }
 
   get own(): Announcement | undefined {

@@ -160,6 +160,7 @@ export class DcmxNode {
     this.server = new ContentServer({
       clock: deps.clock,
       track: (hash) => this.#localTracks.get(hash),
+      descriptor: (hash) => this.mesh.descriptor(hash),
       read: (hash, start, end) =>
         content
           ? content.read(hash, start, end)
@@ -173,6 +174,7 @@ export class DcmxNode {
           partials: content.partials,
           meta: (hash) => this.mesh.gossip.meta.get(hash),
           holders: (hash) => [...this.mesh.directory.holders(hash)].filter((id) => id !== this.peerId),
+          descriptor: (peerId, hash) => this.mesh.directory.descriptor(peerId, hash),
           linked: (peerId) => this.#connected(peerId)?.content,
           connect: (peerIds) => {
             const wanted = peerIds.filter((id) => !this.#knows(id) && !this.#isBanned(id)).slice(0, 16)

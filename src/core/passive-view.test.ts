@@ -26,6 +26,7 @@ function node() {
     random: mulberry32(1),
     peers: () => [],
     localMeta: () => undefined,
+    sha256: simSha256,
     strike: () => {},
     onRecords: (records, source) => passive.heardFrom(source, records, clock.now()),
   })

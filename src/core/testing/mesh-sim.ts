@@ -5,6 +5,7 @@ import { Emitter } from '../emitter.ts'
 import type { GossipConfig, GossipPeer } from '../gossip.ts'
 import { Mesh, toTrackMeta, type MeshConfig } from '../mesh.ts'
 import type { LocalTracks } from '../mesh-types.ts'
+import { PeerManager } from '../peer-manager.ts'
 import { DEFAULT_SESSION_CONFIG } from '../peer-session.ts'
 import { TokenBucket } from '../rate.ts'
 import { recordTranscript, type RecordSigner, type RecordVerifier, type Sha256 } from '../records.ts'
@@ -146,6 +147,8 @@ export class SimNode {
   /** Bytes sent since the counter was last reset. */
   bytesSent = 0
   mesh!: Mesh
+  /** The passive view, fed by gossip as DcmxNode feeds it. */
+  passive!: PeerManager
 
   constructor(
     readonly sim: MeshSim,
@@ -448,7 +451,9 @@ export class MeshSim {
       config: { ...this.options.mesh, gossip: { jitter: 0, ...this.options.gossip } },
       peers: () => [...node.links.values()].filter((p) => p.to.alive),
       strike: (peerId, reason) => node.links.get(peerId)?.strike(reason),
+      onRecords: (records, source) => node.passive.heardFrom(source, records, this.clock.now()),
     })
+    node.passive = new PeerManager(node.peerId, this.random)
     this.nodes.push(node)
     return node
   }

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { packHashes, signRecord, trackSetRoot, unpackHashes, type RecordSigner } from '../records.ts'
-import { PAGE_HASHES, type SignedRecord, type WireOf } from '../wire.ts'
+import {
+  packEntries,
+  signRecord,
+  trackSetRoot,
+  unpackEntries,
+  type RecordSigner,
+  type TrackEntry,
+} from '../records.ts'
+import { ENTRY_BYTES, PAGE_ENTRIES, type SignedRecord, type WireOf } from '../wire.ts'
 import { simSha256, simSigner } from './mesh-sim.ts'
 
 /**
@@ -9,20 +16,20 @@ import { simSha256, simSigner } from './mesh-sim.ts'
  * and every record its signature check; only the node's bounds can stop them.
  */
 
-/** `n` random track hashes nobody holds. */
-export function freshHashes(n: number): string[] {
-  return unpackHashes(new Uint8Array(randomBytes(n * 32)))!
+/** `n` random track entries (hash and descriptor digest) nobody holds. */
+export function freshEntries(n: number): TrackEntry[] {
+  return unpackEntries(new Uint8Array(randomBytes(n * ENTRY_BYTES)))!
 }
 
-/** A signed record for `hashes` and the full discover frames (pages) that carry it. */
+/** A signed record for `entries` and the full discover frames (pages) that carry it. */
 export async function announcement(
-  hashes: readonly string[],
+  hashes: readonly TrackEntry[],
   fields: { ver: number; ttl: number },
   signer: RecordSigner = simSigner(),
 ): Promise<{ rec: SignedRecord; frames: WireOf<'discover'>[] }> {
   const root = await trackSetRoot(simSha256, hashes)
   const rec = await signRecord(signer, { ...fields, root, count: hashes.length })
-  const pages = Math.max(1, Math.ceil(hashes.length / PAGE_HASHES))
+  const pages = Math.max(1, Math.ceil(hashes.length / PAGE_ENTRIES))
   const frames = Array.from({ length: pages }, (_, page): WireOf<'discover'> => ({
     type: 'discover',
     rec,
@@ -30,7 +37,7 @@ export async function announcement(
     adds: 0,
     page,
     pages,
-    body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+    body: packEntries(hashes.slice(page * PAGE_ENTRIES, (page + 1) * PAGE_ENTRIES)),
   }))
   return { rec, frames }
 }
