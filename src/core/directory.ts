@@ -47,12 +47,13 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   hotRounds: 4,
   maxTtlS: 3_600,
   maxSkewMs: 10 * 60_000,
+  // Heap per item measured in docs/benchmarks.md ("directory-memory"): about 1.3 KB per record,
+  // 380 B per (peer, track) entry, 340 B per tombstone, so these caps hold the directory to about
+  // 25 + 36 + 3 = 64 MiB whatever peers send.
   maxOrigins: 20_000,
-  // ~300 B of heap per pair (measured, docs/benchmarks.md "directory-memory"): about 45 MiB.
-  maxEntries: 150_000,
+  maxEntries: 100_000,
   tombstoneMs: 60 * 60_000,
-  // ~150 B each: about 3 MiB.
-  maxTombstones: 20_000,
+  maxTombstones: 10_000,
   establishedMs: 10 * 60_000,
 }
 

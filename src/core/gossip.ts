@@ -423,16 +423,7 @@ export class Gossip {
     const estimate = all.length * ENTRY_BYTES + pages * 600
     if (estimate > budget && !(oversize && estimate > this.config.pushBytes)) return 0
     let sent = 0
-    for (let page = 0; page < pages; page++) {
-      const msg: WireOf<'discover'> = {
-        type: 'discover',
-        rec,
-        mode: 'full',
-        adds: 0,
-        page,
-        pages,
-        body: packEntries(all.slice(page * PAGE_ENTRIES, (page + 1) * PAGE_ENTRIES)),
-      }
+    for (const msg of fullPages(rec, packEntries(all))) {
       peer.send(msg)
       sent += wireSize(msg)
     }
@@ -520,6 +511,21 @@ export class Gossip {
     }
     await Promise.all([...byPeer].map(([peer, hashes]) => this.#fetchMeta(peer, hashes)))
   }
+}
+
+/** A full track set as the discover pages that carry it; `body` is its packed entries. */
+export function fullPages(rec: SignedRecord, body: Uint8Array): WireOf<'discover'>[] {
+  const pageBytes = PAGE_ENTRIES * ENTRY_BYTES
+  const pages = Math.max(1, Math.ceil(body.length / pageBytes))
+  return Array.from({ length: pages }, (_, page) => ({
+    type: 'discover',
+    rec,
+    mode: 'full',
+    adds: 0,
+    page,
+    pages,
+    body: body.subarray(page * pageBytes, (page + 1) * pageBytes),
+  }))
 }
 
 function shuffle<T>(items: T[], random: Random): T[] {

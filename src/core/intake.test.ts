@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { Directory } from './directory.ts'
-import { Gossip, type GossipPeer } from './gossip.ts'
 import { DEFAULT_INTAKE_CONFIG } from './intake.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 import { simSha256, simVerifier } from './testing/mesh-sim.ts'
-import { mulberry32 } from './testing/random.ts'
-import { announcement, freshEntries } from './testing/sybil.ts'
+import { announcement, floodedGossip, rawAnnouncement, silentLink } from './testing/sybil.ts'
 import { ENTRY_BYTES, type Wire } from './wire.ts'
 
 /** Per-link quotas on what one link may add to the directory: new origins and announcement bytes per minute. */
@@ -13,21 +11,7 @@ import { ENTRY_BYTES, type Wire } from './wire.ts'
 function setup() {
   const clock = new FakeClock()
   const directory = new Directory({ self: 'f'.repeat(32), clock, sha256: simSha256, verify: simVerifier })
-  const gossip = new Gossip({
-    directory,
-    clock,
-    random: mulberry32(1),
-    peers: () => [],
-    localMeta: () => undefined,
-    sha256: simSha256,
-    strike: () => {},
-  })
-  const link = (n: number): GossipPeer => ({
-    peerId: n.toString(16).padStart(32, '0'),
-    send: () => {},
-    request: () => Promise.reject(new Error('no answers here')),
-  })
-  return { clock, directory, gossip, link }
+  return { clock, directory, gossip: floodedGossip(directory, clock), link: silentLink }
 }
 
 describe('per-link intake quotas', () => {
@@ -57,7 +41,7 @@ describe('per-link intake quotas', () => {
     const sybil = link(1)
     let offered = 0
     for (let i = 0; i < 20; i++) {
-      const { frames } = await announcement(freshEntries(14_400), { ver: clock.now(), ttl: 600 })
+      const { frames } = await rawAnnouncement(14_400, { ver: clock.now(), ttl: 600 })
       for (const frame of frames) {
         offered += frame.body?.length ?? 0
         await gossip.receive(sybil, frame as Wire)

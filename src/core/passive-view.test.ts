@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { Directory } from './directory.ts'
-import { Gossip, type GossipPeer } from './gossip.ts'
+import type { GossipPeer } from './gossip.ts'
 import { MAX_PER_SOURCE, PeerManager } from './peer-manager.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 import { simSha256, simSigner, simVerifier } from './testing/mesh-sim.ts'
 import { mulberry32 } from './testing/random.ts'
-import { announcement } from './testing/sybil.ts'
+import { announcement, floodedGossip } from './testing/sybil.ts'
 import type { SignedRecord, Wire, WireOf } from './wire.ts'
 
 /**
@@ -20,16 +20,9 @@ function node() {
   const clock = new FakeClock()
   const directory = new Directory({ self: SELF, clock, sha256: simSha256, verify: simVerifier })
   const passive = new PeerManager(SELF, mulberry32(3))
-  const gossip = new Gossip({
-    directory,
-    clock,
-    random: mulberry32(1),
-    peers: () => [],
-    localMeta: () => undefined,
-    sha256: simSha256,
-    strike: () => {},
-    onRecords: (records, source) => passive.heardFrom(source, records, clock.now()),
-  })
+  const gossip = floodedGossip(directory, clock, (records, source) =>
+    passive.heardFrom(source, records, clock.now()),
+  )
   return { clock, directory, passive, gossip }
 }
 

@@ -44,6 +44,11 @@ export function simSigner(): RecordSigner & { secret: Uint8Array } {
  */
 const verdicts = new Map<string, boolean>()
 
+/** Drop the shared verdicts (a memory measurement must not count them as the directory's). */
+export function forgetVerdicts(): void {
+  verdicts.clear()
+}
+
 export const simVerifier: RecordVerifier = (rec) => {
   const transcript = recordTranscript(rec)
   const memo = `${Buffer.from(transcript).toString('latin1')}\0${rec.sig}`
