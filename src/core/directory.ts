@@ -48,10 +48,10 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   maxTtlS: 3_600,
   maxSkewMs: 10 * 60_000,
   // Heap per item measured in docs/benchmarks.md ("directory-memory"): about 1.3 KB per record,
-  // 380 B per (peer, track) entry, 340 B per tombstone, so these caps hold the directory to about
-  // 25 + 36 + 3 = 64 MiB whatever peers send.
+  // 230 B per (peer, track) entry, 340 B per tombstone, so these caps hold the directory to about
+  // 25 + 32 + 3 = 60 MiB whatever peers send.
   maxOrigins: 20_000,
-  maxEntries: 100_000,
+  maxEntries: 150_000,
   tombstoneMs: 60 * 60_000,
   maxTombstones: 10_000,
   establishedMs: 10 * 60_000,
@@ -109,7 +109,11 @@ export class Directory {
   /** Peer ids in an array too, so a random pick is O(1) however large the directory. */
   #ids: string[] = []
   #index = new Map<string, number>()
-  #holders = new Map<string, Set<string>>()
+  /**
+   * Track → its holders: the peer id itself while there is one (most tracks, and every track of a
+   * Sybil flood), a set from the second on; a set per entry would be a third of the heap.
+   */
+  #holders = new Map<string, string | Set<string>>()
   #tombstones = new Map<string, { ver: number; until: number }>()
   #entries = 0
   #cursor = 0
@@ -149,7 +153,14 @@ export class Directory {
 
   /** Peers announcing this track right now (departed peers excluded). */
   holders(hash: string): ReadonlySet<string> {
-    return this.#holders.get(hash) ?? new Set()
+    const held = this.#holders.get(hash)
+    return typeof held === 'string' ? new Set([held]) : (held ?? new Set())
+  }
+
+  /** How many peers announce this track right now. */
+  holderCount(hash: string): number {
+    const held = this.#holders.get(hash)
+    return typeof held === 'string' ? 1 : (held?.size ?? 0)
   }
 
   /** The descriptor digest `peer` signed for this track, if it announces it. */
@@ -425,16 +436,20 @@ export class Directory {
         changed.push(hash) // same track, another descriptor: still a holder
         continue
       }
-      const set = this.#holders.get(hash)
-      set?.delete(peer)
-      if (set?.size === 0) this.#holders.delete(hash)
+      const held = this.#holders.get(hash)
+      if (held === peer) this.#holders.delete(hash)
+      else if (typeof held === 'object') {
+        held.delete(peer)
+        if (held.size === 1) this.#holders.set(hash, held.values().next().value!)
+      }
       changed.push(hash)
     }
     for (const hash of after.keys()) {
       if (before.has(hash)) continue
-      let set = this.#holders.get(hash)
-      if (!set) this.#holders.set(hash, (set = new Set()))
-      set.add(peer)
+      const held = this.#holders.get(hash)
+      if (held === undefined) this.#holders.set(hash, peer)
+      else if (typeof held === 'string') this.#holders.set(hash, new Set([held, peer]))
+      else held.add(peer)
       changed.push(hash)
     }
     if (changed.length > 0) this.events.emit('tracks', changed)

@@ -181,7 +181,8 @@ export class Download {
       for (;;) {
         const { list, holders, disputed } = await this.#agree(tried)
         tried.add(list.root)
-        this.list = list
+        // Told to the player (its size and type) only once nobody disputes it.
+        if (!disputed) this.list = list
         this.#partial ??= await this.deps.partials.open(this.hash, list.size, list.pieceSize)
         let verified: boolean
         try {
@@ -360,6 +361,7 @@ export class Download {
   }
 
   async #adopt(list: PieceList, holders: string[]) {
+    this.list = list
     const meta = this.deps.meta(this.hash)!
     // The piece list is the one the verified file produced, whatever the metadata said.
     const track = {

@@ -482,7 +482,7 @@ export class Gossip {
 
   #forgetUnavailableMeta() {
     for (const hash of this.meta.keys()) {
-      if (this.deps.directory.holders(hash).size === 0) {
+      if (this.deps.directory.holderCount(hash) === 0) {
         this.meta.delete(hash)
         return
       }

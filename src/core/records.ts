@@ -75,8 +75,13 @@ export async function trackSetRoot(
 ): Promise<string> {
   const set = entries instanceof Map ? (entries as TrackEntries) : new Map(entries)
   // The default sort on bare keys: several times faster than a comparator over pairs.
-  const sorted = [...set.keys()].sort().map((hash): TrackEntry => [hash, set.get(hash)!])
-  return toHex(await sha256(packEntries(sorted)))
+  const sorted = [...set.keys()].sort()
+  const packed = new Uint8Array(sorted.length * 64)
+  sorted.forEach((hash, i) => {
+    writeHex(packed, i * 64, hash)
+    writeHex(packed, i * 64 + 32, set.get(hash)!)
+  })
+  return toHex(await sha256(packed))
 }
 
 /** Entries to the raw 64-byte values a discover body carries. */
