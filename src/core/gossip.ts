@@ -111,8 +111,6 @@ export class Gossip {
   #metaInFlight = new Set<string>()
   /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
   #gapPulls = new Set<string>()
-  /** Versions being checked right now (several links push the same one): checked once. */
-  #applying = new Set<string>()
   #onMeta: (() => void) | undefined
   #intake: LinkIntake
   /** Announcements dropped unjudged: over a link's quota, or no room left for their standing. */
@@ -318,14 +316,7 @@ export class Gossip {
       const all = this.#collectPages(peer.peerId, rec, msg.page, msg.pages, hashes)
       if (!all) return
       if (!directory.get(rec.peer) && !this.#intake.origin(peer)) return void this.refused.quota++
-      const key = `${rec.peer}:${rec.ver}`
-      if (this.#applying.has(key)) return
-      this.#applying.add(key)
-      try {
-        outcome = await directory.applyFull(rec, all)
-      } finally {
-        this.#applying.delete(key)
-      }
+      outcome = await directory.applyFull(rec, all)
     }
     if (outcome === 'full' || outcome === 'future') return void this.refused[outcome]++
     if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement')

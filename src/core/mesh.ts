@@ -78,7 +78,6 @@ export class Mesh {
   #localMeta = new Map<string, TrackMeta>()
   /** Our own tracks' descriptors, as our record signs them (by content hash). */
   #localDesc = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
-  #publishing: Promise<void> = Promise.resolve()
   #stoppers: (() => void)[] = []
   #networkTimer: TimerHandle | undefined
   #network: NetworkTrack[] | undefined
@@ -160,7 +159,7 @@ export class Mesh {
   }
 
   /** (Re-)announce our track set; pushed to every link at once when it changed. */
-  publish(refresh = false): Promise<void> {
+  async publish(refresh = false): Promise<void> {
     const tracks = this.deps.local?.tracks ?? []
     const before = this.#localMeta
     this.#localMeta = new Map()
@@ -170,23 +169,10 @@ export class Mesh {
     }
     // A track removed here may live on elsewhere: keep describing it like any network track.
     for (const [hash, meta] of before) if (!this.#localMeta.has(hash)) this.gossip.meta.set(hash, meta)
-    // Describing new tracks takes a moment: announcements go out one at a time, in call order, so
-    // an older track set can never be announced after a newer one.
-    const metas = this.#localMeta
-    const run = this.#publishing.then(() => this.#announce(metas, refresh))
-    this.#publishing = run.catch(() => {})
-    return run
-  }
-
-  async #announce(metas: ReadonlyMap<string, TrackMeta>, refresh: boolean): Promise<void> {
-    const fresh = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
-    await Promise.all(
-      [...metas]
-        .filter(([hash]) => !this.#localDesc.has(hash))
-        .map(async ([hash, meta]) => fresh.set(hash, await describeTrack(this.deps.sha256, meta))),
-    )
     const described = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
-    for (const hash of metas.keys()) described.set(hash, this.#localDesc.get(hash) ?? fresh.get(hash)!)
+    for (const [hash, meta] of this.#localMeta) {
+      described.set(hash, this.#localDesc.get(hash) ?? (await describeTrack(this.deps.sha256, meta)))
+    }
     this.#localDesc = described
     const own = await this.announcer.publish(
       [...described].map(([hash, d]) => [hash, d.digest] as const),
