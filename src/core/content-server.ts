@@ -1,5 +1,6 @@
 import type { Track } from './catalog.ts'
 import type { Clock } from './clock.ts'
+import type { TrackDescriptor } from './descriptors.ts'
 import { PIECE_SIZE } from './content.ts'
 import { packHashes } from './records.ts'
 import { CHUNK_BYTES, PIECES_PAGE, type Wire, type WireOf } from './wire.ts'
@@ -15,6 +16,8 @@ export type ContentServerDeps = {
   clock: Clock
   /** This node's tracks (with their piece lists). */
   track(hash: string): Track | undefined
+  /** The descriptor our signed record commits to for a track (its piece list is served with it). */
+  descriptor(hash: string): TrackDescriptor | undefined
   /** Bytes [start, end) of a stored blob. */
   read(hash: string, start: number, end: number): Promise<Uint8Array>
 }
@@ -59,16 +62,20 @@ export class ContentServer {
 
   async #pieces(peer: ContentPeer, msg: WireOf<'pieces-req'>) {
     const track = this.deps.track(msg.hash)
-    if (!track) return
+    // Not announced (yet): no list we could vouch for with a signature.
+    const desc = this.deps.descriptor(msg.hash)
+    if (!track || !desc) return
     const page = track.pieces.slice(msg.from, msg.from + PIECES_PAGE)
     await peer.post({
       type: 'pieces-res',
       id: msg.id,
-      size: track.size,
-      pieceSize: track.pieceSize,
-      root: track.piecesRoot,
+      size: desc.size,
+      pieceSize: desc.pieceSize,
+      root: desc.piecesRoot,
       count: track.pieces.length,
       from: msg.from,
+      mime: desc.mime,
+      meta: desc.metaHash,
       body: packHashes(page),
     })
   }

@@ -3,6 +3,7 @@ import type { Track } from './catalog.ts'
 import type { Clock, Random } from './clock.ts'
 import type { ContentReader } from './content-reader.ts'
 import { Emitter } from './emitter.ts'
+import { descriptorDigest } from './descriptors.ts'
 import { DcmxError } from './errors.ts'
 import type { PartialContent, PartialStore } from './partial.ts'
 import type { Sha256 } from './records.ts'
@@ -50,6 +51,8 @@ export type FetcherDeps = {
   meta(hash: string): TrackMeta | undefined
   /** Peers announcing the track (self excluded). */
   holders(hash: string): string[]
+  /** The descriptor digest a holder's signed record commits to for the track. */
+  descriptor(peerId: string, hash: string): string | undefined
   /** The verified link to a peer, if any. */
   linked(peerId: string): FetchPeer | undefined
   /** Ask for links to these peers (through the signaling server). */
@@ -63,13 +66,23 @@ export type FetcherDeps = {
   config?: Partial<FetcherConfig>
 }
 
-type PieceList = { root: string; size: number; pieceSize: number; pieces: string[] }
+type PieceList = {
+  root: string
+  size: number
+  pieceSize: number
+  pieces: string[]
+  mime: string
+  metaHash: string
+}
 
 /**
  * Fetches tracks from the peers that hold them: finds linked holders (asking for links when none
- * is), agrees on a piece list (holders are grouped by the root their list hashes to, the largest
- * group first; the whole-file hash decides who lied), then runs a Transfer into a partial download
- * that survives reloads, and adopts the verified file into the library.
+ * is), takes from each a piece list that must match the descriptor its signed record committed to
+ * (anything else is a provable lie), groups holders by that list's root, then runs a Transfer into
+ * a partial download that survives reloads, and adopts the verified file into the library. When
+ * all holders' lists agree, bytes stream to the player as pieces verify. When signed lists
+ * disagree, someone signed a lie that only the whole-file hash can expose: no byte reaches the
+ * player until a list has produced a verified file, and the holders whose list failed are banned.
  */
 export class Fetcher implements ContentReader {
   readonly events = new Emitter<{ change: [] }>()
@@ -117,6 +130,9 @@ export class Fetcher implements ContentReader {
   }
 
   async describe(hash: string): Promise<{ size: number; mime: string } | undefined> {
+    // A list taken from a holder is what that holder signed; metadata is only what someone did.
+    const list = this.#downloads.get(hash)?.list
+    if (list) return { size: list.size, mime: list.mime }
     const meta = this.deps.meta(hash)
     return meta ? { size: meta.size, mime: meta.mime } : undefined
   }
@@ -129,6 +145,8 @@ export class Fetcher implements ContentReader {
 
 export class Download {
   view: DownloadView
+  /** The piece list being fetched (checked against its holders' signed descriptors). */
+  list: PieceList | undefined
   #transfer: Transfer | undefined
   #partial: PartialContent | undefined
   #ready: Promise<void>
@@ -163,12 +181,24 @@ export class Download {
     const tried = new Set<string>()
     try {
       for (;;) {
-        const { list, holders } = await this.#agree(tried)
+        const { list, holders, disputed } = await this.#agree(tried)
         tried.add(list.root)
+        // Told to the player (its size and type) only once nobody disputes it.
+        if (!disputed) this.list = list
         this.#partial ??= await this.deps.partials.open(this.hash, list.size, list.pieceSize)
-        if (await this.#fetch(list, holders)) return await this.#adopt(list, holders)
+        let verified: boolean
+        try {
+          verified = await this.#fetch(list, holders, disputed)
+        } catch (error) {
+          // A disputed group that stalls is left for the next one (nobody is judged for it).
+          if (!disputed) throw error
+          verified = false
+        }
+        if (verified) return await this.#adopt(list, holders)
         // The whole file failed its hash: that group's list (or its pieces) lied.
-        for (const peerId of holders) this.deps.penalise(peerId, 'served a file that failed its hash', true)
+        if (this.#transfer?.state === 'done') {
+          for (const peerId of holders) this.deps.penalise(peerId, 'served a file that failed its hash', true)
+        }
         await this.#partial.discard()
         this.#partial = undefined
       }
@@ -180,6 +210,9 @@ export class Download {
   /** Bytes [start, end), fetching the pieces that cover them first. */
   async read(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
     await abortable(this.#ready, signal)
+    // Disputed lists: ready only once the file verified, and then it is in the store.
+    if (this.view.state === 'done')
+      return this.deps.readStored(this.hash, start, Math.min(end, this.view.size))
     const transfer = this.#transfer!
     const partial = this.#partial!
     const { pieceSize, size } = partial
@@ -202,8 +235,11 @@ export class Download {
     return this.deps.readStored(this.hash, start, end)
   }
 
-  /** Find linked holders and the piece list most of them agree on (excluding roots already tried). */
-  async #agree(tried: Set<string>): Promise<{ list: PieceList; holders: string[] }> {
+  /**
+   * Find linked holders and the piece list most of them agree on (excluding roots already tried);
+   * `disputed` when holders signed different lists (or one already failed).
+   */
+  async #agree(tried: Set<string>): Promise<{ list: PieceList; holders: string[]; disputed: boolean }> {
     const { clock } = this.deps
     const deadline = clock.now() + this.config.locateTimeoutMs
     for (;;) {
@@ -219,7 +255,7 @@ export class Download {
           groups.set(list.root, group)
         })
         const best = [...groups.values()].sort((a, b) => b.holders.length - a.holders.length)[0]
-        if (best) return best
+        if (best) return { ...best, disputed: groups.size > 1 || tried.size > 0 }
       } else {
         this.deps.connect(holders)
       }
@@ -235,7 +271,11 @@ export class Download {
     }
   }
 
-  /** A holder's piece list, all pages, checked against the root it claims; undefined if it lied. */
+  /**
+   * A holder's piece list, all pages, checked against the root it claims and the descriptor its
+   * signed record commits to; undefined if it lied (or did not answer). Only the holder's own
+   * signature judges it: metadata from elsewhere (a size, say) never does.
+   */
   async #pieceList(peer: FetchPeer): Promise<PieceList | undefined> {
     const pieces: string[] = []
     let head: WireOf<'pieces-res'> | undefined
@@ -256,21 +296,32 @@ export class Download {
     const expected = Math.max(1, Math.ceil(head.size / head.pieceSize))
     const joined = concatBytes(...pieces.map((p) => hexBytes(p)))
     const root = toHex(await this.deps.sha256(joined))
-    // The size the track was announced with (metadata may have arrived after this download began).
-    const announced = this.deps.meta(this.hash)?.size
-    if (
-      root !== head.root ||
-      pieces.length !== expected ||
-      (announced !== undefined && head.size !== announced)
-    ) {
-      this.deps.penalise(peer.peerId, 'sent a piece list that does not match its root or size', false)
+    const signed = this.deps.descriptor(peer.peerId, this.hash)
+    const served = await descriptorDigest(this.deps.sha256, {
+      hash: this.hash,
+      size: head.size,
+      mime: head.mime,
+      pieceSize: head.pieceSize,
+      piecesRoot: head.root,
+      metaHash: head.meta,
+    })
+    if (root !== head.root || pieces.length !== expected || served !== signed) {
+      this.deps.penalise(
+        peer.peerId,
+        'sent a piece list that contradicts its root or signed descriptor',
+        false,
+      )
       return undefined
     }
-    return { root, size: head.size, pieceSize: head.pieceSize, pieces }
+    const { size, pieceSize, mime, meta: metaHash } = head
+    return { root, size, pieceSize, pieces, mime, metaHash }
   }
 
-  /** Run the transfer; true if every piece arrived and the whole file verified. */
-  async #fetch(list: PieceList, group: string[]): Promise<boolean> {
+  /**
+   * Run the transfer; true if every piece arrived and the whole file verified. Reads are let
+   * through as pieces arrive, unless the list is `disputed`.
+   */
+  async #fetch(list: PieceList, group: string[], disputed: boolean): Promise<boolean> {
     const partial = this.#partial!
     const transfer = new Transfer({
       size: list.size,
@@ -308,7 +359,7 @@ export class Download {
       transfer.events.on('done', resolve)
       transfer.events.on('failed', reject)
     })
-    this.#settle.resolve()
+    if (!disputed) this.#settle.resolve()
     transfer.start()
     this.changed()
     await outcome
@@ -318,10 +369,12 @@ export class Download {
   }
 
   async #adopt(list: PieceList, holders: string[]) {
+    this.list = list
     const meta = this.deps.meta(this.hash)!
     // The piece list is the one the verified file produced, whatever the metadata said.
     const track = {
       ...trackFromMeta(meta, this.deps.clock.now(), holders[0] ?? 'network'),
+      mime: list.mime,
       size: list.size,
       pieceSize: list.pieceSize,
       pieces: list.pieces,
@@ -330,6 +383,7 @@ export class Download {
     await this.deps.adopt(track)
     this.view = { ...this.view, state: 'done' }
     this.changed()
+    this.#settle.resolve()
     this.#finish.resolve()
   }
 

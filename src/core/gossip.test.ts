@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import type { Track } from './catalog.ts'
 import type { GossipPeer } from './gossip.ts'
-import { packHashes } from './records.ts'
+import { packEntries, type TrackEntry } from './records.ts'
 import { MeshSim, simHash, simTrack, type SimNode } from './testing/mesh-sim.ts'
 import {
   encodeWire,
   MAX_FRAME,
   MAX_TEXT,
   MAX_TRACKS_PAGE,
-  PAGE_HASHES,
+  ENTRY_BYTES,
+  PAGE_ENTRIES,
   type TrackMeta,
   type Wire,
   type WireOf,
@@ -131,22 +132,22 @@ describe('gossip', () => {
   })
 
   it('sends a set of more than one page in pages, reassembled one and two hops away', async () => {
-    // 4,000 hashes: three pages, and more than one push budget (128 KB > 96 KB).
-    const big = tracks('big', 4_000)
+    // 2,000 entries: three pages, and more than one push budget (128 KB > 96 KB).
+    const big = tracks('big', 2_000)
     const sim = await line(3, (i) => (i === 0 ? big : []))
     const [a, b, c] = sim.nodes as [SimNode, SimNode, SimNode]
     const relayed = spy(b, c)
-    expect(b.mesh.directory.get(a.peerId)?.tracks.size).toBe(4_000)
+    expect(b.mesh.directory.get(a.peerId)?.tracks.size).toBe(2_000)
     for (let r = 0; r < 4 && c.mesh.directory.get(a.peerId) === undefined; r++) await sim.round()
-    expect(c.mesh.directory.get(a.peerId)?.tracks.size).toBe(4_000)
-    expect(c.mesh.directory.holders(big[3_999]!.contentHash).has(a.peerId)).toBe(true)
+    expect(c.mesh.directory.get(a.peerId)?.tracks.size).toBe(2_000)
+    expect(c.mesh.directory.holders(big[1_999]!.contentHash).has(a.peerId)).toBe(true)
     const pages = of(relayed, 'discover').filter((m) => m.rec.peer === a.peerId && m.mode === 'full')
     expect(pages.map((p) => [p.page, p.pages])).toEqual([
       [0, 3],
       [1, 3],
       [2, 3],
     ])
-    expect(pages.every((p) => (p.body?.length ?? 0) <= PAGE_HASHES * 32)).toBe(true)
+    expect(pages.every((p) => (p.body?.length ?? 0) <= PAGE_ENTRIES * ENTRY_BYTES)).toBe(true)
     expect([...sim.banned.values()].every((s) => s.size === 0)).toBe(true)
   })
 
@@ -156,7 +157,7 @@ describe('gossip', () => {
     // The liar completes a set first (with a bad page), then the honest sender finishes its own.
     ['completes first', ['h0', 'l0', 'h1', 'l1*', 'l2', 'h2']],
   ])('keeps pages of one set from two senders apart when a liar %s', async (_what, order) => {
-    const big = tracks('big', 2 * PAGE_HASHES + 10)
+    const big = tracks('big', 2 * PAGE_ENTRIES + 10)
     const sim = new MeshSim({ degree: 0 })
     await sim.populate(4, (i) => (i === 0 ? big : []))
     const [a, honest, liar, victim] = sim.nodes as [SimNode, SimNode, SimNode, SimNode]
@@ -165,7 +166,7 @@ describe('gossip', () => {
     sim.link(victim, honest)
     const own = a.mesh.own!
     const all = [...own.tracks]
-    const fake = tracks('fake', PAGE_HASHES).map((t) => t.contentHash)
+    const fake = tracks('fake', PAGE_ENTRIES).map((t): TrackEntry => [t.contentHash, t.piecesRoot])
     const page = (index: number, bad: boolean): WireOf<'discover'> => ({
       type: 'discover',
       rec: own.rec,
@@ -173,7 +174,7 @@ describe('gossip', () => {
       adds: 0,
       page: index,
       pages: 3,
-      body: packHashes(bad ? fake : all.slice(index * PAGE_HASHES, (index + 1) * PAGE_HASHES)),
+      body: packEntries(bad ? fake : all.slice(index * PAGE_ENTRIES, (index + 1) * PAGE_ENTRIES)),
     })
     for (const step of order) {
       const from = step[0] === 'h' ? honest : liar
@@ -210,7 +211,7 @@ describe('gossip', () => {
       adds: delta.adds.length,
       page: 0,
       pages: 1,
-      body: packHashes([...delta.adds, ...delta.dels]),
+      body: packEntries([...delta.adds, ...delta.dels]),
     })
     await sim.settle()
     expect(of(sent, 'peers-req').map((r) => r.have)).toContainEqual([[a.peerId, v1]])

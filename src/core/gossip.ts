@@ -1,13 +1,16 @@
 import type { Announcement } from './announcer.ts'
 import type { Clock, Random } from './clock.ts'
 import type { Delta, Directory, Origin } from './directory.ts'
-import { packHashes, unpackHashes } from './records.ts'
+import { LinkIntake, type IntakeConfig } from './intake.ts'
+import { describeTrack } from './descriptors.ts'
+import { packEntries, unpackEntries, type Sha256, type TrackEntries, type TrackEntry } from './records.ts'
 import type { Unnumbered } from './request-table.ts'
 import type { PenaltyKind } from './reputation.ts'
 import {
   MAX_DIGEST,
   MAX_TRACKS_PAGE,
-  PAGE_HASHES,
+  ENTRY_BYTES,
+  PAGE_ENTRIES,
   headerCap,
   wireSize,
   type SignedRecord,
@@ -43,6 +46,8 @@ export type GossipConfig = {
    */
   pushBytes: number
   requestTimeoutMs: number
+  /** Per-link quotas on new origins and announcement bytes. */
+  intake: Partial<IntakeConfig>
 }
 
 export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
@@ -54,6 +59,7 @@ export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
   hotPerRound: 16,
   pushBytes: 96 * 1024,
   requestTimeoutMs: 5_000,
+  intake: {},
 }
 
 /** A linked, verified peer as gossip sees it. */
@@ -73,17 +79,22 @@ export type GossipDeps = {
   peers(): GossipPeer[]
   /** Metadata this node can describe its own tracks with. */
   localMeta(hash: string): TrackMeta | undefined
+  /** Checks metadata against the descriptors holders signed. */
+  sha256: Sha256
   /** Charge a peer with a penalty (the node's reputation ledger throttles and bans). */
   strike(peerId: string, reason: string, kind?: PenaltyKind): void
-  /** Records seen in peers answers: candidates for the peer manager. */
-  onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  /**
+   * Records seen in a peer's answer, as the directory verified them (the directory's own copy,
+   * heard `seenMs` ago by us): candidates for the peer manager, from `source`.
+   */
+  onRecords?(records: { rec: SignedRecord; seenMs: number }[], source: string): void
   /** A peer told us something new (an announcement we applied): it is worth keeping linked. */
   credit?(peerId: string, bytes: number): void
 }
 
 export type GossipEvents = { meta: [] }
 
-type PendingFull = { origin: string; ver: number; pages: (string[] | undefined)[]; at: number }
+type PendingFull = { origin: string; ver: number; pages: (TrackEntry[] | undefined)[]; at: number }
 
 /** Partial full announcements kept at once (each up to MAX_PAGES pages). */
 const MAX_PENDING_FULL = 16
@@ -104,9 +115,13 @@ export class Gossip {
   /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
   #gapPulls = new Set<string>()
   #onMeta: (() => void) | undefined
+  #intake: LinkIntake
+  /** Announcements dropped unjudged: over a link's quota, or no room left for their standing. */
+  readonly refused = { quota: 0, full: 0, future: 0 }
 
   constructor(private readonly deps: GossipDeps) {
     this.config = { ...DEFAULT_GOSSIP_CONFIG, ...deps.config }
+    this.#intake = new LinkIntake(deps.clock, this.config.intake)
   }
 
   /** Called when metadata arrives (the network view re-renders). */
@@ -180,7 +195,6 @@ export class Gossip {
     }
     if (res.type !== 'peers-res') return
     const { directory } = this.deps
-    this.deps.onRecords?.(res.peers.map((p) => ({ rec: p.rec, seenMs: p.seen })))
     let budget = this.config.pushBytes
     for (const wanted of res.want) {
       if (wanted === peer.peerId) continue // its own record: never reflected back to it
@@ -194,6 +208,24 @@ export class Gossip {
       .map((p): [string, number] => [p.rec.peer, directory.version(p.rec.peer)])
       .slice(0, MAX_DIGEST)
     if (missing.length > 0 && depth === 0) await this.#pull(peer, missing, 1)
+    this.#reportVerified(peer, res.peers)
+  }
+
+  /**
+   * Pass on the records of an answer that the directory holds (it checked their signatures when
+   * they were announced; what it pulled above is in by now): its own copy, never the answer's, so
+   * a forged "leaving" record or a bare claim that some id exists reaches nobody.
+   */
+  #reportVerified(peer: GossipPeer, listed: WireOf<'peers-res'>['peers']) {
+    if (!this.deps.onRecords) return
+    const now = this.deps.clock.now()
+    const verified: { rec: SignedRecord; seenMs: number }[] = []
+    for (const { rec } of listed) {
+      const origin = this.deps.directory.get(rec.peer)
+      if (origin && origin.rec.ver >= rec.ver)
+        verified.push({ rec: origin.rec, seenMs: now - origin.heardAt })
+    }
+    if (verified.length > 0) this.deps.onRecords(verified, peer.peerId)
   }
 
   /** Our side of a digest: hot versions (at most half of it), then a random sample of the directory. */
@@ -263,10 +295,12 @@ export class Gossip {
 
   async #onDiscover(peer: GossipPeer, msg: WireOf<'discover'>) {
     const { directory } = this.deps
-    const hashes = unpackHashes(msg.body)
-    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole hashes', 'malformed')
     const { rec } = msg
-    if (!directory.isNewer(rec)) return // old news or a replay: harmless, ignored
+    if (!directory.isNewer(rec)) return // old news, a replay or future-dated: harmless, ignored
+    // Charged before the body is even read: decoding and hashing a set is the cost being bounded.
+    if (!this.#intake.bytes(peer, msg.body?.length ?? 0)) return void this.refused.quota++
+    const hashes = unpackEntries(msg.body)
+    if (!hashes) return this.deps.strike(peer.peerId, 'announcement body is not whole entries', 'malformed')
     let outcome
     if (msg.mode === 'delta') {
       if (msg.base === undefined || msg.adds > hashes.length || msg.pages !== 1) {
@@ -287,15 +321,20 @@ export class Gossip {
     } else {
       const all = this.#collectPages(peer.peerId, rec, msg.page, msg.pages, hashes)
       if (!all) return
+      if (!directory.get(rec.peer) && !this.#intake.origin(peer)) return void this.refused.quota++
       outcome = await directory.applyFull(rec, all)
     }
+    if (outcome === 'full' || outcome === 'future') return void this.refused[outcome]++
     if (outcome === 'forged') return this.deps.strike(peer.peerId, 'forged announcement', 'forged')
     if (outcome === 'mismatch')
       return this.deps.strike(peer.peerId, 'announcement does not match its root', 'forged')
     if (outcome !== 'applied') return
     this.deps.credit?.(peer.peerId, msg.body?.length ?? 0)
     // Not awaited: the answer arrives on this same link, behind the message being handled now.
-    void this.#fetchMeta(peer, [...(directory.get(rec.peer)?.tracks ?? [])])
+    // All of it from the origin itself; from a relay, a first batch (the rounds fetch the rest):
+    // a relay of Sybil sets would otherwise cost a metadata request per 32 tracks it passed on.
+    const tracks = [...(directory.get(rec.peer)?.tracks.keys() ?? [])]
+    void this.#fetchMeta(peer, peer.peerId === rec.peer ? tracks : tracks.slice(0, 2 * MAX_TRACKS_PAGE))
   }
 
   /** Join the pages of a full announcement from one sender; undefined until the last one is in. */
@@ -304,15 +343,15 @@ export class Gossip {
     rec: SignedRecord,
     page: number,
     pages: number,
-    hashes: string[],
-  ): string[] | undefined {
+    hashes: TrackEntry[],
+  ): TrackEntry[] | undefined {
     if (pages === 1) return hashes
     const now = this.deps.clock.now()
     const key = `${sender}:${rec.peer}`
     let pending = this.#pendingFull.get(key)
     if (!pending || pending.ver !== rec.ver) {
       if (pending && pending.ver > rec.ver) return undefined
-      const empty = new Array<string[] | undefined>(pages).fill(undefined)
+      const empty = new Array<TrackEntry[] | undefined>(pages).fill(undefined)
       pending = { origin: rec.peer, ver: rec.ver, pages: empty, at: now }
       this.#pendingFull.set(key, pending)
       if (this.#pendingFull.size > MAX_PENDING_FULL) {
@@ -349,7 +388,7 @@ export class Gossip {
 
   /** Send a delta if it fits the budget; returns bytes sent (0 if it did not). */
   #pushDelta(peer: GossipPeer, rec: SignedRecord, delta: Delta, budget: number): number {
-    if (delta.adds.length + delta.dels.length > PAGE_HASHES) return 0
+    if (delta.adds.length + delta.dels.length > PAGE_ENTRIES) return 0
     const msg: WireOf<'discover'> = {
       type: 'discover',
       rec,
@@ -358,7 +397,7 @@ export class Gossip {
       adds: delta.adds.length,
       page: 0,
       pages: 1,
-      body: packHashes([...delta.adds, ...delta.dels]),
+      body: packEntries([...delta.adds, ...delta.dels]),
     }
     const size = wireSize(msg)
     if (size > budget) return 0
@@ -373,16 +412,16 @@ export class Gossip {
   #pushFull(
     peer: GossipPeer,
     rec: SignedRecord,
-    tracks: ReadonlySet<string>,
+    tracks: TrackEntries,
     budget: number,
     oversize = false,
   ): number {
     const all = [...tracks]
-    const pages = Math.max(1, Math.ceil(all.length / PAGE_HASHES))
-    const estimate = all.length * 32 + pages * 600
+    const pages = Math.max(1, Math.ceil(all.length / PAGE_ENTRIES))
+    const estimate = all.length * ENTRY_BYTES + pages * 600
     if (estimate > budget && !(oversize && estimate > this.config.pushBytes)) return 0
     let sent = 0
-    for (const msg of fullAnnouncement(rec, all)) {
+    for (const msg of fullPages(rec, packEntries(all))) {
       peer.send(msg)
       sent += wireSize(msg)
     }
@@ -402,7 +441,7 @@ export class Gossip {
       for (; i < needed.length; i += MAX_TRACKS_PAGE) {
         const batch = needed.slice(i, i + MAX_TRACKS_PAGE)
         const res = await peer.request({ type: 'tracks-req', hashes: batch })
-        if (res.type === 'tracks-res') this.#acceptMeta(peer, batch, res)
+        if (res.type === 'tracks-res') await this.#acceptMeta(peer, batch, res)
         for (const h of batch) this.#metaInFlight.delete(h)
       }
     } catch {
@@ -412,11 +451,25 @@ export class Gossip {
     }
   }
 
-  #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
+  /**
+   * Keep metadata only if some holder of the track signed its descriptor: whoever relays it, it
+   * is then what a holder vouched for. A holder describing its own track otherwise contradicts
+   * its signature (a lie); a relay whose copy matches no current holder is merely out of date.
+   */
+  async #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
     const wanted = new Set(asked)
     let added = false
     for (const meta of res.tracks) {
       if (!wanted.has(meta.hash)) return this.deps.strike(peer.peerId, 'metadata for a track not asked for')
+      if (this.meta.has(meta.hash)) continue
+      const { digest } = await describeTrack(this.deps.sha256, meta)
+      const { directory } = this.deps
+      if (!directory.descriptors(meta.hash).has(digest)) {
+        const own = directory.descriptor(peer.peerId, meta.hash)
+        if (own !== undefined)
+          this.deps.strike(peer.peerId, 'metadata that contradicts its signed descriptor', 'lying-list')
+        continue
+      }
       if (this.meta.has(meta.hash)) continue
       this.meta.set(meta.hash, meta)
       added = true
@@ -427,7 +480,7 @@ export class Gossip {
 
   #forgetUnavailableMeta() {
     for (const hash of this.meta.keys()) {
-      if (this.deps.directory.holders(hash).size === 0) {
+      if (this.deps.directory.holderCount(hash) === 0) {
         this.meta.delete(hash)
         return
       }
@@ -458,9 +511,10 @@ export class Gossip {
   }
 }
 
-/** A full announcement of `hashes` under `rec`: PAGE_HASHES to a page, as many pages as it takes. */
-export function fullAnnouncement(rec: SignedRecord, hashes: readonly string[]): WireOf<'discover'>[] {
-  const pages = Math.max(1, Math.ceil(hashes.length / PAGE_HASHES))
+/** A full track set as the discover pages that carry it; `body` is its packed entries. */
+export function fullPages(rec: SignedRecord, body: Uint8Array): WireOf<'discover'>[] {
+  const pageBytes = PAGE_ENTRIES * ENTRY_BYTES
+  const pages = Math.max(1, Math.ceil(body.length / pageBytes))
   return Array.from({ length: pages }, (_, page) => ({
     type: 'discover',
     rec,
@@ -468,7 +522,7 @@ export function fullAnnouncement(rec: SignedRecord, hashes: readonly string[]): 
     adds: 0,
     page,
     pages,
-    body: packHashes(hashes.slice(page * PAGE_HASHES, (page + 1) * PAGE_HASHES)),
+    body: body.subarray(page * pageBytes, (page + 1) * pageBytes),
   }))
 }
 

@@ -2,6 +2,7 @@ import type { Clock, Random } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import type { LinkFactory, RtcLink } from './link.ts'
 import type { PeerSession } from './peer-session.ts'
+import type { RefillPlan } from './peer-manager.ts'
 import type { Reputation } from './reputation.ts'
 import type { SignalingClient } from './signaling-client.ts'
 import type { PeerRef, SignalData } from './signaling-protocol.ts'
@@ -61,8 +62,10 @@ export type LinkManagerDeps = {
   reputation: Reputation
   /** A session on a new link (the node attaches its handlers). */
   session(link: RtcLink, ref: PeerRef, direction: Direction): PeerSession
-  /** Peers learnt through gossip to dial first when refilling (the passive view). */
-  candidates(room: number, exclude: (peerId: string) => boolean): string[]
+  /** What to ask the server for when refilling: known peers (the passive view) and/or a fresh sample. */
+  refill(room: number, exclude: (peerId: string) => boolean): RefillPlan
+  /** The server answered with these peers (so the passive view knows its lookup was fruitful). */
+  found?(peerIds: string[]): void
   config: LinkManagerConfig
 }
 
@@ -136,6 +139,7 @@ export class LinkManager {
 
   /** Dial these peers, within the budget. */
   dial(refs: PeerRef[]): void {
+    this.deps.found?.(refs.map((ref) => ref.peerId))
     let added = 0
     for (const ref of refs) {
       if (this.#dialled() >= this.deps.config.linkBudget) break
@@ -272,12 +276,9 @@ export class LinkManager {
         if (signaling.state.state === 'online' && room > 0) {
           // Peers learned by gossip first (HyParView's passive view), the server's sample as well
           // when that is not enough; the answers to both arrive as `peers` and are dialled.
-          const known = this.deps.candidates(
-            room,
-            (id) => this.knows(id) || this.deps.reputation.isBanned(id),
-          )
-          if (known.length > 0) signaling.lookup(known)
-          if (known.length < room) signaling.requestSample()
+          const plan = this.deps.refill(room, (id) => this.knows(id) || this.deps.reputation.isBanned(id))
+          if (plan.lookup.length > 0) signaling.lookup(plan.lookup)
+          if (plan.sample) signaling.requestSample()
         }
         this.#armRefill()
       },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { packHashes, trackSetRoot } from './records.ts'
+import { packEntries, trackSetRoot } from './records.ts'
 import { MeshSim, mulberry32, simHash, simSha256, simTrack, type SimNode } from './testing/mesh-sim.ts'
 import { encodeWire, MAX_FRAME, type Wire } from './wire.ts'
 
@@ -30,11 +30,11 @@ describe('mesh under attack', { timeout: 60_000 }, () => {
 
     // Other peers' track lists, rewritten: alternately with the root left alone (it no longer
     // matches) and with root and count fixed up to the fake list (the signature no longer holds).
-    const fakeRoot = await trackSetRoot(simSha256, [FAKE])
+    const fakeRoot = await trackSetRoot(simSha256, [[FAKE, FAKE]])
     let lie = 0
     forger.behaviour = (msg) => {
       if (msg.type !== 'discover' || msg.rec.peer === forger.peerId) return [msg]
-      const body = packHashes([FAKE])
+      const body = packEntries([[FAKE, FAKE]])
       if (msg.mode === 'delta') return [{ ...msg, adds: 1, body }]
       const rec = lie++ % 2 ? msg.rec : { ...msg.rec, root: fakeRoot, count: 1 }
       return [{ ...msg, rec, page: 0, pages: 1, body }]

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_GOSSIP_CONFIG } from './gossip.ts'
 import { MeshSim, mulberry32, simHash, simTrack } from './testing/mesh-sim.ts'
-import { MAX_PEERS_SAMPLE } from './wire.ts'
+import { ENTRY_BYTES, MAX_PEERS_SAMPLE } from './wire.ts'
 
 /**
  * The mesh at 50 to 400 nodes (real Mesh, directory, gossip and codec over in-memory links):
@@ -83,7 +83,7 @@ describe('mesh spread and cost', { timeout: 120_000 }, () => {
         expect(Math.min(...sim.alive.map((node) => node.mesh.directory.size)), `N=${n}`).toBe(n)
       }
       const own = sim.alive[0]!.mesh.own!
-      const record = JSON.stringify(own.rec).length + 32 * own.tracks.size
+      const record = JSON.stringify(own.rec).length + ENTRY_BYTES * own.tracks.size
       measured.set(n, { mean: sum / count, max, record })
     }
     const small = measured.get(50)!

@@ -6,6 +6,7 @@ import { Directory, type DirectoryConfig } from './directory.ts'
 import { Emitter } from './emitter.ts'
 import { Gossip, type GossipConfig, type GossipPeer } from './gossip.ts'
 import type { LocalTracks, MeshStats, NetworkTrack, TypeCount } from './mesh-types.ts'
+import { describeTrack, type TrackDescriptor } from './descriptors.ts'
 import type { RecordSigner, RecordVerifier, Sha256 } from './records.ts'
 import type { PenaltyKind } from './reputation.ts'
 import { MAX_TEXT, TrackMetaSchema, type SignedRecord, type TrackMeta, type Wire } from './wire.ts'
@@ -58,8 +59,10 @@ export type MeshDeps = {
   config?: Partial<MeshConfig>
   peers(): GossipPeer[]
   strike(peerId: string, reason: string, kind?: PenaltyKind): void
-  onRecords?(records: { rec: SignedRecord; seenMs: number }[]): void
+  onRecords?(records: { rec: SignedRecord; seenMs: number }[], source: string): void
   credit?(peerId: string, bytes: number): void
+  /** Standing a peer has in this node's eyes (linked, useful), kept when the directory is full. */
+  standing?(peerId: string): number
 }
 
 /**
@@ -75,6 +78,8 @@ export class Mesh {
   readonly sent: Record<string, TypeCount> = {}
   readonly received: Record<string, TypeCount> = {}
   #localMeta = new Map<string, TrackMeta>()
+  /** Our own tracks' descriptors, as our record signs them (by content hash). */
+  #localDesc = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
   #stoppers: (() => void)[] = []
   #networkTimer: TimerHandle | undefined
   #network: NetworkTrack[] | undefined
@@ -91,6 +96,7 @@ export class Mesh {
       sha256: deps.sha256,
       verify: deps.verify,
       config: this.config.directory,
+      ...(deps.standing ? { standing: deps.standing } : {}),
     })
     this.gossip = new Gossip({
       directory: this.directory,
@@ -99,6 +105,7 @@ export class Mesh {
       config: this.config.gossip,
       peers: deps.peers,
       localMeta: (hash) => this.#localMeta.get(hash),
+      sha256: deps.sha256,
       strike: deps.strike,
       ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
       ...(deps.credit ? { credit: deps.credit } : {}),
@@ -165,7 +172,15 @@ export class Mesh {
     }
     // A track removed here may live on elsewhere: keep describing it like any network track.
     for (const [hash, meta] of before) if (!this.#localMeta.has(hash)) this.gossip.meta.set(hash, meta)
-    const own = await this.announcer.publish(this.#localMeta.keys(), refresh)
+    const described = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
+    for (const [hash, meta] of this.#localMeta) {
+      described.set(hash, this.#localDesc.get(hash) ?? (await describeTrack(this.deps.sha256, meta)))
+    }
+    this.#localDesc = described
+    const own = await this.announcer.publish(
+      [...described].map(([hash, d]) => [hash, d.digest] as const),
+      refresh,
+    )
     if (!own || !this.#running) return
     // Any new version refreshes us in other nodes' directories: the next refresh is a period away
     // (the first one anywhere in a period, so nodes started together spread their refreshes out).
@@ -194,6 +209,11 @@ export class Mesh {
     row.bytes += bytes
   }
 
+  /** The descriptor our record signs for one of our tracks (what we serve its piece list with). */
+  descriptor(hash: string): TrackDescriptor | undefined {
+    return this.#localDesc.get(hash)?.descriptor
+  }
+
   get own(): Announcement | undefined {
     return this.announcer.current
   }
@@ -217,7 +237,7 @@ export class Mesh {
     const list: NetworkTrack[] = []
     for (const hash of hashes) {
       const meta = this.#localMeta.get(hash) ?? this.gossip.meta.get(hash)
-      const holders = this.directory.holders(hash).size
+      const holders = this.directory.holderCount(hash)
       list.push({
         contentHash: hash,
         title: meta?.title ?? `${hash.slice(0, 12)}…`,

@@ -5,8 +5,15 @@ import type { Identity } from './identity.ts'
 import type { LocalTracks } from './mesh-types.ts'
 import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
-import { fullAnnouncement } from './gossip.ts'
-import { signerFor, signRecord, trackSetRoot, webCryptoSha256 } from './records.ts'
+import { fullPages } from './gossip.ts'
+import {
+  packEntries,
+  signerFor,
+  signRecord,
+  trackSetRoot,
+  webCryptoSha256,
+  type TrackEntry,
+} from './records.ts'
 import type { SignalingClient } from './signaling-client.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
 import { waitFor } from './testing/fake-clock.ts'
@@ -206,11 +213,13 @@ describe('a node under attack by members of its room', { timeout: 30_000 }, () =
 /** A full announcement of `hashes` by `identity`, in pages. */
 async function bigAnnouncement(identity: Identity, hashes: string[]): Promise<Wire[]> {
   const sha256 = webCryptoSha256(nodeCrypto.subtle)
+  // Each track's descriptor digest: any 32 bytes do for a flood (the set's root signs them).
+  const entries: TrackEntry[] = hashes.map((hash) => [hash, hash])
   const rec = await signRecord(signerFor(identity), {
     ver: Date.now(),
     ttl: 3_600,
-    root: await trackSetRoot(sha256, hashes),
+    root: await trackSetRoot(sha256, entries),
     count: hashes.length,
   })
-  return fullAnnouncement(rec, hashes)
+  return fullPages(rec, packEntries(entries))
 }

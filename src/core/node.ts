@@ -21,6 +21,7 @@ import {
   type SessionConfig,
 } from './peer-session.ts'
 import { PeerManager } from './peer-manager.ts'
+import { STANDING_LINKED, STANDING_USEFUL } from './directory.ts'
 import { signerFor, webCryptoSha256, webCryptoVerifier, type RecordVerifier } from './records.ts'
 import type { SignalingClient, SignalingState } from './signaling-client.ts'
 import type { PeerRef } from './signaling-protocol.ts'
@@ -126,6 +127,8 @@ export class DcmxNode {
   readonly links: LinkManager
   #localTracks = new Map<string, Track>()
   #ports = new WeakMap<PeerSession, Ports>()
+  /** Peers our downloaded tracks came from: useful, so kept in a full directory. */
+  #sources = new Set<string>()
   #stoppers: (() => void)[] = []
   #started = false
 
@@ -145,19 +148,22 @@ export class DcmxNode {
       peers: () => this.links.verified.map((e) => this.#ports.get(e.peer)!.gossip),
       strike: (peerId, reason, kind) => this.penalise(peerId, kind ?? 'protocol', reason),
       credit: (peerId, bytes) => this.links.credit(peerId, bytes),
-      onRecords: (records) => {
-        const now = clock.now()
-        for (const { rec, seenMs } of records) this.passive.heard(rec, now - seenMs)
-      },
+      onRecords: (records, source) => this.passive.heardFrom(source, records, clock.now()),
+      standing: (peerId) =>
+        this.links.connected(peerId) ? STANDING_LINKED : this.#sources.has(peerId) ? STANDING_USEFUL : 0,
     })
     this.mesh.events.on('network', () => this.events.emit('network'))
-    const indexLocal = () => (this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t])))
+    const indexLocal = () => {
+      this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t]))
+      this.#sources = new Set(deps.local?.tracks.map((t) => t.source))
+    }
     indexLocal()
     deps.local?.events.on('tracks', indexLocal)
     const content = deps.content
     this.server = new ContentServer({
       clock,
       track: (hash) => this.#localTracks.get(hash),
+      descriptor: (hash) => this.mesh.descriptor(hash),
       read: (hash, start, end) =>
         content
           ? content.read(hash, start, end)
@@ -172,7 +178,8 @@ export class DcmxNode {
       createLink: deps.createLink,
       reputation: this.reputation,
       session: (link, ref) => this.#session(link, ref),
-      candidates: (room, exclude) => this.passive.candidates(room, exclude),
+      refill: (room, exclude) => this.passive.refill(room, exclude),
+      found: (peerIds) => this.passive.found(peerIds),
       config,
     })
     this.links.events.on('change', () => this.events.emit('change'))
@@ -296,6 +303,7 @@ export class DcmxNode {
       partials: content.partials,
       meta: (hash) => this.mesh.gossip.meta.get(hash),
       holders: (hash) => [...this.mesh.directory.holders(hash)].filter((id) => id !== this.peerId),
+      descriptor: (peerId, hash) => this.mesh.directory.descriptor(peerId, hash),
       linked: (peerId) => {
         const entry = this.links.connected(peerId)
         return entry && this.#ports.get(entry.peer)?.content

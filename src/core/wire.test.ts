@@ -12,7 +12,8 @@ import {
   MAX_PEERS_SAMPLE,
   MAX_TEXT,
   MAX_TRACKS_PAGE,
-  PAGE_HASHES,
+  ENTRY_BYTES,
+  PAGE_ENTRIES,
   WIRE_VERSION,
   type SignedRecord,
   type TrackMeta,
@@ -63,7 +64,7 @@ const meta = (n: number, extra: Partial<TrackMeta> = {}): TrackMeta => ({
   ...extra,
 })
 
-const bodyOf = (hashes: number) => new Uint8Array(hashes * 32).map((_, i) => (i * 7) & 0xff)
+const bodyOf = (entries: number) => new Uint8Array(entries * ENTRY_BYTES).map((_, i) => (i * 7) & 0xff)
 
 /** One valid message of every kind, at its smallest and at its largest. */
 const meshSamples: Wire[] = [
@@ -76,7 +77,7 @@ const meshSamples: Wire[] = [
     adds: 0,
     page: MAX_PAGES - 1,
     pages: MAX_PAGES,
-    body: bodyOf(PAGE_HASHES),
+    body: bodyOf(PAGE_ENTRIES),
   },
   { type: 'discover', rec: rec(4), mode: 'delta', base: 17, adds: 2, page: 0, pages: 1, body: bodyOf(3) },
   { type: 'peers-req', id: 1, have: [], max: 0 },
@@ -154,7 +155,12 @@ describe('wire codec', () => {
   it.each([
     ['an empty frame', new Uint8Array(0), 'TRUNCATED'],
     ['a frame over the size cap', new Uint8Array(MAX_FRAME + 1), 'TOO_LARGE'],
-    ['another protocol version', frame(3, { type: 'ping', id: 1 }, undefined, 2), 'VERSION'],
+    ['another protocol version', frame(3, { type: 'ping', id: 1 }, undefined, WIRE_VERSION + 1), 'VERSION'],
+    [
+      'the previous protocol version',
+      frame(3, { type: 'ping', id: 1 }, undefined, WIRE_VERSION - 1),
+      'VERSION',
+    ],
     ['an unknown type code', frame(200, { type: 'ping', id: 1 }), 'UNKNOWN_TYPE'],
     ['a header length past the end', frame(3, { type: 'ping', id: 1 }).subarray(0, 8), 'TRUNCATED'],
     ['a header that is not JSON', frame(3, '{nope'), 'BAD_HEADER'],
@@ -232,7 +238,7 @@ describe('wire codec', () => {
       })),
       'BAD_HEADER',
     ],
-    ['a discover body over one page', altered(discover, (h) => h, bodyOf(PAGE_HASHES + 1)), 'BAD_BODY'],
+    ['a discover body over one page', altered(discover, (h) => h, bodyOf(PAGE_ENTRIES + 1)), 'BAD_BODY'],
     ['a discover page past the last', altered(discover, (h) => ({ ...h, page: MAX_PAGES })), 'BAD_HEADER'],
     [
       'a discover of too many pages',
@@ -242,7 +248,7 @@ describe('wire codec', () => {
     ['a discover of no pages', altered(discover, (h) => ({ ...h, pages: 0 })), 'BAD_HEADER'],
     [
       'a delta adding more than a page',
-      altered(discover, (h) => ({ ...h, mode: 'delta', base: 1, adds: PAGE_HASHES + 1 })),
+      altered(discover, (h) => ({ ...h, mode: 'delta', base: 1, adds: PAGE_ENTRIES + 1 })),
       'BAD_HEADER',
     ],
     ['an unknown discover mode', altered(discover, (h) => ({ ...h, mode: 'diff' })), 'BAD_HEADER'],
@@ -357,7 +363,7 @@ describe('wire codec', () => {
     expect(decodeWire(withTitle('x'.repeat(MAX_TEXT))).ok).toBe(true)
     expect(decodeWire(withTitle('ünïcödé 🎵 “quotes” \\ and a backslash')).ok).toBe(true)
     expect(decodeWire(recWith({ count: MAX_ANNOUNCED, ttl: 86_400 })).ok).toBe(true)
-    expect(decodeWire(altered(discover, (h) => h, bodyOf(PAGE_HASHES))).ok).toBe(true)
+    expect(decodeWire(altered(discover, (h) => h, bodyOf(PAGE_ENTRIES))).ok).toBe(true)
   })
 
   it('refuses to encode a frame it could never send', () => {

@@ -12,7 +12,12 @@ import { err, ok, type Result } from './result.ts'
  * malformed, oversized or of unknown type.
  */
 
-export const WIRE_VERSION = 1
+/**
+ * 2: a record's track set commits to a signed descriptor per track (discover bodies carry
+ * 64-byte entries, pieces-res names the descriptor's MIME and metadata hash). Version-1 frames
+ * are refused as VERSION, so two generations never half-understand each other.
+ */
+export const WIRE_VERSION = 2
 
 /** Largest frame sent or accepted. Chrome allows 256 KiB, but 64 KiB keeps control traffic fair. */
 export const MAX_FRAME = 64 * 1024
@@ -20,11 +25,15 @@ export const MAX_FRAME = 64 * 1024
 /** Headers are typed records; most stay under this (a type may allow more, see SCHEMAS). */
 export const MAX_HEADER = 8 * 1024
 
-/** Content hashes per `discover` page (32 raw bytes each, in the body). */
-export const PAGE_HASHES = 1800
-/** Pages in one full announcement: the most tracks a node announces is PAGE_HASHES × MAX_PAGES. */
-export const MAX_PAGES = 8
-export const MAX_ANNOUNCED = PAGE_HASHES * MAX_PAGES
+/**
+ * Track entries per `discover` page, in the body: each is the content hash and the digest of the
+ * track's descriptor, 32 raw bytes each (see descriptors.ts).
+ */
+export const PAGE_ENTRIES = 900
+export const ENTRY_BYTES = 64
+/** Pages in one full announcement: the most tracks a node announces is PAGE_ENTRIES × MAX_PAGES. */
+export const MAX_PAGES = 16
+export const MAX_ANNOUNCED = PAGE_ENTRIES * MAX_PAGES
 /** Entries in a gossip digest, records in a peers response, hashes in a tracks request. */
 export const MAX_DIGEST = 64
 export const MAX_PEERS_SAMPLE = 32
@@ -77,8 +86,9 @@ const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT), v.regex(/
 /**
  * A node's signed announcement of itself: who it is (peer id and the key it derives from), a
  * version (its clock in ms, strictly increasing, so a replay is never newer), how long the record
- * stays valid, and its track set as a count and a root (sha256 over the sorted raw hashes). The
- * track hashes themselves travel beside it, full or as a delta, and are checked against the root.
+ * stays valid, and its track set as a count and a root (sha256 over the entries, each a content
+ * hash and its descriptor's digest, sorted by hash). The entries themselves travel beside it,
+ * full or as a delta, and are checked against the root.
  */
 export const RecordSchema = v.strictObject({
   peer: PeerId,
@@ -133,9 +143,9 @@ const SCHEMAS = {
   ping: { header: v.strictObject({ type: v.literal('ping'), id: RequestId }), maxBody: MAX_FRAME - 64 },
   pong: { header: v.strictObject({ type: v.literal('pong'), id: RequestId }), maxBody: MAX_FRAME - 64 },
   /**
-   * An announcement: a signed record plus its track hashes as raw 32-byte values in the body —
-   * the full set (in `pages` frames for a large library) or the change since version `base`
-   * (`adds` hashes added, then the rest removed).
+   * An announcement: a signed record plus its track entries (content hash ‖ descriptor digest,
+   * raw) in the body — the full set (in `pages` frames for a large library) or the change since
+   * version `base` (`adds` entries added, then the entries removed).
    */
   discover: {
     header: v.strictObject({
@@ -143,11 +153,11 @@ const SCHEMAS = {
       rec: RecordSchema,
       mode: v.picklist(['full', 'delta']),
       base: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-      adds: Count(PAGE_HASHES),
+      adds: Count(PAGE_ENTRIES),
       page: Count(MAX_PAGES - 1),
       pages: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PAGES)),
     }),
-    maxBody: PAGE_HASHES * 32,
+    maxBody: PAGE_ENTRIES * ENTRY_BYTES,
   },
   /**
    * Push-pull gossip: "these are the versions I know" (a bounded sample); the answer carries
@@ -228,7 +238,11 @@ const SCHEMAS = {
     }),
     maxBody: 0,
   },
-  /** A blob's piece list, a page of hashes at a time, bound to its root. */
+  /**
+   * A blob's piece list, a page of hashes at a time, bound to its root; with the holder's MIME
+   * and metadata hash, the header is the holder's whole descriptor for the track, checked
+   * against the digest its signed record committed to.
+   */
   'pieces-req': {
     header: v.strictObject({
       type: v.literal('pieces-req'),
@@ -247,6 +261,8 @@ const SCHEMAS = {
       root: Hash,
       count: Count(MAX_PIECES),
       from: Count(MAX_PIECES),
+      mime: TrackMetaSchema.entries.mime,
+      meta: Hash,
     }),
     maxBody: PIECES_PAGE * 32,
   },

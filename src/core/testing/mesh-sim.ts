@@ -5,6 +5,7 @@ import { Emitter } from '../emitter.ts'
 import type { GossipConfig, GossipPeer } from '../gossip.ts'
 import { Mesh, toTrackMeta, type MeshConfig } from '../mesh.ts'
 import type { LocalTracks } from '../mesh-types.ts'
+import { PeerManager } from '../peer-manager.ts'
 import { DEFAULT_SESSION_CONFIG } from '../peer-session.ts'
 import { InboundGate } from '../inbound-gate.ts'
 import { RequestTable, type Unnumbered } from '../request-table.ts'
@@ -26,7 +27,7 @@ const sha256Sync = (data: Uint8Array) => new Uint8Array(createHash('sha256').upd
 export const simSha256: Sha256 = (data) => Promise.resolve(sha256Sync(data))
 
 /** A cheap signer: the "signature" is sha256(secret ‖ data); peer id = sha256(key) as usual. */
-function simSigner(): RecordSigner & { secret: Uint8Array } {
+export function simSigner(): RecordSigner & { secret: Uint8Array } {
   const secret = new Uint8Array(randomBytes(32))
   // The "public key" is the secret itself: the verifier below knows nothing else.
   const key = Buffer.from(secret).toString('base64')
@@ -45,6 +46,11 @@ function simSigner(): RecordSigner & { secret: Uint8Array } {
  * nodes: a record that is checked at 500 nodes is hashed once. A forged field changes the key.
  */
 const verdicts = new Map<string, boolean>()
+
+/** Drop the shared verdicts (a memory measurement must not count them as the directory's). */
+export function forgetVerdicts(): void {
+  verdicts.clear()
+}
 
 export const simVerifier: RecordVerifier = (rec) => {
   const transcript = recordTranscript(rec)
@@ -150,6 +156,8 @@ export class SimNode {
   bytesSent = 0
   mesh!: Mesh
   readonly reputation: Reputation
+  /** The passive view, fed by gossip as DcmxNode feeds it. */
+  passive!: PeerManager
 
   constructor(
     readonly sim: MeshSim,
@@ -449,7 +457,9 @@ export class MeshSim {
       config: { ...this.options.mesh, gossip: { jitter: 0, ...this.options.gossip } },
       peers: () => [...node.links.values()].filter((p) => p.to.alive),
       strike: (peerId, reason, kind) => node.links.get(peerId)?.penalise(kind ?? 'protocol', reason),
+      onRecords: (records, source) => node.passive.heardFrom(source, records, this.clock.now()),
     })
+    node.passive = new PeerManager(node.peerId, this.random)
     this.nodes.push(node)
     return node
   }

@@ -1,0 +1,131 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import type { Track } from './catalog.ts'
+import { PIECE_SIZE } from './content.ts'
+import { describeTrack } from './descriptors.ts'
+import { Fetcher, type FetchPeer } from './fetcher.ts'
+import { packHashes, type Sha256 } from './records.ts'
+import { MemoryPartialStore } from './testing/memory-partial.ts'
+import { MemoryStore, referenceDigest } from './testing/memory-store.ts'
+import { realClock } from './testing/ws-socket.ts'
+import { PIECES_PAGE, type TrackMeta, type Wire } from './wire.ts'
+
+/**
+ * Piece lists and metadata checked against what each holder signed: Sybils with a
+ * self-consistent fake list cannot outvote an honest holder into the player, and metadata from
+ * a relay (a wrong size, say) never gets an honest holder struck.
+ */
+
+const sha256: Sha256 = async (data) => new Uint8Array(createHash('sha256').update(data).digest())
+const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+
+type Holder = FetchPeer & { signed: string }
+
+/** A holder that serves `bytes` as the pieces of track `hash`, with the descriptor it signed. */
+async function holder(peerId: string, hash: string, bytes: Uint8Array, meta: TrackMeta): Promise<Holder> {
+  const d = referenceDigest(bytes)
+  const { descriptor, digest } = await describeTrack(sha256, {
+    ...meta,
+    size: bytes.length,
+    piecesRoot: d.piecesRoot,
+  })
+  return {
+    peerId,
+    signed: digest,
+    fetchPiece: async (_hash: string, index: number) =>
+      bytes.slice(index * PIECE_SIZE, (index + 1) * PIECE_SIZE),
+    request: async (msg: { hash: string; from: number }): Promise<Wire> => ({
+      type: 'pieces-res',
+      id: 0,
+      size: descriptor.size,
+      pieceSize: descriptor.pieceSize,
+      root: descriptor.piecesRoot,
+      count: d.pieces.length,
+      from: msg.from,
+      mime: descriptor.mime,
+      meta: descriptor.metaHash,
+      body: packHashes(d.pieces.slice(msg.from, msg.from + PIECES_PAGE)),
+    }),
+  }
+}
+
+function fetcher(holders: Holder[], meta: TrackMeta) {
+  const store = new MemoryStore()
+  const penalties: { peerId: string; reason: string; ban: boolean }[] = []
+  const adopted: Track[] = []
+  const byId = new Map(holders.map((h) => [h.peerId, h]))
+  const f = new Fetcher({
+    clock: realClock,
+    random: Math.random,
+    sha256,
+    partials: new MemoryPartialStore(store),
+    meta: () => meta,
+    holders: () => holders.map((h) => h.peerId),
+    descriptor: (peerId) => byId.get(peerId)?.signed,
+    linked: (peerId) => byId.get(peerId),
+    connect: () => {},
+    readStored: (hash, start, end) => store.read(hash, start, end),
+    adopt: async (track) => void adopted.push(track),
+    penalise: (peerId, reason, ban) => void penalties.push({ peerId, reason, ban }),
+    config: { locateTimeoutMs: 2_000 },
+  })
+  return { f, penalties, adopted }
+}
+
+const honestBytes = new Uint8Array(randomBytes(3 * PIECE_SIZE + 1234))
+const hash = digestOf(honestBytes)
+const meta: TrackMeta = {
+  hash,
+  size: honestBytes.length,
+  mime: 'audio/mpeg',
+  title: 'Contested',
+  pieceSize: PIECE_SIZE,
+  piecesRoot: referenceDigest(honestBytes).piecesRoot,
+}
+
+describe('piece lists and metadata bound to signed descriptors', () => {
+  it('2 Sybils with a self-consistent fake list vs 1 honest holder: the player gets honest bytes, the Sybils are penalised first', async () => {
+    const fake = new Uint8Array(randomBytes(honestBytes.length))
+    const sybils = [
+      await holder('a'.repeat(32), hash, fake, meta),
+      await holder('b'.repeat(32), hash, fake, meta),
+    ]
+    const honest = await holder('c'.repeat(32), hash, honestBytes, meta)
+    const { f, penalties, adopted } = fetcher([...sybils, honest], meta)
+    const bytes = await f.read(hash, 0, PIECE_SIZE)
+    // What the Sybils had done was known before the first byte reached the player.
+    const before = penalties.map((p) => p.peerId)
+    expect(digestOf(bytes)).toBe(digestOf(honestBytes.subarray(0, PIECE_SIZE)))
+    for (const s of sybils) expect(before).toContain(s.peerId)
+    expect(penalties.filter((p) => p.peerId === honest.peerId)).toEqual([])
+    expect(penalties.every((p) => p.ban)).toBe(true)
+    await f.fetch(hash).finished
+    expect(adopted[0]?.piecesRoot).toBe(meta.piecesRoot)
+  })
+
+  it('metadata with a wrong size strikes no honest holder', async () => {
+    const honest = [
+      await holder('c'.repeat(32), hash, honestBytes, meta),
+      await holder('d'.repeat(32), hash, honestBytes, meta),
+    ]
+    const wrong = { ...meta, size: meta.size + 5_000 }
+    const { f, penalties } = fetcher(honest, wrong)
+    const bytes = await f.read(hash, 0, 1000)
+    expect(digestOf(bytes)).toBe(digestOf(honestBytes.subarray(0, 1000)))
+    await f.fetch(hash).finished
+    expect(penalties).toEqual([])
+    // The size the player is told is the one the holders signed, not the relayed one.
+    expect((await f.describe(hash))?.size).toBe(honestBytes.length)
+  })
+
+  it('strikes a holder whose list contradicts the descriptor it signed, and fetches from the others', async () => {
+    const honest = await holder('c'.repeat(32), hash, honestBytes, meta)
+    const liar = {
+      ...(await holder('e'.repeat(32), hash, honestBytes, meta)),
+      signed: honest.signed.replace(/^./, '0'),
+    }
+    const { f, penalties } = fetcher([liar, honest], meta)
+    await f.fetch(hash).finished
+    expect(penalties.map((p) => [p.peerId, p.ban])).toEqual([[liar.peerId, false]])
+  })
+})
