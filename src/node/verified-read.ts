@@ -6,7 +6,7 @@ import { DcmxError } from '../core/errors.ts'
 export type RangeRead = (hash: string, start: number, end: number) => Promise<Uint8Array>
 
 /**
- * Reads that check what they return: every piece a range touches is read whole and compared with
+ * Reads that check what they return; every piece a range touches is read whole and compared with
  * the catalog's piece hash before any of its bytes leave, so a blob damaged on disk is never served
  * to a peer or a player (HASH_MISMATCH, and `onDamage` says which blob). A blob without a catalog
  * entry is not served at all.

@@ -26,11 +26,11 @@ const song = makeWav({ name: 'bench.wav', seconds: 90, sampleRate: 44_100, title
 const songHash = sha256(song.buffer)
 const PUMP_BYTES = 16 * 1024 * 1024
 
-const PATHS: { name: string; a: HomeName; b: HomeName; turn: boolean }[] = [
-  { name: 'direct (host ↔ host, one home)', a: 'cone1', b: 'cone1', turn: false },
-  { name: 'reflexive (cone NAT ↔ cone NAT)', a: 'cone1', b: 'cone2', turn: false },
-  { name: 'relayed, TURN/UDP (symmetric NAT ↔ cone NAT)', a: 'symmetric', b: 'cone1', turn: true },
-  { name: 'relayed, TURN/TCP (UDP blocked ↔ cone NAT)', a: 'udpblocked', b: 'cone1', turn: true },
+const PATHS: { name: string; a: HomeName; b: HomeName; withTurn: boolean }[] = [
+  { name: 'direct (host ↔ host, one home)', a: 'cone1', b: 'cone1', withTurn: false },
+  { name: 'reflexive (cone NAT ↔ cone NAT)', a: 'cone1', b: 'cone2', withTurn: false },
+  { name: 'relayed, TURN/UDP (symmetric NAT ↔ cone NAT)', a: 'symmetric', b: 'cone1', withTurn: true },
+  { name: 'relayed, TURN/TCP (UDP blocked ↔ cone NAT)', a: 'udpblocked', b: 'cone1', withTurn: true },
 ]
 
 const mbps = (bytes: number, ms: number) => ((bytes / 1e6 / ms) * 1000).toFixed(1)
@@ -51,7 +51,7 @@ test('NAT lab: link set-up and throughput per path, beside a bare data channel',
   const rows: string[] = []
   try {
     for (const path of PATHS) {
-      const server = await labServer(lab, coturn, { turn: path.turn })
+      const server = await labServer(lab, coturn, { withTurn: path.withTurn })
       const browsers: Browser[] = []
       try {
         const origin = new URL(server.url).origin
@@ -102,7 +102,7 @@ test('NAT lab: link set-up and throughput per path, beside a bare data channel',
         // The ceiling: a bare channel between the same two homes, with the same ICE servers.
         const iceServers = new IceProvider(
           [stunServer(lab, coturn)],
-          path.turn ? { secret: SECRET, urls: [turnUrl(lab, coturn)] } : undefined,
+          path.withTurn ? { secret: SECRET, urls: [turnUrl(lab, coturn)] } : undefined,
         ).serversFor('bench')
         const pa = await (await ba.newContext()).newPage()
         const pb = await (await bb.newContext()).newPage()

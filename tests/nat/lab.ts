@@ -51,22 +51,22 @@ export function labCoturn(
 }
 
 /** The STUN entry for coturn. */
-export const stunServer = (lab: Lab, coturn: Coturn): IceServer => ({
-  urls: `${scheme('stun')}${lab.internet}:${coturn.port}`,
+export const stunServer = (lab: Lab, relay: Coturn): IceServer => ({
+  urls: `${scheme('stun')}${lab.internet}:${relay.port}`,
 })
 
 /** The TURN URL of coturn (transport-less: the server offers it over UDP and TCP). */
-export const turnUrl = (lab: Lab, coturn: Coturn) => `${scheme('turn')}${lab.internet}:${coturn.port}`
+export const turnUrl = (lab: Lab, relay: Coturn) => `${scheme('turn')}${lab.internet}:${relay.port}`
 
 /** A DCMX server on the internet address, with STUN only, or with TURN credentials as well. */
-export function labServer(lab: Lab, coturn: Coturn, opts: { turn: boolean }): Promise<SignalingServer> {
+export function labServer(lab: Lab, relay: Coturn, opts: { withTurn: boolean }): Promise<SignalingServer> {
   return startSignaling({
     host: lab.internet,
     port: 0,
     staticDir: STATIC_DIR,
     log: () => {},
-    iceServers: [stunServer(lab, coturn)],
-    ...(opts.turn ? { turnAuth: { secret: SECRET, urls: [turnUrl(lab, coturn)] } } : {}),
+    iceServers: [stunServer(lab, relay)],
+    ...(opts.withTurn ? { turnAuth: { secret: SECRET, urls: [turnUrl(lab, relay)] } } : {}),
   })
 }
 

@@ -16,12 +16,12 @@ import {
 } from './lab.ts'
 
 const lab = readLab()
-let coturn: Coturn
+let turnServer: Coturn
 test.beforeAll(async () => {
-  coturn = await labCoturn(lab)
+  turnServer = await labCoturn(lab)
 })
 test.afterAll(async () => {
-  await coturn?.close()
+  await turnServer?.close()
 })
 
 const browsers: Browser[] = []
@@ -35,9 +35,9 @@ test.afterEach(async () => {
 async function twoHomes(
   a: HomeName,
   b: HomeName,
-  opts: { turn: boolean; params?: Record<string, string>; relay?: Coturn },
+  opts: { withTurn: boolean; params?: Record<string, string>; relay?: Coturn },
 ) {
-  server = await labServer(lab, opts.relay ?? coturn, { turn: opts.turn })
+  server = await labServer(lab, opts.relay ?? turnServer, { withTurn: opts.withTurn })
   const origin = new URL(server.url).origin
   const room = `nat${Date.now() % 100_000}`
   const [ba, bb] = await Promise.all([launchHome(lab, a, origin), launchHome(lab, b, origin)])
@@ -59,7 +59,7 @@ const bigSong = makeWav({
 })
 
 test('two tabs behind two different cone NATs link directly, and one plays the other’s track', async () => {
-  const { na, nb } = await twoHomes('cone1', 'cone2', { turn: false })
+  const { na, nb } = await twoHomes('cone1', 'cone2', { withTurn: false })
   const route = await routeTo(nb, na.peerId)
   expect(route.local).not.toBe('relay')
   expect(route.remote).not.toBe('relay')
@@ -105,7 +105,7 @@ async function transfer(from: { page: Page }, to: { page: Page }, file = song) {
 }
 
 test('a tab behind a symmetric NAT links to a cone NAT only through coturn, and the transfer completes', async () => {
-  const { na, nb } = await twoHomes('symmetric', 'cone1', { turn: true })
+  const { na, nb } = await twoHomes('symmetric', 'cone1', { withTurn: true })
   const route = await routeTo(na, nb.peerId)
   expect(route.local === 'relay' || route.remote === 'relay', JSON.stringify(route)).toBe(true)
   await transfer(nb, na)
@@ -113,7 +113,7 @@ test('a tab behind a symmetric NAT links to a cone NAT only through coturn, and 
 
 test('without TURN, symmetric ↔ cone fails within a bounded time with a sentence the user can act on', async () => {
   const started = Date.now()
-  const { na } = await twoHomes('symmetric', 'cone1', { turn: false })
+  const { na } = await twoHomes('symmetric', 'cone1', { withTurn: false })
   await expect(activity(na)).toContainText(
     'Could not reach this peer directly, and the server offers no relay',
     { timeout: 30_000 },
@@ -131,7 +131,7 @@ test('a relayed path that breaks mid-transfer is restarted relay-only, and the t
   // closes the relay socket of the allocation in use after such a failure.
   const broken = await labCoturn(lab, { port: 3479, denyPrivatePeers: false })
   try {
-    const { na, nb } = await twoHomes('symmetric', 'cone1', { turn: true, relay: broken })
+    const { na, nb } = await twoHomes('symmetric', 'cone1', { withTurn: true, relay: broken })
     na.page.on('console', (m) => m.text().startsWith('[dbg]') && console.log('A', m.text().slice(0, 400)))
     nb.page.on('console', (m) => m.text().startsWith('[dbg]') && console.log('B', m.text().slice(0, 400)))
     const before = await routeTo(na, nb.peerId)
@@ -151,14 +151,14 @@ test('a relayed path that breaks mid-transfer is restarted relay-only, and the t
 })
 
 test('a tab on a network that blocks UDP links through TURN over TCP', async () => {
-  const { na, nb } = await twoHomes('udpblocked', 'cone1', { turn: true })
+  const { na, nb } = await twoHomes('udpblocked', 'cone1', { withTurn: true })
   const route = await routeTo(na, nb.peerId)
   expect(route).toMatchObject({ local: 'relay', relayProtocol: 'tcp' })
   await expect(na.page.getByTestId('peer-route')).toHaveText('relayed (TCP)')
 })
 
 test('in relay-only mode no host or reflexive candidate of the tab ever reaches the other peer', async () => {
-  const { na, nb } = await twoHomes('cone1', 'cone2', { turn: true, params: { relay: '1' } })
+  const { na, nb } = await twoHomes('cone1', 'cone2', { withTurn: true, params: { relay: '1' } })
   const route = await routeTo(na, nb.peerId)
   expect(route.local).toBe('relay')
   await expect(na.page.getByRole('checkbox', { name: /Relay-only mode/, includeHidden: true })).toBeChecked()
