@@ -122,7 +122,8 @@ describe('piece lists and metadata bound to signed descriptors', () => {
     const honest = await holder('c'.repeat(32), hash, honestBytes, meta)
     const liar = {
       ...(await holder('e'.repeat(32), hash, honestBytes, meta)),
-      signed: honest.signed.replace(/^./, '0'),
+      // Another digest in its first digit (a fixed '0' would be no change one time in 16).
+      signed: (honest.signed.startsWith('0') ? '1' : '0') + honest.signed.slice(1),
     }
     const { f, penalties } = fetcher([liar, honest], meta)
     await f.fetch(hash).finished
