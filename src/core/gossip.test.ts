@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Track } from './catalog.ts'
-import type { GossipPeer } from './gossip.ts'
+import { META_LIMITS, metaBytes, type GossipPeer } from './gossip.ts'
 import { packEntries, type TrackEntry } from './records.ts'
 import { MeshSim, simHash, simTrack, type SimNode } from './testing/mesh-sim.ts'
 import {
@@ -70,6 +70,54 @@ describe('gossip', () => {
     for (const r of requests) expect(r.hashes.length).toBeLessThanOrEqual(MAX_TRACKS_PAGE)
     expect(new Set(requests.flatMap((r) => r.hashes)).size).toBe(100)
     for (const t of a.library.tracks) expect(b.mesh.gossip.meta.get(t.contentHash)?.title).toBe(t.title)
+  })
+
+  it('keeps metadata within its byte cap, however long the titles peers write', async () => {
+    const saved = { ...META_LIMITS }
+    META_LIMITS.bytes = 200 * 1024
+    try {
+      const long = (i: number) => `${i} ${'x'.repeat(MAX_TEXT - 8)}`
+      const sim = new MeshSim({ degree: 0 })
+      await sim.populate(2, (i) => (i === 0 ? tracks('long', 300, long) : []))
+      const [a, b] = sim.nodes as [SimNode, SimNode]
+      for (const node of sim.nodes) for (const peer of node.links.values()) void node.mesh.linked(peer)
+      await sim.settle()
+      const { meta } = b.mesh.gossip
+      const total = [...meta.values()].reduce((sum, m) => sum + metaBytes(m), 0)
+      expect(a.library.tracks.length * metaBytes(meta.values().next().value!)).toBeGreaterThan(
+        META_LIMITS.bytes,
+      )
+      expect(b.mesh.gossip.metaBytes).toBe(total)
+      expect(total).toBeLessThanOrEqual(META_LIMITS.bytes)
+      expect(meta.size).toBeGreaterThan(0)
+      expect(meta.size).toBeLessThan(300)
+      // What is kept is what was heard, text intact.
+      for (const [hash, m] of meta)
+        expect(a.library.tracks.find((t) => t.contentHash === hash)?.title).toBe(m.title)
+    } finally {
+      Object.assign(META_LIMITS, saved)
+    }
+  })
+
+  it('drops metadata of tracks nobody announces before that of announced ones', async () => {
+    const saved = { ...META_LIMITS }
+    META_LIMITS.entries = 100
+    try {
+      const sim = new MeshSim({ degree: 0 })
+      await sim.populate(2, (i) => (i === 0 ? tracks('kept', 60) : []))
+      const [a, b] = sim.nodes as [SimNode, SimNode]
+      for (const node of sim.nodes) for (const peer of node.links.values()) void node.mesh.linked(peer)
+      await sim.settle()
+      const { meta } = b.mesh.gossip
+      const sample = meta.get(a.library.tracks[0]!.contentHash)!
+      // Metadata for 60 more tracks that nobody announces (as a track removed here keeps its own).
+      for (const t of tracks('gone', 60))
+        b.mesh.gossip.keepMeta({ ...sample, hash: t.contentHash, title: t.title })
+      expect(meta.size).toBeLessThanOrEqual(100)
+      for (const t of a.library.tracks) expect(meta.has(t.contentHash)).toBe(true)
+    } finally {
+      Object.assign(META_LIMITS, saved)
+    }
   })
 
   it('caps a tracks answer to one frame and lists the rest as missing', async () => {

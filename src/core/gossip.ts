@@ -98,14 +98,29 @@ type PendingFull = { origin: string; ver: number; pages: (TrackEntry[] | undefin
 
 /** Partial full announcements kept at once (each up to MAX_PAGES pages). */
 const MAX_PENDING_FULL = 16
-/** Metadata kept for tracks nobody announces any more (shown as unavailable). */
-const MAX_META = 50_000
+/**
+ * Track metadata kept, bounded by count and by an estimate of its heap bytes (the text fields are
+ * peers' words, each up to MAX_TEXT characters): room for a 100,000-track network view at typical
+ * sizes, and a hard ceiling whatever peers write. Past either cap, metadata for tracks nobody
+ * announces any more goes first, then the oldest; down to 90 % of the caps, so eviction runs
+ * once per overflow rather than on every page.
+ */
+export const META_LIMITS = { entries: 150_000, bytes: 48 * 1024 * 1024 }
+
+/** V8 keeps a Latin-1 string at 1 byte a character and anything else at 2; count 2 to be safe. */
+export function metaBytes(meta: TrackMeta): number {
+  let chars = 0
+  for (const value of Object.values(meta)) if (typeof value === 'string') chars += value.length
+  return 160 + 2 * chars
+}
 
 export class Gossip {
   readonly config: GossipConfig
   rounds = 0
   /** Track metadata heard from peers (untrusted text, validated by the codec). */
   readonly meta = new Map<string, TrackMeta>()
+  /** `metaBytes` summed over `meta`. */
+  #metaBytes = 0
   /**
    * Full announcements arriving in pages, by sender and origin: pages from different senders are
    * never mixed, so one liar's page cannot spoil (and get blamed on) an honest sender's set.
@@ -471,21 +486,43 @@ export class Gossip {
         continue
       }
       if (this.meta.has(meta.hash)) continue
-      this.meta.set(meta.hash, meta)
+      this.keepMeta(meta)
       added = true
     }
-    while (this.meta.size > MAX_META) this.#forgetUnavailableMeta()
     if (added) this.#onMeta?.()
   }
 
-  #forgetUnavailableMeta() {
-    for (const hash of this.meta.keys()) {
-      if (this.deps.directory.holderCount(hash) === 0) {
-        this.meta.delete(hash)
-        return
-      }
+  /** Keep metadata already checked (or this node's own, for a track it no longer holds). */
+  keepMeta(meta: TrackMeta): void {
+    const previous = this.meta.get(meta.hash)
+    if (previous) this.#metaBytes -= metaBytes(previous)
+    this.meta.set(meta.hash, meta)
+    this.#metaBytes += metaBytes(meta)
+    if (this.meta.size > META_LIMITS.entries || this.#metaBytes > META_LIMITS.bytes) this.#shrinkMeta()
+  }
+
+  /** Heap bytes the metadata cache is estimated to hold (bounded by META_LIMITS.bytes). */
+  get metaBytes(): number {
+    return this.#metaBytes
+  }
+
+  /** Down to 90 % of both caps: unannounced tracks first, then the oldest heard. */
+  #shrinkMeta() {
+    const entries = Math.floor(META_LIMITS.entries * 0.9)
+    const bytes = Math.floor(META_LIMITS.bytes * 0.9)
+    const over = () => this.meta.size > entries || this.#metaBytes > bytes
+    const drop = (hash: string, meta: TrackMeta) => {
+      this.meta.delete(hash)
+      this.#metaBytes -= metaBytes(meta)
     }
-    this.meta.delete(this.meta.keys().next().value!)
+    for (const [hash, meta] of this.meta) {
+      if (!over()) return
+      if (this.deps.directory.holderCount(hash) === 0) drop(hash, meta)
+    }
+    for (const [hash, meta] of this.meta) {
+      if (!over()) return
+      drop(hash, meta)
+    }
   }
 
   /** Announced tracks still without metadata: ask linked holders first, else any linked peer. */

@@ -171,7 +171,7 @@ export class Mesh {
       if (meta) this.#localMeta.set(track.contentHash, meta)
     }
     // A track removed here may live on elsewhere: keep describing it like any network track.
-    for (const [hash, meta] of before) if (!this.#localMeta.has(hash)) this.gossip.meta.set(hash, meta)
+    for (const [hash, meta] of before) if (!this.#localMeta.has(hash)) this.gossip.keepMeta(meta)
     const described = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
     for (const [hash, meta] of this.#localMeta) {
       described.set(hash, this.#localDesc.get(hash) ?? (await describeTrack(this.deps.sha256, meta)))

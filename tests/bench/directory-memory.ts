@@ -169,7 +169,8 @@ as its new-origin quota admits (600 a minute), ${f0(run.records)} records offere
 the directory held ${f0(run.entries)} entries, ${f0(run.origins)} origins and ${f0(run.tombstones)}
 tombstones; ${f0(run.refused)} records were refused unhashed (over quota, or no room for their
 standing). Gossip's other per-node stores are bounded apart from this: partial full sets (16 at
-most) and track metadata (50,000 entries, up to about 2 KiB each with every text field at its cap).
+most) and track metadata (at most 150,000 entries and 48 MiB by its own estimate of their heap
+bytes, `META_LIMITS` in src/core/gossip.ts).
 `
 console.log(md)
 writeBenchSection('directory-memory', md)
