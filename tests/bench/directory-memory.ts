@@ -170,7 +170,7 @@ the directory held ${f0(run.entries)} entries, ${f0(run.origins)} origins and ${
 tombstones; ${f0(run.refused)} records were refused unhashed (over quota, or no room for their
 standing). Gossip's other per-node stores are bounded apart from this: partial full sets (16 at
 most) and track metadata (at most 150,000 entries and 48 MiB by its own estimate of their heap
-bytes, `META_LIMITS` in src/core/gossip.ts).
+bytes: META_LIMITS in src/core/gossip.ts).
 `
 console.log(md)
 writeBenchSection('directory-memory', md)
