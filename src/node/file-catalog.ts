@@ -40,8 +40,8 @@ const FileSchema = v.object({
 })
 
 /**
- * The catalog as `metadata/tracks.json`, kept in memory and rewritten whole (atomically) on each
- * change; cover images under `metadata/covers/<hash>`. Only the process holding the home's lock
+ * The catalog as `metadata/tracks.json`, kept in memory and rewritten whole (atomically) after
+ * changes, bursts of them coalesced; cover images under `metadata/covers/<hash>`. Only the process holding the home's lock
  * writes it; any process may read it, since a rename never shows a half-written file.
  */
 export class FileCatalog implements Catalog {
@@ -49,12 +49,15 @@ export class FileCatalog implements Catalog {
   #covers = new Map<string, string>()
   #loaded: Promise<void> | undefined
   #writes: Promise<void> = Promise.resolve()
+  /** The write that has not started yet: later changes ride on it. */
+  #queued: Promise<void> | undefined
   /** Entries of tracks.json that failed their schema at load (reported by `dcmx verify`). */
   invalid = 0
 
   constructor(
     private readonly path: string,
     private readonly coversDir: string,
+    private readonly write: (path: string, text: string) => Promise<void> = writeFileAtomic,
   ) {}
 
   async list(): Promise<Track[]> {
@@ -142,18 +145,25 @@ export class FileCatalog implements Catalog {
     return this.#loaded
   }
 
-  /** Writes are serialised, each one the whole current state. */
+  /**
+   * Writes are serialised, each one the whole state as it is when that write starts. A change made
+   * while a write runs joins the one queued after it, so a burst of changes (an import of many
+   * files) costs two writes, not one each.
+   */
   #save(): Promise<void> {
-    const run = this.#writes.then(() =>
-      writeFileAtomic(
+    if (this.#queued) return this.#queued
+    const run = this.#writes.then(() => {
+      this.#queued = undefined
+      return this.write(
         this.path,
         JSON.stringify({
           version: 1,
           tracks: [...this.#tracks.values()],
           covers: Object.fromEntries(this.#covers),
         }),
-      ),
-    )
+      )
+    })
+    this.#queued = run
     this.#writes = run.catch(() => {})
     return run
   }

@@ -8,6 +8,7 @@ import { DcmxError } from '../core/errors.ts'
 import { peerIdOf } from '../core/identity.ts'
 import { referenceDigest } from '../core/testing/memory-store.ts'
 import { resolveSettings } from '../cli/config.ts'
+import { writeFileAtomic } from './atomic.ts'
 import { FileCatalog } from './file-catalog.ts'
 import { diskFile, FsContentStore } from './fs-store.ts'
 import { HomeLock, HomeLockedError } from './home-lock.ts'
@@ -133,6 +134,36 @@ describe('file catalog', () => {
     const reloaded = new FileCatalog(path, dir)
     expect(await reloaded.list()).toEqual([track])
     expect(reloaded.invalid).toBe(1)
+  })
+
+  it('coalesces a burst of changes into a couple of whole-file writes, and each add waits for its own', async () => {
+    const path = join(dir, 'tracks.json')
+    const writes: number[] = []
+    const catalog = new FileCatalog(path, dir, async (p, text) => {
+      writes.push(JSON.parse(text).tracks.length)
+      await writeFileAtomic(p, text)
+    })
+    const tracks = Array.from({ length: 200 }, (_, i) => ({
+      ...referenceDigest(new Uint8Array([i, i >> 8, 7])),
+      mime: 'audio/wav',
+      container: 'WAVE',
+      title: `t${i}`,
+      pieceSize: PIECE_SIZE,
+      fileName: `${i}.wav`,
+      addedAt: i,
+      source: 'local',
+    }))
+    await Promise.all(
+      tracks.map(async (t) => {
+        await catalog.add(t)
+        // Resolved only once a write that holds this track is on disk.
+        const onDisk = JSON.parse(await readFile(path, 'utf8')).tracks as { contentHash: string }[]
+        expect(onDisk.some((x) => x.contentHash === t.contentHash)).toBe(true)
+      }),
+    )
+    expect(writes.length).toBeLessThanOrEqual(2)
+    expect(writes.at(-1)).toBe(200)
+    expect((await new FileCatalog(path, dir).list()).length).toBe(200)
   })
 })
 
