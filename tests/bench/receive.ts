@@ -125,7 +125,7 @@ The receiver's side of a download, without the network: ${MIB} MiB of verified 2
 in a fresh buffer, as the link layer assembles them, cut before the clock starts; ${WRITE_WINDOW} writes in flight) written to a partial
 store by the page, then \`complete()\` into the content store (OPFS). Chromium with an on-disk
 profile, the bench page (\`tests/bench/page/receive-bench.ts\`) on the real platform code. Medians of
-${REPEATS} runs after a warm-up, in ms per MiB. "Main thread" is the page's CDP
+${REPEATS} runs after a warm-up (each column its own median), in ms per MiB. "Main thread" is the page's CDP
 \`Performance.getMetrics\` TaskDuration; "browser CPU" is user + system time of every process of
 this browser (renderer, its workers, storage and browser processes), from \`/proc\`.
 
