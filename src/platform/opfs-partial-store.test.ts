@@ -2,12 +2,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Track } from '../core/catalog.ts'
 import { PIECE_SIZE } from '../core/content.ts'
-import { describeTrack } from '../core/descriptors.ts'
-import { Fetcher, type FetchPeer } from '../core/fetcher.ts'
-import { packHashes, type Sha256 } from '../core/records.ts'
+import { Fetcher } from '../core/fetcher.ts'
 import { referenceDigest } from '../core/testing/memory-store.ts'
+import { nodeSha256, signedHolder, type SignedHolder } from '../core/testing/signed-holder.ts'
 import { realClock } from '../core/testing/ws-socket.ts'
-import { PIECES_PAGE, type TrackMeta, type Wire } from '../core/wire.ts'
+import type { TrackMeta } from '../core/wire.ts'
 import { PartialFiles } from '../workers/partial-files.ts'
 import { memoryOpfs, type MemoryDir } from '../workers/testing/memory-opfs.ts'
 import { OpfsPartialStore } from './opfs-partial-store.ts'
@@ -19,59 +18,23 @@ import { OpfsStore } from './opfs-store.ts'
  * tabs of one origin want the same track.
  */
 
-const sha256: Sha256 = async (data) => new Uint8Array(createHash('sha256').update(data).digest())
 const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const noWait = { sleep: async () => {} }
 
-/** A holder serving `bytes` as track `hash`'s pieces (each after `gate(index)`), with its signed descriptor. */
-async function holder(
-  peerId: string,
-  bytes: Uint8Array,
-  meta: TrackMeta,
-  gate: (index: number) => Promise<void> = async () => {},
-) {
-  const d = referenceDigest(bytes)
-  const { descriptor, digest } = await describeTrack(sha256, {
-    ...meta,
-    size: bytes.length,
-    piecesRoot: d.piecesRoot,
-  })
-  const peer: FetchPeer = {
-    peerId,
-    fetchPiece: async (_hash, index) => {
-      await gate(index)
-      return bytes.slice(index * PIECE_SIZE, (index + 1) * PIECE_SIZE)
-    },
-    request: async (msg): Promise<Wire> => ({
-      type: 'pieces-res',
-      id: 0,
-      size: descriptor.size,
-      pieceSize: descriptor.pieceSize,
-      root: descriptor.piecesRoot,
-      count: d.pieces.length,
-      from: msg.from,
-      mime: descriptor.mime,
-      meta: descriptor.metaHash,
-      body: packHashes(d.pieces.slice(msg.from, msg.from + PIECES_PAGE)),
-    }),
-  }
-  return { peer, signed: digest }
-}
-
-function tab(root: MemoryDir, holders: { peer: FetchPeer; signed: string }[], meta: TrackMeta) {
+function tab(root: MemoryDir, holders: SignedHolder[], meta: TrackMeta) {
   const store = new OpfsStore(async () => root as unknown as FileSystemDirectoryHandle)
   const partials = new OpfsPartialStore(new PartialFiles(async () => root, noWait))
   const adopted: Track[] = []
-  const byId = new Map(holders.map((h) => [h.peer.peerId, h]))
+  const byId = new Map(holders.map((h) => [h.peerId, h]))
   const fetcher = new Fetcher({
     clock: realClock,
     random: Math.random,
-    sha256,
+    sha256: nodeSha256,
     partials,
     meta: () => meta,
     holders: () => [...byId.keys()],
     descriptor: (peerId) => byId.get(peerId)?.signed,
-    linked: (peerId) => byId.get(peerId)?.peer,
+    linked: (peerId) => byId.get(peerId),
     connect: () => {},
     readStored: (hash, start, end) => store.read(hash, start, end),
     adopt: async (track) => void adopted.push(track),
@@ -103,7 +66,7 @@ describe('OpfsPartialStore under the fetcher', () => {
     const root = memoryOpfs()
     let open!: () => void
     const last = new Promise<void>((resolve) => (open = resolve))
-    const a = await holder('a'.repeat(32), bytes, meta, (i) => (i === 5 ? last : Promise.resolve()))
+    const a = await signedHolder('a'.repeat(32), bytes, meta, (i) => (i === 5 ? last : Promise.resolve()))
     const { store, fetcher, adopted } = tab(root, [a], meta)
     const download = fetcher.fetch(hash)
     // Streaming reads come from the partial file while the last piece is still missing.
@@ -126,8 +89,11 @@ describe('OpfsPartialStore under the fetcher', () => {
     const { bytes, hash, meta } = fixture()
     const root = memoryOpfs()
     const fake = new Uint8Array(randomBytes(bytes.length))
-    const sybils = [await holder('b'.repeat(32), fake, meta), await holder('c'.repeat(32), fake, meta)]
-    const honest = await holder('d'.repeat(32), bytes, meta)
+    const sybils = [
+      await signedHolder('b'.repeat(32), fake, meta),
+      await signedHolder('c'.repeat(32), fake, meta),
+    ]
+    const honest = await signedHolder('d'.repeat(32), bytes, meta)
     const { store, fetcher, adopted } = tab(root, [...sybils, honest], meta)
     await fetcher.fetch(hash).finished
     expect(paths(root)).toEqual([`content/${hash.slice(0, 2)}/${hash}`])
@@ -139,7 +105,7 @@ describe('OpfsPartialStore under the fetcher', () => {
     const { bytes, hash, meta } = fixture()
     const root = memoryOpfs()
     const links = { drop: () => {} }
-    const gone = holder('e'.repeat(32), bytes, meta, async (i) => {
+    const gone = signedHolder('e'.repeat(32), bytes, meta, async (i) => {
       if (i < 3) return
       links.drop() // the holder's link closes: no source is left
       throw new Error('link closed')
@@ -148,7 +114,7 @@ describe('OpfsPartialStore under the fetcher', () => {
     links.drop = () => first.byId.clear()
     const download = first.fetcher.fetch(hash)
     await expect(download.finished).rejects.toThrow()
-    const second = tab(root, [await holder('f'.repeat(32), bytes, meta)], meta)
+    const second = tab(root, [await signedHolder('f'.repeat(32), bytes, meta)], meta)
     const reopened = await second.partials.open(hash, bytes.length, PIECE_SIZE)
     const held = await reopened.have()
     expect(held.length).toBeGreaterThan(0)
