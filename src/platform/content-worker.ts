@@ -97,7 +97,7 @@ export const partialFilesInWorker: PartialFilesApi = {
 }
 
 /** `bytes` marked for transfer; a view of part of a larger buffer is copied first (the rest is not ours). */
-function owned(bytes: Uint8Array): Uint8Array {
+export function owned(bytes: Uint8Array): Uint8Array {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
   const mine = whole && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice()
   return transfer(mine, [mine.buffer as ArrayBuffer])
