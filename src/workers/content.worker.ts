@@ -36,7 +36,12 @@ const running = new Set<number>()
 const cancelled = new Set<number>()
 
 /** Downloads in progress: one OPFS file each, its sync handle open here for the download's life. */
-const partials = new PartialFiles(async () => (await navigator.storage.getDirectory()) as unknown as DirEntry)
+const partials = new PartialFiles(
+  async () => (await navigator.storage.getDirectory()) as unknown as DirEntry,
+  {
+    yieldToEvents: () => yieldToEvents(),
+  },
+)
 
 const api = {
   /** Copy `file` to OPFS `tmp/<tmpName>` while hashing it; on any failure the temporary is deleted. */

@@ -247,4 +247,23 @@ describe('PartialFiles (the content worker’s partial downloads over OPFS)', ()
     expect(await files.read(hash, 0, PIECE)).toEqual(piece(bytes, 0))
     expect(file(root, `partial/${hash}`)).toBeInstanceOf(MemoryFile)
   })
+
+  it('lets other calls run between steps of the completion pass (another download streams meanwhile)', async () => {
+    const root = memoryOpfs()
+    const big = new Uint8Array(randomBytes(9 * 1024 * 1024)) // three 4 MiB steps
+    const small = track(1)
+    const seen: Uint8Array[] = []
+    const files: PartialFiles = new PartialFiles(async () => root, {
+      sleep: async () => {},
+      yieldToEvents: async () => void seen.push(await files.read(small.hash, 0, 10)),
+    })
+    const bigHash = hex(big)
+    await files.open(bigHash, big.length, 1024 * 1024)
+    for (let i = 0; i < 9; i++)
+      await files.write(bigHash, i, big.slice(i * 1024 * 1024, (i + 1) * 1024 * 1024))
+    await files.open(small.hash, small.bytes.length, PIECE)
+    await files.write(small.hash, 0, piece(small.bytes, 0))
+    expect(await files.complete(bigHash)).toBe(true)
+    expect(seen).toEqual([small.bytes.subarray(0, 10), small.bytes.subarray(0, 10)])
+  })
 })

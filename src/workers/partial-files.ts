@@ -86,6 +86,8 @@ export type PartialFilesOptions = {
   /** A timer (setTimeout by default); tests drive it by hand. */
   setTimer?: (fn: () => void, ms: number) => () => void
   sleep?: (ms: number) => Promise<void>
+  /** Let other calls run between steps of the completion pass (a macrotask by default). */
+  yieldToEvents?: () => Promise<void>
 }
 
 type Open = {
@@ -112,6 +114,7 @@ export class PartialFiles implements PartialFilesApi {
   readonly #recordMs: number
   readonly #setTimer: NonNullable<PartialFilesOptions['setTimer']>
   readonly #sleep: NonNullable<PartialFilesOptions['sleep']>
+  readonly #yield: NonNullable<PartialFilesOptions['yieldToEvents']>
 
   constructor(root: () => Promise<DirEntry>, options: PartialFilesOptions = {}) {
     this.#root = root
@@ -124,6 +127,7 @@ export class PartialFiles implements PartialFilesApi {
         return () => clearTimeout(timer)
       })
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+    this.#yield = options.yieldToEvents ?? (() => this.#sleep(0))
   }
 
   async open(hash: string, size: number, pieceSize: number): Promise<number[]> {
@@ -213,7 +217,7 @@ export class PartialFiles implements PartialFilesApi {
     if (d.written.size !== d.count) return false
     let matches = false
     try {
-      matches = (await hashFile(d.data, d.size)) === hash
+      matches = (await hashFile(d.data, d.size, this.#yield)) === hash
     } finally {
       // A match is recorded whole, so a move that fails resumes with every piece held.
       this.#close(d, matches)
@@ -341,8 +345,15 @@ function stateBytes(size: number, pieceSize: number, bitmap: Uint8Array): Uint8A
   return bytes
 }
 
-/** One sequential pass: the SHA-256 (hex) of the file's first `size` bytes. */
-async function hashFile(handle: SyncHandle, size: number): Promise<string> {
+/**
+ * One sequential pass: the SHA-256 (hex) of the file's first `size` bytes, letting other calls
+ * (another download's pieces, a stream's reads) run between steps.
+ */
+async function hashFile(
+  handle: SyncHandle,
+  size: number,
+  yieldToEvents: () => Promise<void>,
+): Promise<string> {
   const hasher = await createSHA256()
   hasher.init()
   const chunk = new Uint8Array(Math.min(HASH_CHUNK, Math.max(1, size)))
@@ -351,6 +362,7 @@ async function hashFile(handle: SyncHandle, size: number): Promise<string> {
     readAll(handle, view, at)
     hasher.update(view)
     at += view.length
+    if (at < size) await yieldToEvents()
   }
   return hasher.digest('hex')
 }
