@@ -1,6 +1,6 @@
 import { mount } from 'svelte'
 import { emptyReader, firstOf, localReader } from './platform/local-reader.ts'
-import { IdbPartialStore } from './platform/partial-store.ts'
+import { partialStoreFor } from './platform/open-partials.ts'
 import { IdbPlaylistStore, IdbQueueStore } from './platform/player-db.ts'
 import { startBrowserLibrary } from './platform/start-library.ts'
 import { RelayOnlySetting } from './platform/privacy.ts'
@@ -47,7 +47,7 @@ try {
     opened?.library,
     opened && {
       read: (hash, start, end) => opened.store.read(hash, start, end),
-      partials: new IdbPartialStore(opened.store),
+      partials: partialStoreFor(opened.store),
       adopt: (track) => opened.library.adopt(track),
     },
     privacy,

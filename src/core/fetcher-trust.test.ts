@@ -2,13 +2,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Track } from './catalog.ts'
 import { PIECE_SIZE } from './content.ts'
-import { describeTrack } from './descriptors.ts'
-import { Fetcher, type FetchPeer } from './fetcher.ts'
-import { packHashes, type Sha256 } from './records.ts'
+import { Fetcher } from './fetcher.ts'
+import type { Sha256 } from './records.ts'
 import { MemoryPartialStore } from './testing/memory-partial.ts'
+import { signedHolder, type SignedHolder } from './testing/signed-holder.ts'
 import { MemoryStore, referenceDigest } from './testing/memory-store.ts'
 import { realClock } from './testing/ws-socket.ts'
-import { PIECES_PAGE, type TrackMeta, type Wire } from './wire.ts'
+import type { TrackMeta } from './wire.ts'
 
 /**
  * Piece lists and metadata checked against what each holder signed: Sybils with a
@@ -19,37 +19,7 @@ import { PIECES_PAGE, type TrackMeta, type Wire } from './wire.ts'
 const sha256: Sha256 = async (data) => new Uint8Array(createHash('sha256').update(data).digest())
 const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
-type Holder = FetchPeer & { signed: string }
-
-/** A holder that serves `bytes` as the pieces of track `hash`, with the descriptor it signed. */
-async function holder(peerId: string, hash: string, bytes: Uint8Array, meta: TrackMeta): Promise<Holder> {
-  const d = referenceDigest(bytes)
-  const { descriptor, digest } = await describeTrack(sha256, {
-    ...meta,
-    size: bytes.length,
-    piecesRoot: d.piecesRoot,
-  })
-  return {
-    peerId,
-    signed: digest,
-    fetchPiece: async (_hash: string, index: number) =>
-      bytes.slice(index * PIECE_SIZE, (index + 1) * PIECE_SIZE),
-    request: async (msg: { hash: string; from: number }): Promise<Wire> => ({
-      type: 'pieces-res',
-      id: 0,
-      size: descriptor.size,
-      pieceSize: descriptor.pieceSize,
-      root: descriptor.piecesRoot,
-      count: d.pieces.length,
-      from: msg.from,
-      mime: descriptor.mime,
-      meta: descriptor.metaHash,
-      body: packHashes(d.pieces.slice(msg.from, msg.from + PIECES_PAGE)),
-    }),
-  }
-}
-
-function fetcher(holders: Holder[], meta: TrackMeta) {
+function fetcher(holders: SignedHolder[], meta: TrackMeta) {
   const store = new MemoryStore()
   const penalties: { peerId: string; reason: string; ban: boolean }[] = []
   const adopted: Track[] = []
@@ -87,10 +57,10 @@ describe('piece lists and metadata bound to signed descriptors', () => {
   it('2 Sybils with a self-consistent fake list vs 1 honest holder: the player gets honest bytes, the Sybils are penalised first', async () => {
     const fake = new Uint8Array(randomBytes(honestBytes.length))
     const sybils = [
-      await holder('a'.repeat(32), hash, fake, meta),
-      await holder('b'.repeat(32), hash, fake, meta),
+      await signedHolder('a'.repeat(32), fake, meta),
+      await signedHolder('b'.repeat(32), fake, meta),
     ]
-    const honest = await holder('c'.repeat(32), hash, honestBytes, meta)
+    const honest = await signedHolder('c'.repeat(32), honestBytes, meta)
     const { f, penalties, adopted } = fetcher([...sybils, honest], meta)
     const bytes = await f.read(hash, 0, PIECE_SIZE)
     // What the Sybils had done was known before the first byte reached the player.
@@ -105,8 +75,8 @@ describe('piece lists and metadata bound to signed descriptors', () => {
 
   it('metadata with a wrong size strikes no honest holder', async () => {
     const honest = [
-      await holder('c'.repeat(32), hash, honestBytes, meta),
-      await holder('d'.repeat(32), hash, honestBytes, meta),
+      await signedHolder('c'.repeat(32), honestBytes, meta),
+      await signedHolder('d'.repeat(32), honestBytes, meta),
     ]
     const wrong = { ...meta, size: meta.size + 5_000 }
     const { f, penalties } = fetcher(honest, wrong)
@@ -119,9 +89,9 @@ describe('piece lists and metadata bound to signed descriptors', () => {
   })
 
   it('strikes a holder whose list contradicts the descriptor it signed, and fetches from the others', async () => {
-    const honest = await holder('c'.repeat(32), hash, honestBytes, meta)
+    const honest = await signedHolder('c'.repeat(32), honestBytes, meta)
     const liar = {
-      ...(await holder('e'.repeat(32), hash, honestBytes, meta)),
+      ...(await signedHolder('e'.repeat(32), honestBytes, meta)),
       // Another digest in its first digit (a fixed '0' would be no change one time in 16).
       signed: (honest.signed.startsWith('0') ? '1' : '0') + honest.signed.slice(1),
     }

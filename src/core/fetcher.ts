@@ -394,6 +394,9 @@ export class Download {
     this.#settle.reject(error)
     this.#finish.reject(error)
     this.#transfer?.cancel()
+    // What is held stays for a retry or a reload; a close that fails leaves it to the next open.
+    void this.#partial?.close().catch(() => {})
+    this.#partial = undefined
     this.changed()
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Downloads in progress: the pieces of a blob fetched so far, kept so a reload resumes where it
  * stopped. Only verified pieces are ever written; the whole-file hash is checked before the bytes
- * become a stored blob. src/platform implements this with OPFS (IndexedDB as the fallback), tests
- * in memory.
+ * become a stored blob. src/platform implements this with one OPFS file per download written in
+ * the content worker (IndexedDB as the fallback), src/node with files, tests in memory.
  */
 
 export interface PartialContent {
@@ -11,7 +11,10 @@ export interface PartialContent {
   readonly pieceSize: number
   /** Indexes of the pieces held. */
   have(): Promise<number[]>
-  /** Store one verified piece. Throws DcmxError QUOTA when the disk is full. */
+  /**
+   * Store one verified piece. Takes ownership of `bytes` (a store may transfer its buffer to a
+   * worker): the caller must not use them afterwards. Throws DcmxError QUOTA when the disk is full.
+   */
   write(index: number, bytes: Uint8Array): Promise<void>
   /** Bytes [start, end) — only from pieces already held (the caller checks). */
   read(start: number, end: number): Promise<Uint8Array>
@@ -22,6 +25,8 @@ export interface PartialContent {
   complete(): Promise<boolean>
   /** Throw the partial download away. */
   discard(): Promise<void>
+  /** Stop writing for now (a failed download): what is held stays, resumable by the next `open`. */
+  close(): Promise<void>
 }
 
 export interface PartialStore {

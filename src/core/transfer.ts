@@ -49,7 +49,7 @@ export type TransferDeps = {
   /** Current holders; re-read on every scheduling pass, as links come and go. */
   sources(): PieceSource[]
   sha256: Sha256
-  /** Persist a verified piece: called once per piece, never with unverified bytes, possibly concurrently. */
+  /** Persist a verified piece (taking its bytes): once per piece, never unverified, possibly concurrently. */
   write(index: number, bytes: Uint8Array): Promise<void>
   /** A peer sent a piece failing its hash or length; `banned` once it reaches the limit. */
   onBadPiece?(peerId: string, banned: boolean): void
@@ -392,8 +392,9 @@ export class Transfer {
     slot.writing = false
     slot.held = true
     this.#have++
-    this.#bytes += bytes.length
-    peer.written += bytes.length
+    // `write` took the bytes (their buffer may be a worker's now): the verified length is known.
+    this.#bytes += this.#lengthOf(index)
+    peer.written += this.#lengthOf(index)
     for (const waiter of this.#needs.get(index) ?? []) waiter.resolve()
     this.#needs.delete(index)
     this.events.emit('progress', this.progress)

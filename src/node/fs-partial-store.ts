@@ -107,4 +107,7 @@ class FsPartial implements PartialContent {
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true })
   }
+
+  /** Each piece is its own file, written whole: nothing to flush or release. */
+  async close(): Promise<void> {}
 }

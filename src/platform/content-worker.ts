@@ -1,8 +1,9 @@
-import { proxy, wrap, type Remote } from 'comlink'
+import { proxy, transfer, wrap, type Remote } from 'comlink'
 import type { Tags } from '../core/catalog.ts'
 import type { Digest, IngestOptions } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
 import type { ContentWorkerApi } from '../workers/content.worker.ts'
+import type { PartialFilesApi } from '../workers/partial-files.ts'
 import { decodeWorkerError } from '../workers/worker-errors.ts'
 
 /**
@@ -77,4 +78,27 @@ export function readTagsInWorker(file: Blob): Promise<Tags> {
 /** Whether OPFS sync access handles work in a worker here (creates and deletes `tmp/<tmpName>`). */
 export function probeSyncAccessInWorker(tmpName: string): Promise<boolean> {
   return call((api) => api.probe(tmpName))
+}
+
+/**
+ * The worker's partial downloads (OPFS files written through sync handles it keeps open). A piece
+ * written is handed over, not copied: its buffer is transferred to the worker when the view spans
+ * all of it, and the caller must not use the bytes again.
+ */
+export const partialFilesInWorker: PartialFilesApi = {
+  open: (hash, size, pieceSize) => call((api) => api.partialOpen(hash, size, pieceSize)),
+  have: (hash) => call((api) => api.partialHave(hash)),
+  write: (hash, index, bytes) => call((api) => api.partialWrite(hash, index, owned(bytes))),
+  read: (hash, start, end) => call((api) => api.partialRead(hash, start, end)),
+  complete: (hash) => call((api) => api.partialComplete(hash)),
+  discard: (hash) => call((api) => api.partialDiscard(hash)),
+  close: (hash) => call((api) => api.partialClose(hash)),
+  list: () => call((api) => api.partialList()),
+}
+
+/** `bytes` marked for transfer; a view of part of a larger buffer is copied first (the rest is not ours). */
+export function owned(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+  const mine = whole && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice()
+  return transfer(mine, [mine.buffer as ArrayBuffer])
 }

@@ -102,6 +102,9 @@ class IdbPartial implements PartialContent {
     return this.clear()
   }
 
+  /** Every piece is already committed as it is written: nothing to flush or release. */
+  async close(): Promise<void> {}
+
   #range() {
     return IDBKeyRange.bound([this.hash, 0], [this.hash, Infinity])
   }

@@ -1,12 +1,14 @@
 /**
  * The content worker: reads a file once, hashing it (whole-file and per-piece SHA-256) and, for an
  * ingest, writing it to an OPFS temporary through a synchronous access handle in the same pass;
- * and reads audio tags. The main thread reaches it through src/platform/content-worker.ts.
+ * receives downloads into OPFS files (partial-files.ts); and reads audio tags. The main thread
+ * reaches it through src/platform/content-worker.ts.
  */
-import { expose, releaseProxy } from 'comlink'
+import { expose, releaseProxy, transfer } from 'comlink'
 import type { Tags } from '../core/catalog.ts'
 import type { Digest } from '../core/content.ts'
 import { createDigester } from './digest.ts'
+import { PartialFiles, type DirEntry } from './partial-files.ts'
 import { readTags } from './tags.ts'
 import { encodeWorkerError } from './worker-errors.ts'
 
@@ -32,6 +34,14 @@ type SyncCapable = { createSyncAccessHandle(): Promise<SyncHandle> }
 /** Jobs running now, and those asked to stop at their next chunk. */
 const running = new Set<number>()
 const cancelled = new Set<number>()
+
+/** Downloads in progress: one OPFS file each, its sync handle open here for the download's life. */
+const partials = new PartialFiles(
+  async () => (await navigator.storage.getDirectory()) as unknown as DirEntry,
+  {
+    yieldToEvents: () => yieldToEvents(),
+  },
+)
 
 const api = {
   /** Copy `file` to OPFS `tmp/<tmpName>` while hashing it; on any failure the temporary is deleted. */
@@ -80,6 +90,23 @@ const api = {
     }
   },
 
+  partialOpen: (hash: string, size: number, pieceSize: number) =>
+    worker(() => partials.open(hash, size, pieceSize)),
+  partialHave: (hash: string) => worker(() => partials.have(hash)),
+  /** `bytes` arrives transferred (its buffer is this worker's now). */
+  partialWrite: (hash: string, index: number, bytes: Uint8Array) =>
+    worker(() => partials.write(hash, index, bytes)),
+  /** Read from the download's own handle; the bytes go back transferred. */
+  partialRead: (hash: string, start: number, end: number) =>
+    worker(async () => {
+      const bytes = await partials.read(hash, start, end)
+      return transfer(bytes, [bytes.buffer])
+    }),
+  partialComplete: (hash: string) => worker(() => partials.complete(hash)),
+  partialDiscard: (hash: string) => worker(() => partials.discard(hash)),
+  partialClose: (hash: string) => worker(() => partials.close(hash)),
+  partialList: () => worker(() => partials.list()),
+
   /** Whether OPFS sync access handles work here: create, write and delete `tmp/<tmpName>`. */
   async probe(tmpName: string): Promise<boolean> {
     let dir: FileSystemDirectoryHandle | undefined
@@ -110,6 +137,15 @@ expose(api)
 async function tmpDirectory(): Promise<FileSystemDirectoryHandle> {
   const root = await navigator.storage.getDirectory()
   return root.getDirectoryHandle(TMP_DIR, { create: true })
+}
+
+/** Run a call; its errors leave in a form that survives Comlink. */
+async function worker<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    throw encodeWorkerError(error)
+  }
 }
 
 /** Run a cancellable job; errors leave in a form that survives Comlink, and the progress proxy is freed. */

@@ -57,6 +57,7 @@ export class MemoryPartialStore implements PartialStore {
         return true
       },
       discard: clear,
+      close: async () => {},
     }
   }
 

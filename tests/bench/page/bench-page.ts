@@ -7,6 +7,7 @@ import { hashInWorker } from '../../../src/platform/content-worker.ts'
 import { withLock } from '../../../src/platform/locks.ts'
 import { OpfsStore } from '../../../src/platform/opfs-store.ts'
 import { workerTagReader } from '../../../src/platform/tag-reader.ts'
+import './receive-bench.ts'
 
 const input = document.getElementById('file') as HTMLInputElement
 const picked = () => {
