@@ -100,7 +100,7 @@ type FetchRun = {
   sent: Record<string, number>
   cpu: Cpu
 }
-type TtfaRun = {
+export type TtfaRun = {
   /** Click to the audio element's first 'playing' event. */
   playingMs: number
   /** Click to the first currentTime > 0 (polled every 4 ms). */
@@ -110,6 +110,8 @@ type TtfaRun = {
   navToPlayingMs?: number
   navToAdvancedMs?: number
   linkOpenMs?: number
+  /** Cold trials: the app's startup marks (performance.mark names without `dcmx:`), from navigation start. */
+  marks?: Record<string, number>
   holderLinkedAtClick?: boolean
   workerAtClick?: boolean
   /** Click to the first read of /content/<hash> reaching the page from the service worker. */
@@ -284,7 +286,7 @@ async function withCpu<T>(sender: Node, receiver: Node, fn: () => Promise<T>): P
 
 // --- nodes ---
 
-type Node = {
+export type Node = {
   name: string
   context: BrowserContext
   page: Page
@@ -311,7 +313,7 @@ async function waitFor(page: Page, expr: string, timeout = 60_000) {
   }
 }
 
-async function openNode(browser: Browser, url: string, name: string): Promise<Node> {
+export async function openNode(browser: Browser, url: string, name: string): Promise<Node> {
   const context = await browser.newContext()
   const page = await context.newPage()
   await page.goto(url)
@@ -324,7 +326,7 @@ async function openNode(browser: Browser, url: string, name: string): Promise<No
   return { name, context, page, peerId, cdp, pid: 0, browserPid: 0 }
 }
 
-const linkedTo = (node: Node, others: Node[]) =>
+export const linkedTo = (node: Node, others: Node[]) =>
   waitFor(
     node.page,
     js(
@@ -343,7 +345,7 @@ const seesHolders = (node: Node, hash: string, holders: number) =>
     ),
   )
 
-async function importFiles(node: Node, paths: string[], names: string[]) {
+export async function importFiles(node: Node, paths: string[], names: string[]) {
   await node.page.getByLabel('Add music files').setInputFiles(paths)
   const imports = node.page.getByRole('list', { name: 'Imports' }).getByRole('listitem')
   for (const name of names)
@@ -622,13 +624,17 @@ async function coldTrial(browser: Browser, url: string, title: string, holder: N
     const page = await context.newPage()
     await page.addInitScript({ content: PROBE })
     await page.goto(url)
-    await page.getByRole('tab', { name: 'Network' }).click()
+    await page.getByRole('tab', { name: 'Network', exact: true }).click()
     await playButton(page, title).click({ timeout: 60_000 })
     const p = await readProbe(page)
     const linkOpen = (await page.evaluate(
       `performance.getEntriesByName('dcmx:first-channel-open')[0]?.startTime ?? NaN`,
     )) as number
+    const marks = (await page.evaluate(
+      `Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('dcmx:')).map((m) => [m.name.slice(5), m.startTime]))`,
+    )) as Record<string, number>
     return {
+      marks,
       playingMs: p.playing - p.click,
       advancedMs: p.advanced - p.click,
       navToClickMs: p.click,
@@ -655,6 +661,46 @@ async function trial(i: number, runs: TtfaRun[], failures: string[], fn: () => P
     if (!(error instanceof TrialFailed)) throw error
     failures.push(`${i === 0 ? 'warm-up' : `trial ${i}`}: ${error.message}`)
   }
+}
+
+/** The tracks and nodes of the time-to-first-audio trials. */
+export type TtfaSetup = {
+  /** Linked to the holder, its page loaded: plays one tone per link-up trial. */
+  listener: Node
+  /** Holds every tone and the cold track. */
+  holder: Node
+  /** One distinct track per link-up trial (a fetched track becomes local), the first a warm-up. */
+  tones: { title: string; hash: string }[]
+  /** Played by every cold trial (each a fresh node). */
+  coldTrack: { title: string }
+  trials: number
+  log: (line: string) => void
+}
+
+/** Time to first audio: link up (the listener plays the tones), then link cold (fresh nodes). */
+export async function measureTtfa(browser: Browser, url: string, s: TtfaSetup) {
+  const { listener, holder, tones, coldTrack, trials, log } = s
+  log(
+    `transfer: time to first audio, link up (${listener.name} plays ${holder.name}'s tracks), 1 warm-up + ${trials}…`,
+  )
+  await listener.page.evaluate(PROBE)
+  await listener.page.getByRole('tab', { name: 'Network', exact: true }).click()
+  const warm: TtfaRun[] = []
+  const warmFailed: string[] = []
+  for (let i = 0; i <= trials; i++) {
+    const t = tones[i]!
+    await seesHolders(listener, t.hash, 1)
+    await trial(i, warm, warmFailed, () => warmTrial(listener, t.title, t.hash))
+  }
+  log(JSON.stringify(warm.map((r) => Math.round(r.playingMs))))
+
+  log(`transfer: time to first audio, link cold (fresh nodes), 1 warm-up + ${trials}…`)
+  const cold: TtfaRun[] = []
+  const coldFailed: string[] = []
+  for (let i = 0; i <= trials; i++)
+    await trial(i, cold, coldFailed, () => coldTrial(browser, url, coldTrack.title, holder))
+  log(JSON.stringify(cold.map((r) => [Math.round(r.navToPlayingMs!), Math.round(r.playingMs)])))
+  return { warm, warmFailed, cold, coldFailed }
 }
 
 export async function measureTransfer(
@@ -768,24 +814,14 @@ export async function measureTransfer(
       log(JSON.stringify({ mbs: triple.at(-1)!.mbs.toFixed(1), sent: triple.at(-1)!.sent }))
     }
 
-    log(`transfer: time to first audio, link up (B plays A's tracks), 1 warm-up + ${o.ttfaTrials}…`)
-    await b.page.evaluate(PROBE)
-    await b.page.getByRole('tab', { name: 'Network' }).click()
-    const warm: TtfaRun[] = []
-    const warmFailed: string[] = []
-    for (let i = 0; i <= o.ttfaTrials; i++) {
-      const t = tones[i]!
-      await seesHolders(b, t.hash, 1)
-      await trial(i, warm, warmFailed, () => warmTrial(b, t.title, t.hash))
-    }
-    log(JSON.stringify(warm.map((r) => Math.round(r.playingMs))))
-
-    log(`transfer: time to first audio, link cold (fresh nodes), 1 warm-up + ${o.ttfaTrials}…`)
-    const cold: TtfaRun[] = []
-    const coldFailed: string[] = []
-    for (let i = 0; i <= o.ttfaTrials; i++)
-      await trial(i, cold, coldFailed, () => coldTrial(browser, url, coldTrack.title, a))
-    log(JSON.stringify(cold.map((r) => [Math.round(r.navToPlayingMs!), Math.round(r.playingMs)])))
+    const { warm, warmFailed, cold, coldFailed } = await measureTtfa(browser, url, {
+      listener: b,
+      holder: a,
+      tones,
+      coldTrack,
+      trials: o.ttfaTrials,
+      log,
+    })
 
     const { log: _log, ...rest } = o
     return {
