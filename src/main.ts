@@ -111,6 +111,7 @@ try {
       fetch: (hash) => void fetcher.fetch(hash),
     },
     contentUrl: content.contentUrl,
+    contentUrlSoon: content.contentUrlSoon,
     store: opened ? new IdbQueueStore() : undefined,
   }))
   const app: AppState = {

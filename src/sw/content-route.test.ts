@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { err, ok } from '../core/result.ts'
+import { PIECE_SIZE } from '../core/content.ts'
 import {
   contentHashOf,
   contentResponse,
@@ -102,7 +103,22 @@ describe('contentResponse', () => {
     expect(res.headers.get('Content-Range')).toBe(`bytes 10-${10 + OPEN_RANGE_BYTES - 1}/${file.length}`)
     expect(res.headers.get('Content-Length')).toBe(String(OPEN_RANGE_BYTES))
     await expectBody(res, file.slice(10, 10 + OPEN_RANGE_BYTES))
-    expect(reads).toEqual([[10, 10 + OPEN_RANGE_BYTES]])
+    expect(reads).toEqual([
+      [10, PIECE_SIZE],
+      [PIECE_SIZE, 10 + OPEN_RANGE_BYTES],
+    ])
+  })
+
+  it('answers once the piece the range starts in is read, not the whole first MiB', async () => {
+    const file = bytes(3 * OPEN_RANGE_BYTES)
+    for (const start of [0, 1000, PIECE_SIZE, 3 * PIECE_SIZE - 1]) {
+      const { src, reads } = source(file)
+      const res = await contentResponse(get({ Range: `bytes=${start}-` }), HASH, src)
+      expect(res.status).toBe(206)
+      // Before the body is consumed, only the rest of that one piece has been asked for.
+      expect(reads).toEqual([[start, (Math.floor(start / PIECE_SIZE) + 1) * PIECE_SIZE]])
+      await expectBody(res, file.slice(start, start + OPEN_RANGE_BYTES))
+    }
   })
 
   it('gives an open range near the end only what is left', async () => {
@@ -118,8 +134,8 @@ describe('contentResponse', () => {
     const res = await contentResponse(get({ Range: `bytes=0-${file.length - 1}` }), HASH, src)
     expect(res.status).toBe(206)
     expect(res.headers.get('Content-Length')).toBe(String(file.length))
-    // Only the first chunk is read before the answer; the rest as the body is consumed.
-    expect(reads).toEqual([[0, MAX_READ_BYTES]])
+    // Only the first piece is read before the answer; the rest as the body is consumed.
+    expect(reads).toEqual([[0, PIECE_SIZE]])
     await expectBody(res, file)
     expect(reads.every(([s, e]) => e - s <= MAX_READ_BYTES)).toBe(true)
     expect(reads).toHaveLength(3)

@@ -1,4 +1,5 @@
 import { servedMime } from '../core/audio-mime.ts'
+import { PIECE_SIZE } from '../core/content.ts'
 import { ok, type Result } from '../core/result.ts'
 import { CONTENT_PATH, MAX_READ_BYTES, type ContentErrorCode, type ContentFailure } from './protocol.ts'
 import { contentRange, parseRange, unsatisfiedRange } from './range.ts'
@@ -28,6 +29,13 @@ export interface ContentSource {
  * answers as soon as this much is fetched, and the media element asks again from where it stopped.
  */
 export const OPEN_RANGE_BYTES = MAX_READ_BYTES
+/**
+ * The first read of a response ends at the end of the piece the range starts in: for a remote
+ * track that is the one piece that must arrive (and be verified) before the media element gets
+ * any byte, instead of the four a whole first read of MAX_READ_BYTES would wait for.
+ */
+export const firstReadEnd = (start: number, end: number): number =>
+  Math.min(end, (Math.floor(start / PIECE_SIZE) + 1) * PIECE_SIZE)
 /** Without a Range header a file up to this size is sent whole (200); a larger one as `bytes=0-`. */
 export const WHOLE_FILE_BYTES = MAX_READ_BYTES
 
@@ -133,7 +141,7 @@ export async function contentResponse(
   }
   if (head) return new Response(null, { status: 206, headers: partial })
   // The first chunk is read before answering, so a missing track or an unreachable holder is a status.
-  const firstEnd = Math.min(end, start + MAX_READ_BYTES)
+  const firstEnd = firstReadEnd(start, end)
   const first = await readExact(source, hash, start, firstEnd, signal)
   if (!first.ok) return failure(first.error)
   const body = firstEnd === end ? first.value : rangeStream(source, hash, first.value, firstEnd, end, signal)

@@ -335,7 +335,7 @@ export const linkedTo = (node: Node, others: Node[]) =>
     ),
   )
 
-const seesHolders = (node: Node, hash: string, holders: number) =>
+export const seesHolders = (node: Node, hash: string, holders: number) =>
   waitFor(
     node.page,
     js(
@@ -499,7 +499,7 @@ async function fetchOnce(receiver: Node, holders: Node[], hash: string, bytes: n
  * 'playing' event after it, and of the first currentTime > 0 after it (polled). Times are
  * performance.now(), i.e. ms since navigation start. Installed as an init script on cold pages.
  */
-const PROBE = `(() => {
+export const PROBE = `(() => {
   if (window.__ttfa) return
   const s = (window.__ttfa = { click: undefined, playing: undefined, advanced: undefined, atClick: undefined })
   s.reset = () =>
@@ -587,7 +587,7 @@ const playButton = (page: Page, title: string) =>
   page.getByRole('table', { name: 'Network' }).getByRole('button', { name: `Play ${title}`, exact: true })
 
 /** Link up: `listener` (linked to the holder, page loaded) presses Play on a track it has never fetched. */
-async function warmTrial(listener: Node, title: string, hash: string): Promise<TtfaRun> {
+export async function warmTrial(listener: Node, title: string, hash: string): Promise<TtfaRun> {
   await listener.page.evaluate(`window.__ttfa.reset()`)
   await playButton(listener.page, title).click()
   let p: ProbeState
@@ -618,7 +618,7 @@ function readTimes(p: ProbeState): Pick<TtfaRun, 'readAskedMs' | 'readMs' | 'rea
 
 /** Link cold: a fresh node (new context: new storage, new key pair, first visit) opens the app and
  * presses Play on the track as soon as its row's button is enabled. */
-async function coldTrial(browser: Browser, url: string, title: string, holder: Node): Promise<TtfaRun> {
+export async function coldTrial(browser: Browser, url: string, title: string, holder: Node): Promise<TtfaRun> {
   const context = await browser.newContext()
   try {
     const page = await context.newPage()
@@ -653,7 +653,7 @@ async function coldTrial(browser: Browser, url: string, title: string, holder: N
 // --- the run ---
 
 /** Run trial `i` (0 is the warm-up, not kept); a trial that never played is recorded as a failure. */
-async function trial(i: number, runs: TtfaRun[], failures: string[], fn: () => Promise<TtfaRun>) {
+export async function trial(i: number, runs: TtfaRun[], failures: string[], fn: () => Promise<TtfaRun>) {
   try {
     const run = await fn()
     if (i > 0) runs.push(run)
