@@ -39,15 +39,12 @@ async function openLibrary(chooseStoreAfter: Promise<void>) {
 }
 
 /**
- * Resolves once the first render is on screen (or at once in a hidden tab, which does not paint):
- * what the first render does not need starts then.
+ * Resolves in the task after the first render (mount builds the DOM synchronously): what the
+ * first render does not need starts then, behind it rather than ahead of it.
  */
-function afterFirstPaint(): Promise<void> {
-  return new Promise((resolve) => {
-    const next = () => setTimeout(resolve, 0)
-    if (document.visibilityState === 'visible') requestAnimationFrame(next)
-    else next()
-  })
+function afterFirstRender(): Promise<void> {
+  performance.mark('dcmx:first-render')
+  return new Promise((resolve) => setTimeout(resolve, 0))
 }
 
 /** The reader the service worker's questions go to, known once the library and the node are made. */
@@ -126,7 +123,7 @@ try {
     shareUrl: (hash) => shareLink(location.origin, options.room, hash),
   }
   mount(App, { target, props: { app, room: options.room, updates: content.updates } })
-  void afterFirstPaint().then(() => {
+  void afterFirstRender().then(() => {
     rendered()
     start().catch((error: unknown) => console.error(error))
   })
