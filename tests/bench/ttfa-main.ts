@@ -122,61 +122,24 @@ for (const [k, result] of results.entries()) {
   )
   console.log(`\n${dists[k]}`)
   console.log(`${'ms'.padEnd(58)}   p50   p90   min   max`)
-  console.log(
-    row(
-      'link up: click → playing',
-      warm.map((r) => r.playingMs),
-    ),
-  )
-  console.log(
-    row(
-      'link up: click → currentTime > 0',
-      warm.map((r) => r.advancedMs),
-    ),
-  )
-  console.log(
-    row(
-      "link up: click → SW's first read reaches the page",
-      warm.map((r) => r.readAskedMs),
-    ),
-  )
-  console.log(
-    row(
-      'link up: that read fetched and verified',
-      warm.map((r) => r.readMs),
-    ),
-  )
-  for (const name of marks) console.log(row(`link cold: navigation → mark ${name}`, mark(cold, name)))
-  console.log(
-    row(
-      'link cold: navigation → click',
-      cold.map((r) => r.navToClickMs),
-    ),
-  )
-  console.log(
-    row(
-      'link cold: click → playing',
-      cold.map((r) => r.playingMs),
-    ),
-  )
-  console.log(
-    row(
-      "link cold: click → SW's first read reaches the page",
-      cold.map((r) => r.readAskedMs),
-    ),
-  )
-  console.log(
-    row(
-      'link cold: that read fetched and verified',
-      cold.map((r) => r.readMs),
-    ),
-  )
-  console.log(
-    row(
-      'link cold: navigation → playing',
-      cold.map((r) => r.navToPlayingMs),
-    ),
-  )
+  const lines: [string, TtfaRun[], (r: TtfaRun) => number | undefined][] = [
+    ['link up: click → playing', warm, (r) => r.playingMs],
+    ['link up: click → currentTime > 0', warm, (r) => r.advancedMs],
+    ["link up: click → SW's first read reaches the page", warm, (r) => r.readAskedMs],
+    ['link up: that read fetched and verified', warm, (r) => r.readMs],
+    ...marks.map((name): [string, TtfaRun[], (r: TtfaRun) => number | undefined] => [
+      `link cold: navigation → mark ${name}`,
+      cold,
+      (r) => r.marks?.[name],
+    ]),
+    ['link cold: navigation → track listed', cold, (r) => r.navToListedMs],
+    ['link cold: navigation → click', cold, (r) => r.navToClickMs],
+    ['link cold: click → playing', cold, (r) => r.playingMs],
+    ["link cold: click → SW's first read reaches the page", cold, (r) => r.readAskedMs],
+    ['link cold: that read fetched and verified', cold, (r) => r.readMs],
+    ['link cold: navigation → playing', cold, (r) => r.navToPlayingMs],
+  ]
+  for (const [name, runs, pick] of lines) console.log(row(name, runs.map(pick)))
   console.log(
     `holder linked at click ${cold.filter((r) => r.holderLinkedAtClick).length}/${cold.length}, worker at click ${cold.filter((r) => r.workerAtClick).length}/${cold.length}`,
   )
