@@ -17,6 +17,7 @@ import { resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 import { chromiumLaunchOptions } from '../chromium.ts'
+import { noteInteractive } from '../interactive-probe.ts'
 import { launchPersistent, percentile } from './browser.ts'
 
 const root = resolve(import.meta.dirname, '..', '..')
@@ -88,19 +89,7 @@ export type ShellSizes = {
 // Page scripts are strings, not functions: tsx's transform would add helpers the page does not have.
 /** Before any page script: note the moment the app turns interactive, and when a worker takes control. */
 const INSTRUMENT = `(() => {
-  const ready = () => {
-    const id = document.getElementById('peer-id')
-    if (!id || !/^[0-9a-f]{32}$/.test((id.textContent || '').trim())) return false
-    for (const b of document.querySelectorAll('button')) if (b.textContent.trim() === 'Add music') return !b.disabled
-    return false
-  }
-  const observer = new MutationObserver(() => {
-    if (window.__benchInteractive === undefined && ready()) {
-      window.__benchInteractive = performance.now()
-      observer.disconnect()
-    }
-  })
-  observer.observe(document, { subtree: true, childList: true, characterData: true, attributes: true })
+  ${noteInteractive('__benchInteractive')}
   if ('serviceWorker' in navigator)
     navigator.serviceWorker.addEventListener('controllerchange', () => {
       if (window.__benchControlled === undefined) window.__benchControlled = performance.now()

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { noteInteractive } from '../interactive-probe.ts'
 import { makeWav } from './audio-fixtures.ts'
 import { expect, readPeerId, test } from './fixtures.ts'
 
@@ -7,23 +8,8 @@ import { expect, readPeerId, test } from './fixtures.ts'
  * WebRTC code; both load after it, and nothing is stored before the store is chosen.
  */
 
-// Page scripts are strings: tsx's transform would add helpers the page does not have.
 /** Before any page script: note the moment the peer id shows and Add music is enabled. */
-const NOTE_INTERACTIVE = `(() => {
-  const ready = () => {
-    const id = document.getElementById('peer-id')
-    if (!id || !/^[0-9a-f]{32}$/.test((id.textContent || '').trim())) return false
-    for (const b of document.querySelectorAll('button')) if (b.textContent.trim() === 'Add music') return !b.disabled
-    return false
-  }
-  const observer = new MutationObserver(() => {
-    if (window.__interactive === undefined && ready()) {
-      window.__interactive = performance.now()
-      observer.disconnect()
-    }
-  })
-  observer.observe(document, { subtree: true, childList: true, characterData: true, attributes: true })
-})()`
+const NOTE_INTERACTIVE = noteInteractive('__interactive')
 
 const READ_TIMING = `(() => ({
   interactive: window.__interactive,
