@@ -51,8 +51,11 @@ export default defineConfig({
     }),
   ],
   build: { target: 'es2022', sourcemap: true },
-  // ES module workers can split: music-metadata's per-format parsers load only when needed.
-  worker: { format: 'es' },
+  // The content worker is one script, music-metadata's per-format parsers inlined: it loads after
+  // the first render anyway (src/platform/open-store.ts), and a first visit's service worker
+  // precaches one entry at a time, so fifteen parser chunks would hold up the moment it takes
+  // control (and a remote track can play) by as many round trips.
+  worker: { format: 'es', rollupOptions: { output: { inlineDynamicImports: true } } },
   server: {
     // `npm run dev` serves the UI; run `npm run serve` beside it for signaling.
     proxy: { '/signal': { target: 'ws://localhost:8080', ws: true } },

@@ -1,10 +1,13 @@
 import { mount } from 'svelte'
+import type { ContentReader } from './core/content-reader.ts'
+import { deferredPartials } from './core/deferred-store.ts'
+import { loadTabIdentity } from './platform/identity-store.ts'
 import { emptyReader, firstOf, localReader } from './platform/local-reader.ts'
 import { partialStoreFor } from './platform/open-partials.ts'
 import { IdbPlaylistStore, IdbQueueStore } from './platform/player-db.ts'
 import { startBrowserLibrary } from './platform/start-library.ts'
 import { RelayOnlySetting } from './platform/privacy.ts'
-import { readOptions, startBrowserNode } from './platform/start-node.ts'
+import { createBrowserNode, readOptions } from './platform/start-node.ts'
 import { serveContent } from './platform/sw-bridge.ts'
 import App from './ui/App.svelte'
 import type { AppState } from './ui/app-context.ts'
@@ -25,9 +28,9 @@ import './ui/tokens.css'
 const target = document.getElementById('app')!
 
 /** The library needs storage; the network part still runs when the browser refuses it. */
-async function openLibrary() {
+async function openLibrary(chooseStoreAfter: Promise<void>) {
   try {
-    return { opened: await startBrowserLibrary() }
+    return { opened: await startBrowserLibrary(chooseStoreAfter) }
   } catch (error) {
     console.error(error)
     const reason = error instanceof Error ? error.message : String(error)
@@ -35,29 +38,62 @@ async function openLibrary() {
   }
 }
 
+/**
+ * Resolves in the task after the first render (mount builds the DOM synchronously): what the
+ * first render does not need starts then, behind it rather than ahead of it.
+ */
+function afterFirstRender(): Promise<void> {
+  performance.mark('dcmx:first-render')
+  return new Promise((resolve) => setTimeout(resolve, 0))
+}
+
+/** The reader the service worker's questions go to, known once the library and the node are made. */
+function lateReader(): { reader: ContentReader; bind(reader: ContentReader): void } {
+  let bind!: (reader: ContentReader) => void
+  const bound = new Promise<ContentReader>((resolve) => (bind = resolve))
+  return {
+    reader: {
+      describe: async (hash) => (await bound).describe(hash),
+      read: async (hash, start, end, signal) => (await bound).read(hash, start, end, signal),
+    },
+    bind,
+  }
+}
+
+const served = lateReader()
 try {
   const url = new URL(location.href)
   const options = readOptions(url)
-  // The node announces the library's tracks and stores what it downloads there, so the library
-  // opens first (it takes milliseconds).
-  const { opened, libraryError } = await openLibrary()
+  // /content/<hash> through the service worker, local tracks and remote ones alike, so the player
+  // streams and seeks by URL; a remote track's pieces are fetched as the player asks for them.
+  // Registered first: on a first visit the worker takes control once it has precached the shell,
+  // and until then a remote track cannot play.
+  const content = serveContent(served.reader)
+  let rendered!: () => void
+  const firstRender = new Promise<void>((resolve) => (rendered = resolve))
+  // The library's catalog and the node's key pair are what the first render shows; the content
+  // store is chosen after it (the OPFS probe runs in the content worker), and the node starts after
+  // it too (its WebRTC code is a chunk of its own). The library opens before the node is made: the
+  // node announces its tracks and stores what it downloads there.
+  const [identity, { opened, libraryError }] = await Promise.all([
+    loadTabIdentity(),
+    openLibrary(firstRender),
+  ])
   const privacy = new RelayOnlySetting(new URL(location.href), localStorage)
-  const node = await startBrowserNode(
+  const { node, start } = createBrowserNode(
+    identity,
     options,
     opened?.library,
     opened && {
       read: (hash, start, end) => opened.store.read(hash, start, end),
-      partials: partialStoreFor(opened.store),
+      // Which partial store fits depends on the content store the probe chooses.
+      partials: deferredPartials(opened.store.ready.then(partialStoreFor)),
       adopt: (track) => opened.library.adopt(track),
     },
     privacy,
   )
   window.dcmx = node
-  // /content/<hash> through the service worker, local tracks and remote ones alike, so the player
-  // streams and seeks by URL; a remote track's pieces are fetched as the player asks for them.
-  const content = serveContent(
-    firstOf(opened ? localReader(opened) : emptyReader, node.fetcher ?? emptyReader),
-  )
+  served.bind(firstOf(opened ? localReader(opened) : emptyReader, node.fetcher ?? emptyReader))
 
   // The storage state asks the player what plays; the player is made after the library it plays from.
   const late: { player?: PlayerState } = {}
@@ -72,6 +108,7 @@ try {
       fetch: (hash) => void fetcher.fetch(hash),
     },
     contentUrl: content.contentUrl,
+    contentUrlSoon: content.contentUrlSoon,
     store: opened ? new IdbQueueStore() : undefined,
   }))
   const app: AppState = {
@@ -86,6 +123,10 @@ try {
     shareUrl: (hash) => shareLink(location.origin, options.room, hash),
   }
   mount(App, { target, props: { app, room: options.room, updates: content.updates } })
+  void afterFirstRender().then(() => {
+    rendered()
+    start().catch((error: unknown) => console.error(error))
+  })
 
   void player.restore().then(() => {
     const shared = sharedTrack(url)
@@ -97,6 +138,7 @@ try {
   void local?.playlists.load()
 } catch (error) {
   console.error(error)
+  served.bind(emptyReader)
   // Plain http from another address: the browser withholds WebCrypto and service workers.
   if (!isSecureContext) mount(InsecureContext, { target, props: { url: new URL(location.href) } })
   else

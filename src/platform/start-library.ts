@@ -1,3 +1,4 @@
+import { DeferredStore } from '../core/deferred-store.ts'
 import { Library } from '../core/library.ts'
 import { CatalogDb } from './catalog-db.ts'
 import { systemClock } from './clock.ts'
@@ -10,14 +11,21 @@ import { workerTagReader } from './tag-reader.ts'
 const CHANNEL = 'dcmx-library'
 
 /**
- * Open this tab's library on the browser's storage (OPFS, else IndexedDB), load it, and keep it
- * in step with other tabs of the same origin.
+ * Open this tab's library on the browser's storage, load its catalog, and keep it in step with
+ * other tabs of the same origin. The content store (OPFS, else IndexedDB) is chosen once
+ * `chooseStoreAfter` settles (the app's first render: the probe needs the content worker, whose
+ * script the first render does not); until then every store call waits for the choice.
  */
-export async function startBrowserLibrary() {
-  const store = await openContentStore()
+export async function startBrowserLibrary(chooseStoreAfter: Promise<unknown> = Promise.resolve()) {
+  const store = new DeferredStore(chooseStoreAfter.then(openContentStore))
   const catalog = new CatalogDb()
   const library = new Library({ store, catalog, tags: workerTagReader, clock: systemClock, withLock })
-  await library.load()
+  // The catalog lists the tracks; the sweep of crashed imports' temporaries (the rest of
+  // `library.load()`) needs the store, so it runs once the store is chosen.
+  await library.refresh()
+  store.ready
+    .then((chosen) => chosen.sweep())
+    .catch((error: unknown) => console.warn('dcmx: the store could not be swept', error))
   if ('BroadcastChannel' in globalThis) {
     const channel = new BroadcastChannel(CHANNEL)
     library.events.on('committed', () => channel.postMessage('changed'))

@@ -1,13 +1,14 @@
+import type { Identity } from '../core/identity.ts'
 import { DcmxNode, DEFAULT_NODE_CONFIG, type NodeDeps } from '../core/node.ts'
+import { DcmxError } from '../core/errors.ts'
 import { SignalingClient } from '../core/signaling-client.ts'
 import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import type { LinkFactory } from '../core/link.ts'
 import type { LocalTracks } from '../core/mesh-types.ts'
 import { IdbPeerStore } from './peer-store.ts'
 import { systemClock } from './clock.ts'
-import { loadTabIdentity } from './identity-store.ts'
-import { createRtcLink } from './rtc-link.ts'
 import type { RelayOnlySetting } from './privacy.ts'
+import type { createRtcLink } from './rtc-link.ts'
 import { openBrowserSocket } from './socket.ts'
 
 export const DEFAULT_ROOM = 'lobby'
@@ -64,15 +65,23 @@ function markOnce(name: string) {
   if (performance.getEntriesByName(name).length === 0) performance.mark(name)
 }
 
-/** Build this tab's node from the browser's WebCrypto, IndexedDB, WebSocket and WebRTC, and start it. */
-export async function startBrowserNode(
+/** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
+type RtcModule = { createRtcLink: typeof createRtcLink }
+
+/**
+ * Build this tab's node from its identity and the browser's WebCrypto, IndexedDB, WebSocket and
+ * WebRTC, without starting it: `start` loads the WebRTC code (not needed to show the app) and then
+ * joins the room. Nothing can dial or answer a peer before that, since the node is not online.
+ */
+export function createBrowserNode(
+  identity: Identity,
   options: BrowserNodeOptions = readOptions(new URL(location.href)),
   local?: LocalTracks,
   content?: NodeDeps['content'],
   privacy?: RelayOnlySetting,
 ) {
-  const identity = await loadTabIdentity()
   markOnce('dcmx:identity-ready')
+  let rtc: RtcModule | undefined
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
   const signaling = new SignalingClient({
     url: `${scheme}://${location.host}${SIGNALING_PATH}`,
@@ -83,7 +92,8 @@ export async function startBrowserNode(
     random: Math.random,
   })
   const createLink: LinkFactory = (linkOptions) => {
-    const link = createRtcLink({
+    if (!rtc) throw new DcmxError('UNSUPPORTED', 'The WebRTC code is not loaded yet.')
+    const link = rtc.createRtcLink({
       ...linkOptions,
       relayOnly: privacy?.value === true,
       freshIceServers: () => signaling.iceServers,
@@ -115,14 +125,31 @@ export async function startBrowserNode(
   // Closing the tab closes its links at once, so other nodes drop it without waiting for pings.
   addEventListener('pagehide', () => node.stop())
   // A page restored from the back/forward cache comes back to life as the same node.
-  addEventListener('pageshow', (event) => event.persisted && node.start())
+  addEventListener('pageshow', (event) => event.persisted && rtc && node.start())
   // The network is back: try the signaling server now instead of when the backoff timer says
   // (up to a minute later). Only a client waiting to retry is restarted; the links stay up.
   addEventListener('online', () => {
+    if (!rtc) return void start().catch(() => {})
     if (signaling.state.state !== 'reconnecting') return
     signaling.stop()
     signaling.start()
   })
-  node.start()
-  return node
+  let started: Promise<void> | undefined
+  /** Load the WebRTC code, then start the node (once; a failed load is tried again on the next call). */
+  const start = (): Promise<void> =>
+    (started ??= import('./rtc-link.ts').then(
+      (module) => {
+        rtc = module
+        markOnce('dcmx:rtc-loaded')
+        node.start()
+      },
+      (error: unknown) => {
+        started = undefined
+        throw new DcmxError(
+          'UNSUPPORTED',
+          `The app's WebRTC code did not load (${error instanceof Error ? error.message : String(error)}); it is tried again when the network is back.`,
+        )
+      },
+    ))
+  return { node, start }
 }

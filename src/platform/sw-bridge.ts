@@ -33,6 +33,11 @@ export const UPDATE_CHECK_MS = 60 * 60 * 1000
 export type ContentServer = {
   /** `/content/<hash>` once this page is controlled by our service worker; otherwise undefined. */
   contentUrl(hash: string): string | undefined
+  /**
+   * The same, waiting up to `timeoutMs` for our worker to take control (a first visit's page, as
+   * soon as it has installed): undefined if it has not by then.
+   */
+  contentUrlSoon(hash: string, timeoutMs: number): Promise<string | undefined>
   /** New versions of the app, offered to the user. */
   readonly updates: AppUpdates
   /** Stop answering the worker and checking for updates. */
@@ -117,7 +122,12 @@ const NO_UPDATES: AppUpdates = { state: 'none', subscribe: () => () => {}, apply
 export function serveContent(reader: ContentReader, scriptUrl = SW_URL): ContentServer {
   if (typeof navigator === 'undefined' || !('serviceWorker' in navigator) || !navigator.serviceWorker) {
     warnOnce('This browser has no service workers here; tracks play from object URLs.')
-    return { contentUrl: () => undefined, updates: NO_UPDATES, stop: () => {} }
+    return {
+      contentUrl: () => undefined,
+      contentUrlSoon: async () => undefined,
+      updates: NO_UPDATES,
+      stop: () => {},
+    }
   }
   const container = navigator.serviceWorker
   const scriptHref = new URL(scriptUrl, location.href).href
@@ -130,6 +140,10 @@ export function serveContent(reader: ContentReader, scriptUrl = SW_URL): Content
   // Messages wait in a queue until the page says it listens; a listener added this way does not say it.
   container.startMessages()
 
+  const controlled = () => container.controller?.scriptURL === scriptHref
+  container.addEventListener('controllerchange', () => {
+    if (controlled()) markOnce('dcmx:sw-controlled')
+  })
   const workbox = new Workbox(scriptUrl)
   let registration: ServiceWorkerRegistration | undefined
   const updates = createUpdateOffer({
@@ -140,8 +154,14 @@ export function serveContent(reader: ContentReader, scriptUrl = SW_URL): Content
     skipWaiting: () => workbox.messageSkipWaiting(),
     reload: () => location.reload(),
   })
-  workbox.register().then(
-    (registered) => (registration = registered),
+  // A first visit registers at once rather than after the load event: until the worker has
+  // precached the shell and taken control, no remote track can play, and the page's first render
+  // needs nothing more from the network. Later visits (already controlled) check after the load.
+  workbox.register({ immediate: container.controller === null }).then(
+    (registered) => {
+      markOnce('dcmx:sw-registered')
+      registration = registered
+    },
     (error: unknown) => {
       warnOnce(`The service worker did not register (${messageOf(error)}); tracks play from object URLs.`)
     },
@@ -151,11 +171,21 @@ export function serveContent(reader: ContentReader, scriptUrl = SW_URL): Content
   const updateTimer = setInterval(checkForUpdate, UPDATE_CHECK_MS)
   addEventListener('online', checkForUpdate)
 
+  const contentUrl = (hash: string) => (isContentHash(hash) && controlled() ? contentPath(hash) : undefined)
   return {
-    contentUrl(hash) {
-      return isContentHash(hash) && container.controller?.scriptURL === scriptHref
-        ? contentPath(hash)
-        : undefined
+    contentUrl,
+    contentUrlSoon(hash, timeoutMs) {
+      if (!isContentHash(hash) || controlled()) return Promise.resolve(contentUrl(hash))
+      return new Promise((resolve) => {
+        const finish = () => {
+          clearTimeout(timer)
+          container.removeEventListener('controllerchange', onChange)
+          resolve(contentUrl(hash))
+        }
+        const onChange = () => controlled() && finish()
+        const timer = setTimeout(finish, timeoutMs)
+        container.addEventListener('controllerchange', onChange)
+      })
     },
     updates,
     stop() {
@@ -239,6 +269,11 @@ function failureFrom(error: unknown): ContentReply {
   if ((error as { name?: unknown } | null)?.name === 'AbortError')
     return failureReply('ABORTED', 'Abandoned.')
   return failureReply('FAILED', messageOf(error))
+}
+
+/** Mark the first moment something happened, for the time-to-first-audio benchmark. */
+function markOnce(name: string) {
+  if (performance.getEntriesByName(name).length === 0) performance.mark(name)
 }
 
 const warned = new Set<string>()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { err, ok } from '../core/result.ts'
+import { PIECE_SIZE } from '../core/content.ts'
 import {
   contentHashOf,
   contentResponse,
@@ -11,6 +12,17 @@ import {
 import { MAX_READ_BYTES, type ContentFailure } from './protocol.ts'
 
 const HASH = 'ab'.repeat(32)
+
+/** The reads that cover [start, end) a piece at a time, each ending on a piece boundary. */
+function pieceReads(start: number, end: number): [number, number][] {
+  const out: [number, number][] = []
+  for (let at = start; at < end;) {
+    const next = Math.min(end, (Math.floor(at / PIECE_SIZE) + 1) * PIECE_SIZE)
+    out.push([at, next])
+    at = next
+  }
+  return out
+}
 const ORIGIN = 'https://dcmx.test'
 
 /** Bytes whose value is their offset mod 251, so any slice can be checked. */
@@ -102,7 +114,20 @@ describe('contentResponse', () => {
     expect(res.headers.get('Content-Range')).toBe(`bytes 10-${10 + OPEN_RANGE_BYTES - 1}/${file.length}`)
     expect(res.headers.get('Content-Length')).toBe(String(OPEN_RANGE_BYTES))
     await expectBody(res, file.slice(10, 10 + OPEN_RANGE_BYTES))
-    expect(reads).toEqual([[10, 10 + OPEN_RANGE_BYTES]])
+    // A piece at a time, each read ending where its piece ends.
+    expect(reads).toEqual(pieceReads(10, 10 + OPEN_RANGE_BYTES))
+  })
+
+  it('answers once the piece the range starts in is read, not the whole first MiB', async () => {
+    const file = bytes(3 * OPEN_RANGE_BYTES)
+    for (const start of [0, 1000, PIECE_SIZE, 3 * PIECE_SIZE - 1]) {
+      const { src, reads } = source(file)
+      const res = await contentResponse(get({ Range: `bytes=${start}-` }), HASH, src)
+      expect(res.status).toBe(206)
+      // Before the body is consumed, only the rest of that one piece has been asked for.
+      expect(reads).toEqual([[start, (Math.floor(start / PIECE_SIZE) + 1) * PIECE_SIZE]])
+      await expectBody(res, file.slice(start, start + OPEN_RANGE_BYTES))
+    }
   })
 
   it('gives an open range near the end only what is left', async () => {
@@ -112,17 +137,17 @@ describe('contentResponse', () => {
     await expectBody(res, file.slice(1500))
   })
 
-  it('streams a long closed range a read at a time', async () => {
+  it('streams a long closed range a piece at a time', async () => {
     const file = bytes(2 * MAX_READ_BYTES + 500)
     const { src, reads } = source(file)
     const res = await contentResponse(get({ Range: `bytes=0-${file.length - 1}` }), HASH, src)
     expect(res.status).toBe(206)
     expect(res.headers.get('Content-Length')).toBe(String(file.length))
-    // Only the first chunk is read before the answer; the rest as the body is consumed.
-    expect(reads).toEqual([[0, MAX_READ_BYTES]])
+    // Only the first piece is read before the answer; the rest as the body is consumed.
+    expect(reads).toEqual([[0, PIECE_SIZE]])
     await expectBody(res, file)
+    expect(reads).toEqual(pieceReads(0, file.length))
     expect(reads.every(([s, e]) => e - s <= MAX_READ_BYTES)).toBe(true)
-    expect(reads).toHaveLength(3)
   })
 
   it('answers the last bytes for a suffix range', async () => {

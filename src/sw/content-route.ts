@@ -1,4 +1,5 @@
 import { servedMime } from '../core/audio-mime.ts'
+import { PIECE_SIZE } from '../core/content.ts'
 import { ok, type Result } from '../core/result.ts'
 import { CONTENT_PATH, MAX_READ_BYTES, type ContentErrorCode, type ContentFailure } from './protocol.ts'
 import { contentRange, parseRange, unsatisfiedRange } from './range.ts'
@@ -28,6 +29,14 @@ export interface ContentSource {
  * answers as soon as this much is fetched, and the media element asks again from where it stopped.
  */
 export const OPEN_RANGE_BYTES = MAX_READ_BYTES
+/**
+ * Reads of a response end where the piece they start in ends: for a remote track, the first read
+ * waits for the one piece that must arrive (and be verified) before the media element gets any
+ * byte, instead of the four a read of MAX_READ_BYTES would wait for, and each later piece flows
+ * on as soon as it is verified.
+ */
+export const pieceEnd = (start: number, end: number): number =>
+  Math.min(end, (Math.floor(start / PIECE_SIZE) + 1) * PIECE_SIZE)
 /** Without a Range header a file up to this size is sent whole (200); a larger one as `bytes=0-`. */
 export const WHOLE_FILE_BYTES = MAX_READ_BYTES
 
@@ -133,14 +142,14 @@ export async function contentResponse(
   }
   if (head) return new Response(null, { status: 206, headers: partial })
   // The first chunk is read before answering, so a missing track or an unreachable holder is a status.
-  const firstEnd = Math.min(end, start + MAX_READ_BYTES)
+  const firstEnd = pieceEnd(start, end)
   const first = await readExact(source, hash, start, firstEnd, signal)
   if (!first.ok) return failure(first.error)
   const body = firstEnd === end ? first.value : rangeStream(source, hash, first.value, firstEnd, end, signal)
   return new Response(body, { status: 206, headers: partial })
 }
 
-/** A long closed range, read a chunk at a time as the consumer pulls (at most two chunks in memory). */
+/** A long range, read a piece at a time as the consumer pulls (at most two pieces in memory). */
 function rangeStream(
   source: ContentSource,
   hash: string,
@@ -157,7 +166,8 @@ function rangeStream(
       controller.enqueue(new Uint8Array(first))
     },
     async pull(controller) {
-      const next = Math.min(end, offset + MAX_READ_BYTES)
+      // A piece at a time: a remote track's bytes reach the media element as each piece is verified.
+      const next = pieceEnd(offset, end)
       const chunk = await readExact(source, hash, offset, next, signal)
       if (!chunk.ok) return controller.error(new Error(`${chunk.error.code}: ${chunk.error.message}`))
       controller.enqueue(new Uint8Array(chunk.value))

@@ -55,6 +55,8 @@ export type PlayerDeps = {
   network?: PlayerNetwork | undefined
   /** The service worker's /content/<hash> URL for a track, when it controls the page. */
   contentUrl?: (hash: string) => string | undefined
+  /** The same, waiting up to `ms` for the worker to take control (else the player polls `contentUrl`). */
+  contentUrlSoon?: (hash: string, ms: number) => Promise<string | undefined>
   /** Where the queue and position are saved across reloads. */
   store?: QueueStore | undefined
   random?: () => number
@@ -99,6 +101,7 @@ export class PlayerState {
   #library: PlayerLibrary | undefined
   #network: PlayerNetwork | undefined
   #contentUrl: (hash: string) => string | undefined
+  #contentUrlSoon: ((hash: string, ms: number) => Promise<string | undefined>) | undefined
   #store: QueueStore | undefined
   #prefetch: (url: string, bytes: number) => Promise<void>
   #sleep: (ms: number) => Promise<void>
@@ -122,6 +125,7 @@ export class PlayerState {
     this.#library = deps.library
     this.#network = deps.network
     this.#contentUrl = deps.contentUrl ?? (() => undefined)
+    this.#contentUrlSoon = deps.contentUrlSoon
     this.#store = deps.store
     this.#prefetch = deps.prefetch ?? defaultPrefetch
     this.#sleep = deps.sleep ?? defaultSleep
@@ -454,7 +458,9 @@ export class PlayerState {
     }
     network.fetch(hash)
     // On a first visit the service worker may still be taking control of the page.
-    const url = await this.#waitFor(() => this.#contentUrl(hash), CONTENT_URL_WAIT_MS)
+    const url = this.#contentUrlSoon
+      ? await this.#contentUrlSoon(hash, CONTENT_URL_WAIT_MS)
+      : await this.#waitFor(() => this.#contentUrl(hash), CONTENT_URL_WAIT_MS)
     if (!url) {
       this.error =
         'Playing from other devices needs this page’s service worker, which is not running. Reload the page and try again.'

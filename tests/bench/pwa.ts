@@ -17,6 +17,7 @@ import { resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 import { chromiumLaunchOptions } from '../chromium.ts'
+import { noteInteractive } from '../interactive-probe.ts'
 import { launchPersistent, percentile } from './browser.ts'
 
 const root = resolve(import.meta.dirname, '..', '..')
@@ -88,19 +89,7 @@ export type ShellSizes = {
 // Page scripts are strings, not functions: tsx's transform would add helpers the page does not have.
 /** Before any page script: note the moment the app turns interactive, and when a worker takes control. */
 const INSTRUMENT = `(() => {
-  const ready = () => {
-    const id = document.getElementById('peer-id')
-    if (!id || !/^[0-9a-f]{32}$/.test((id.textContent || '').trim())) return false
-    for (const b of document.querySelectorAll('button')) if (b.textContent.trim() === 'Add music') return !b.disabled
-    return false
-  }
-  const observer = new MutationObserver(() => {
-    if (window.__benchInteractive === undefined && ready()) {
-      window.__benchInteractive = performance.now()
-      observer.disconnect()
-    }
-  })
-  observer.observe(document, { subtree: true, childList: true, characterData: true, attributes: true })
+  ${noteInteractive('__benchInteractive')}
   if ('serviceWorker' in navigator)
     navigator.serviceWorker.addEventListener('controllerchange', () => {
       if (window.__benchControlled === undefined) window.__benchControlled = performance.now()
@@ -376,8 +365,9 @@ export function formatPwa(r: PwaResult): string {
     .map((p) => precache.find((f) => f.path === p))
     .filter((f): f is FileSize => f !== undefined && (f.path === 'index.html' || kind(f.path) !== 'other'))
   const lazyJs = byKind('JS').filter((f) => !entry.some((e) => e.path === f.path))
-  const parsers = lazyJs.filter((f) => !f.path.includes('content.worker'))
   const worker = lazyJs.filter((f) => f.path.includes('content.worker'))
+  const rtc = lazyJs.filter((f) => f.path.includes('rtc-link'))
+  const otherLazy = lazyJs.filter((f) => !worker.includes(f) && !rtc.includes(f))
   const all = [...r.cold, ...r.warm, ...r.warmStopped, ...r.offline]
   const swServed = (xs: LoadSample[]) => xs.filter((s) => s.fromServiceWorker).length
   const ready = r.offlineReadyMs.length ? summary(r.offlineReadyMs) : undefined
@@ -422,8 +412,9 @@ ${fileRow('other (HTML, icons, manifest)', byKind('other'))}
 ${fileRow('**total precache**', precache)}
 ${fileRow(`entry: ${entry.map((f) => `\`${f.path.replace(/^assets\//, '')}\``).join(', ')}`, entry)}
 ${fileRow('entry JS + CSS alone', entryJsCss)}
-${fileRow('content worker (hashing WASM inline, tag reading)', worker)}
-${fileRow('music-metadata parser chunks (loaded per format)', parsers)}
+${fileRow("content worker (hashing WASM, tag reading, music-metadata's parsers), loaded after the first render", worker)}
+${fileRow('WebRTC chunk (simple-peer, ICE doctor), loaded after the first render', rtc)}
+${fileRow('other chunks outside the entry', otherLazy)}
 ${fileRow('`sw.js` itself (installed beside the precache)', [sw])}
 ${fileRow(`requested on a cold load before interactive: ${criticalSizes.map((f) => `\`${f.path.replace(/^assets\//, '')}\``).join(', ')}`, criticalSizes)}
 
@@ -432,8 +423,10 @@ must fetch these before it can show anything; on a slow 3G-ish ${SLOW_LINK.downM
 ${slowSeconds(PWA_BUDGET.entryGzip).toFixed(2)} s of transfer, about 1 s with the few ${SLOW_LINK.rttMs} ms round trips of a new connection,
 leaving room for key generation and the first render within 2 s. *Whole precache ≤ ${kib(PWA_BUDGET.precacheGzip)} gzip*:
 the worker downloads all of it on the first visit before the app works offline (${slowSeconds(PWA_BUDGET.precacheGzip).toFixed(1)} s at ${SLOW_LINK.downMbps} Mbps,
-in the background), and again the files a deploy changes; music-metadata's per-format parsers are
-in it (imports work offline) but stay out of the entry and load only for the format being read.
+in the background), and again the files a deploy changes. The content worker (with
+music-metadata's parsers, so imports work offline) and the WebRTC chunk are in it but not in the
+entry: the app loads them in the task after its first render (\`src/main.ts\`), the worker for the
+OPFS probe that chooses the content store, the WebRTC code before the node joins its room.
 
 - entry: ${verdict(entryGzip, PWA_BUDGET.entryGzip)}; ${slowSeconds(entryGzip).toFixed(2)} s at ${SLOW_LINK.downMbps} Mbps compressed, ${slowSeconds(sum(entry, 'raw')).toFixed(2)} s uncompressed (${kib(sum(entry, 'raw'))}).
 - precache: ${verdict(precacheGzip, PWA_BUDGET.precacheGzip)}; ${slowSeconds(precacheGzip).toFixed(1)} s at ${SLOW_LINK.downMbps} Mbps compressed, ${slowSeconds(sum(precache, 'raw')).toFixed(1)} s uncompressed (${kib(sum(precache, 'raw'))}).
