@@ -16,6 +16,8 @@ export interface PieceSource {
   readonly peerId: string
   /** Fetch piece `index`; resolves with its bytes, rejects on error, closed link or abort. */
   fetchPiece(index: number, signal: AbortSignal): Promise<Uint8Array>
+  /** The link's smoothed round trip, once measured (sizes the peer's window). */
+  rttMs?(): number | undefined
 }
 
 export type TransferConfig = {
@@ -33,7 +35,7 @@ export type TransferConfig = {
 
 export const DEFAULT_TRANSFER_CONFIG: TransferConfig = {
   pieceTimeoutMs: 8_000,
-  maxInFlightPerPeer: 8,
+  maxInFlightPerPeer: 12,
   badPieceLimit: 3,
   noSourceTimeoutMs: 15_000,
   endgame: true,
