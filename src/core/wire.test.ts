@@ -378,9 +378,9 @@ describe('wire codec', () => {
 
   it('content-cancel: round-trips; refuses a body, a bad id or extra fields', () => {
     const cancel: Wire = { type: 'content-cancel', id: 0xffffffff }
-    const frame = encodeWire(cancel)
-    expect(decodeWire(frame)).toEqual({ ok: true, value: cancel })
-    const code = frame[1]!
+    const encoded = encodeWire(cancel)
+    expect(decodeWire(encoded)).toEqual({ ok: true, value: cancel })
+    const code = encoded[1]!
     const rejected = (f: Uint8Array) => {
       const r = decodeWire(f)
       return r.ok ? undefined : r.error.code
