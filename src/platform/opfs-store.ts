@@ -42,7 +42,7 @@ export class OpfsStore implements ContentStore {
   readonly #getRoot: () => Promise<FileSystemDirectoryHandle>
   #root: Promise<FileSystemDirectoryHandle> | undefined
   /** Snapshots of stored files (immutable blobs, so a snapshot stays right until deleted). */
-  readonly #open = new Lru<string, Promise<File | undefined>>(OPEN_FILES)
+  readonly #open = new Lru<string, Promise<Blob | undefined>>(OPEN_FILES)
 
   constructor(getRoot: () => Promise<FileSystemDirectoryHandle> = () => navigator.storage.getDirectory()) {
     this.#getRoot = getRoot
