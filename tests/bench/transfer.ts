@@ -231,15 +231,26 @@ function browserOf(procs: ProcCpu, pid: number): number {
   throw new Error(`no Chromium browser process above ${pid}`)
 }
 
-/** CPU of the non-renderer processes of the browser `root` (itself included) between two snapshots, ms. */
-function otherMs(before: ProcCpu, after: ProcCpu, root: number) {
-  const under = (pid: number) => {
-    for (let p: number | undefined = pid; p !== undefined && after.has(p); p = after.get(p)?.ppid)
-      if (p === root) return true
+/** Whether `pid` runs under `root` (or is it). */
+function under(procs: ProcCpu, pid: number, root: number) {
+  for (let p: number | undefined = pid; p !== undefined && procs.has(p); p = procs.get(p)?.ppid)
+    if (p === root) return true
+  return false
+}
+
+/** Whether `pid` belongs to a browser this process launched. */
+function launchedHere(procs: ProcCpu, pid: number) {
+  try {
+    return procs.get(browserOf(procs, pid))?.ppid === process.pid
+  } catch {
     return false
   }
+}
+
+/** CPU of the non-renderer processes of the browser `root` (itself included) between two snapshots, ms. */
+function otherMs(before: ProcCpu, after: ProcCpu, root: number) {
   let ms = 0
-  for (const [pid, p] of after) if (!p.renderer && under(pid)) ms += cpuMs(before, after, pid)
+  for (const [pid, p] of after) if (!p.renderer && under(after, pid, root)) ms += cpuMs(before, after, pid)
   return ms
 }
 
@@ -253,8 +264,9 @@ async function rendererPid(page: Page): Promise<number> {
     const before = procCpu()
     await page.evaluate(`(() => { const t = performance.now(); while (performance.now() - t < 500) {} })()`)
     const after = procCpu()
+    // Only this process's own browsers: other runs on a shared machine may spin renderers too.
     const ranked = [...after]
-      .filter(([, p]) => p.renderer)
+      .filter(([pid, p]) => p.renderer && launchedHere(after, pid))
       .map(([pid]) => [pid, cpuMs(before, after, pid)] as const)
       .sort((x, y) => y[1] - x[1])
     const [best, second] = [ranked[0], ranked[1]]
