@@ -555,7 +555,14 @@ async function measureLimited(
     for (let i = 0; i < o.limitedRuns; i++) {
       single.push(await fetchOnce(c, [a], alone[i]!.hash, trackBytes))
       triple.push(await fetchOnce(c, [a, b, d], shared[i]!.hash, trackBytes))
-      o.log(JSON.stringify({ one: single.at(-1)!.mbs.toFixed(1), three: triple.at(-1)!.mbs.toFixed(1) }))
+      const [one, three] = [single.at(-1)!, triple.at(-1)!]
+      o.log(
+        JSON.stringify({
+          one: [one.mbs.toFixed(1), one.piecesMbs.toFixed(1)],
+          three: [three.mbs.toFixed(1), three.piecesMbs.toFixed(1)],
+          sent: three.sent,
+        }),
+      )
     }
   } finally {
     for (const n of [a, b, d]) await throttle(n.page, 0)
@@ -695,7 +702,7 @@ async function coldTrial(browser: Browser, url: string, title: string, holder: N
     const page = await context.newPage()
     await page.addInitScript({ content: PROBE })
     await page.goto(url)
-    await page.getByRole('tab', { name: 'Network' }).click()
+    await page.getByRole('tab', { name: 'Network', exact: true }).click()
     await playButton(page, title).click({ timeout: 60_000 })
     const p = await readProbe(page)
     const linkOpen = (await page.evaluate(
@@ -853,7 +860,7 @@ export async function measureTransfer(
 
     log(`transfer: time to first audio, link up (B plays A's tracks), 1 warm-up + ${o.ttfaTrials}…`)
     await b.page.evaluate(PROBE)
-    await b.page.getByRole('tab', { name: 'Network' }).click()
+    await b.page.getByRole('tab', { name: 'Network', exact: true }).click()
     const warm: TtfaRun[] = []
     const warmFailed: string[] = []
     for (let i = 0; i <= o.ttfaTrials; i++) {
