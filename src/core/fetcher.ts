@@ -18,6 +18,8 @@ export interface FetchPeer {
   /** Piece `index`, `length` bytes long (from the verified list: a sender's header is held to it). */
   fetchPiece(hash: string, index: number, length: number, signal: AbortSignal): Promise<Uint8Array>
   request(msg: Unnumbered<WireOf<'pieces-req'>>): Promise<Wire>
+  /** The link's smoothed round trip, once measured. */
+  rttMs?(): number | undefined
 }
 
 export type FetcherConfig = {
@@ -334,6 +336,7 @@ export class Download {
           .filter((p): p is FetchPeer => !!p)
           .map((p): PieceSource => ({
             peerId: p.peerId,
+            rttMs: () => p.rttMs?.(),
             fetchPiece: (index, signal) =>
               p.fetchPiece(
                 this.hash,

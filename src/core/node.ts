@@ -3,6 +3,7 @@ import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
 import type { Identity } from './identity.ts'
 import { ContentServer, type ContentPeer } from './content-server.ts'
+import { emptyContentStats, type ContentStats } from './content-stats.ts'
 import type { Track } from './catalog.ts'
 import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
@@ -126,6 +127,7 @@ export class DcmxNode {
   readonly reputation: Reputation
   readonly links: LinkManager
   #localTracks = new Map<string, Track>()
+  readonly #contentStats = emptyContentStats()
   #ports = new WeakMap<PeerSession, Ports>()
   /** Peers our downloaded tracks came from: useful, so kept in a full directory. */
   #sources = new Set<string>()
@@ -162,6 +164,7 @@ export class DcmxNode {
     const content = deps.content
     this.server = new ContentServer({
       clock,
+      stats: this.#contentStats,
       track: (hash) => this.#localTracks.get(hash),
       descriptor: (hash) => this.mesh.descriptor(hash),
       read: (hash, start, end) =>
@@ -197,8 +200,9 @@ export class DcmxNode {
     return this.mesh.network
   }
 
-  get stats(): MeshStats {
-    return this.mesh.stats
+  /** Traffic and gossip counters, and the bulk path's (`content`: cancels, bytes saved, drains). */
+  get stats(): MeshStats & { content: ContentStats } {
+    return { ...this.mesh.stats, content: { ...this.#contentStats } }
   }
 
   /** Direct links first, then peers known through gossip, with their track counts. */
@@ -340,6 +344,7 @@ export class DcmxNode {
       reputation: this.reputation,
       meter: this.mesh.meter,
       log: this.#devLog,
+      contentStats: this.#contentStats,
     })
     const gossip: GossipPeer = {
       peerId: ref.peerId,
@@ -349,6 +354,8 @@ export class DcmxNode {
     const content: Ports['content'] = {
       peerId: ref.peerId,
       post: (msg) => peer.post(msg),
+      queuedBytes: () => peer.queuedBytes,
+      rttMs: () => peer.rttMs,
       fetchPiece: async (hash, index, length, signal) => {
         const bytes = await peer.fetchPiece(hash, index, length, signal)
         this.links.credit(ref.peerId, bytes.length)
@@ -357,6 +364,7 @@ export class DcmxNode {
       request: (msg) => peer.request(msg),
     }
     peer.onMessage = async (msg) => {
+      if (msg.type === 'content-cancel') return this.server.cancel(content, msg.id)
       if (msg.type === 'content-req' || msg.type === 'pieces-req') return this.server.handle(content, msg)
       return this.mesh.receive(gossip, msg)
     }

@@ -1,5 +1,6 @@
 import { fromBase64, toBase64 } from './bytes.ts'
 import type { Clock, Random } from './clock.ts'
+import type { ContentStats } from './content-stats.ts'
 import { every } from './clock.ts'
 import { consoleDevLog, type DevLog } from './dev-log.ts'
 import { Emitter } from './emitter.ts'
@@ -64,7 +65,9 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
 }
 
 /** Messages the session hands to the node (everything after the handshake but ping/pong). */
-export type AppMessage = WireOf<'discover' | 'peers-req' | 'tracks-req' | 'content-req' | 'pieces-req'>
+export type AppMessage = WireOf<
+  'discover' | 'peers-req' | 'tracks-req' | 'content-req' | 'content-cancel' | 'pieces-req'
+>
 type RequestType = 'peers-req' | 'tracks-req' | 'pieces-req'
 type ResponseType = 'peers-res' | 'tracks-res' | 'pieces-res'
 const ANSWERS: Record<RequestType, ResponseType> = {
@@ -136,6 +139,8 @@ export class PeerSession {
       reputation?: Reputation
       meter?: TrafficMeter
       log?: DevLog
+      /** The node's bulk-path counters (cancels sent, bytes they saved). */
+      contentStats?: ContentStats
     },
   ) {
     const { clock, config } = deps
@@ -144,7 +149,12 @@ export class PeerSession {
     this.#reputation = deps.reputation ?? new Reputation(clock, { limit: config.maxStrikes })
     this.#pings = new RequestTable(clock)
     this.#requests = new RequestTable(clock)
-    this.#pieces = new PieceRequests(clock, (kind, detail) => this.penalise(kind, detail))
+    this.#pieces = new PieceRequests(
+      clock,
+      (kind, detail) => this.penalise(kind, detail),
+      (id) => this.send({ type: 'content-cancel', id }),
+      deps.contentStats,
+    )
     this.#gate = new InboundGate({
       clock,
       config,
@@ -295,6 +305,7 @@ export class PeerSession {
       case 'peers-req':
       case 'tracks-req':
       case 'content-req':
+      case 'content-cancel':
       case 'pieces-req':
         return this.onMessage?.(msg)
       case 'peers-res':

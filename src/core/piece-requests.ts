@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts'
+import { emptyContentStats, type ContentStats } from './content-stats.ts'
 import { DcmxError } from './errors.ts'
 import { RequestTable } from './request-table.ts'
 import type { PenaltyKind } from './reputation.ts'
@@ -12,17 +13,23 @@ const MAX_LATE_PIECES = 64
 /**
  * The pieces one link has asked for, and the frames that answer them, trusted only as asked: each
  * piece's length comes from the verified piece list (never from the sender's header), its buffer
- * is allocated only for that length, and a frame for a piece never asked for is struck.
+ * is allocated only for that length, and a frame for a piece never asked for is struck. A piece
+ * given up on (aborted) is cancelled with the holder, so it stops sending what nobody wants.
  */
 export class PieceRequests {
   #pieces: RequestTable<Uint8Array, PieceState>
   #late = new Map<number, number>()
+  readonly #stats: ContentStats
 
   constructor(
     clock: Clock,
     private readonly penalise: (kind: PenaltyKind, detail: string) => void,
+    /** Tell the holder request `id` is no longer wanted (a `content-cancel`). */
+    private readonly cancel: (id: number) => void = () => {},
+    stats?: ContentStats,
   ) {
     this.#pieces = new RequestTable(clock)
+    this.#stats = stats ?? emptyContentStats()
   }
 
   /** Piece frames may arrive now (something is asked for, or the tail of an aborted one). */
@@ -37,8 +44,12 @@ export class PieceRequests {
     const onAbort = () => {
       if (!this.#pieces.fail(id, new DcmxError('ABORTED', 'piece request aborted'))) return
       // Frames of an aborted piece still on their way are dropped without a strike, up to its size.
-      this.#late.set(id, state.length - state.received)
+      const left = state.length - state.received
+      this.#late.set(id, left)
       if (this.#late.size > MAX_LATE_PIECES) this.#late.delete(this.#late.keys().next().value!)
+      this.cancel(id)
+      this.#stats.cancelsSent++
+      this.#stats.savedReceiving += left
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     return { id, promise: promise.finally(() => signal?.removeEventListener('abort', onAbort)) }
@@ -50,7 +61,11 @@ export class PieceRequests {
     if (!pending) {
       // The rest of a piece we stopped waiting for may still come; more than that was never asked.
       const late = this.#late.get(msg.id)
-      if (late !== undefined && late >= body.length) return void this.#late.set(msg.id, late - body.length)
+      if (late !== undefined && late >= body.length) {
+        this.#stats.lateBytes += body.length
+        this.#stats.savedReceiving -= body.length
+        return void this.#late.set(msg.id, late - body.length)
+      }
       return this.penalise('protocol', 'piece data nobody asked for')
     }
     if (

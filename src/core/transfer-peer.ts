@@ -10,10 +10,22 @@ export type PeerLimits = { pieceSize: number; maxInFlight: number; pieceTimeoutM
 /** Window of a peer not yet measured: enough to measure it, little to lose if it is slow. */
 const INITIAL_WINDOW = 2
 /**
- * A peer's window holds what it delivers in this time at its measured rate: deep enough to keep
- * its pipe full across a round trip, shallow enough that few pieces wait queued on a slow peer.
+ * A peer's window never holds more than it delivers in this time at its measured rate, so few
+ * pieces wait queued on a slow peer (and deadlines, a multiple of the queue ahead, stay short).
  */
 const TARGET_QUEUE_MS = 2_000
+/**
+ * What a holder's link buffers before its sender waits (src/platform/rtc-link.ts's high-water
+ * mark): bytes of ours that are past the holder and not yet here, on top of the round trip.
+ */
+const SENDER_BUFFER_BYTES = 1024 * 1024
+/**
+ * From a piece's last frame arriving to the request that replaces it reaching the holder, beyond
+ * the round trip: a busy receiver's main thread (a storage transaction, a collection) stalls for
+ * this long. The window covers it, so the holder keeps sending through the stall; the transfer
+ * bench counts the requests that still found their holder idle (stats.content.idleStarts).
+ */
+const TURNAROUND_MS = 150
 /** Floor of the adaptive deadline: a round trip plus one piece on a slow but working link. */
 const MIN_PIECE_TIMEOUT_MS = 1_500
 /** The deadline allows this many times the expected time (the queue ahead plus the piece itself). */
@@ -57,14 +69,21 @@ export class TransferPeer<R> {
     this.#cap = limits.maxInFlight
   }
 
-  /** Requests it may have in flight: what it delivers in TARGET_QUEUE_MS, within its cap. */
+  /**
+   * Requests it may have in flight: the piece being sent plus what keeps its pipe full until our
+   * next request reaches it (its measured rate × (round trip + turnaround), and its link's
+   * buffer), but never more than it delivers in TARGET_QUEUE_MS; within its cap.
+   */
   get window(): number {
     // A peer that timed out or failed is probed with one request until it delivers again.
     if (this.timeouts > 0 || this.errors > 0) return 1
-    const bySpeed =
-      this.rate === undefined
-        ? INITIAL_WINDOW
-        : Math.ceil((this.rate * TARGET_QUEUE_MS) / this.limits.pieceSize)
+    let bySpeed = INITIAL_WINDOW
+    if (this.rate !== undefined) {
+      const { pieceSize } = this.limits
+      const rttMs = this.source?.rttMs?.() ?? 0
+      const pipe = pieceSize + this.rate * (rttMs + TURNAROUND_MS) + SENDER_BUFFER_BYTES
+      bySpeed = Math.ceil(Math.min(pipe, this.rate * TARGET_QUEUE_MS) / pieceSize)
+    }
     return Math.max(1, Math.min(bySpeed, this.#cap, this.limits.maxInFlight))
   }
 

@@ -331,6 +331,29 @@ describe('Transfer: per-peer windows and timeouts', () => {
     },
   )
 
+  it("sizes a fast holder's window to keep its pipe full across its round trip and link buffer", async () => {
+    // 256 KiB pieces every 10 ms (~26 MB/s): the piece in service, its link's 1 MiB buffer and
+    // what it sends in a round trip plus turnaround must all be asked for ahead.
+    const outstanding = async (rttMs: number) => {
+      const t = setup({
+        content: makeContent(48, 256 * 1024),
+        config: { maxInFlightPerPeer: 64, endgame: false },
+        holders: { F: { latencyMs: 5, msPerPiece: 10, rttMs } },
+      })
+      t.transfer.start()
+      await t.finish()
+      expect(t.transfer.state).toBe('done')
+      return t.holders.F!.maxOutstanding
+    }
+    const near = await outstanding(0)
+    const far = await outstanding(200)
+    // (256 KiB + 26.2 kB/ms × 150 ms + 1 MiB) / 256 KiB = 20; with 200 ms more, 40.
+    expect(near).toBeGreaterThanOrEqual(18)
+    expect(near).toBeLessThanOrEqual(22)
+    expect(far).toBeGreaterThanOrEqual(37)
+    expect(far).toBeLessThanOrEqual(43)
+  })
+
   it('waits for a slow holder that is all there is, without abandoning its requests', async () => {
     const t = setup({ content: makeContent(6, PIECE), holders: { S: { latencyMs: 50, msPerPiece: 2_000 } } })
     t.transfer.start()
@@ -426,6 +449,8 @@ describe('Transfer: holders that leave', () => {
       const content = makeContent(40, PIECE)
       const t = setup({
         content,
+        // Windows of 8: pieces remain unrequested when B vanishes (no endgame copies on A yet).
+        config: { maxInFlightPerPeer: 8 },
         holders: { A: { latencyMs: 20, msPerPiece: 50 }, B: { latencyMs: 20, msPerPiece: 50 } },
       })
       t.transfer.start()
@@ -624,7 +649,12 @@ describe('Transfer: endgame', () => {
     "endgame $endgame: a slow holder's last pieces are duplicated on the idle one (first answer wins, loser aborted), or else waited for",
     async ({ endgame }) => {
       const content = makeContent(24, PIECE)
-      const t = setup({ content, config: { endgame }, holders: { A: { latencyMs: 10, msPerPiece: 10 } } })
+      // A window of 8 leaves some of the last 12 pieces unrequested when the slow holder joins.
+      const t = setup({
+        content,
+        config: { endgame, maxInFlightPerPeer: 8 },
+        holders: { A: { latencyMs: 10, msPerPiece: 10 } },
+      })
       t.transfer.start()
       await t.runUntil(() => t.writes.size >= 12, 5_000)
       // A slow holder joins late and takes a couple of the remaining (non-urgent) pieces.

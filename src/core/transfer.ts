@@ -16,6 +16,8 @@ export interface PieceSource {
   readonly peerId: string
   /** Fetch piece `index`; resolves with its bytes, rejects on error, closed link or abort. */
   fetchPiece(index: number, signal: AbortSignal): Promise<Uint8Array>
+  /** The link's smoothed round trip, once measured (sizes the peer's window). */
+  rttMs?(): number | undefined
 }
 
 export type TransferConfig = {
@@ -33,7 +35,9 @@ export type TransferConfig = {
 
 export const DEFAULT_TRANSFER_CONFIG: TransferConfig = {
   pieceTimeoutMs: 8_000,
-  maxInFlightPerPeer: 8,
+  // 16 × 256 KiB = 4 MiB: a 25 MB/s holder's pipe through a 100 ms stall of the receiver
+  // (transfer-peer.ts sizes each window below it from the peer's rate and round trip).
+  maxInFlightPerPeer: 16,
   badPieceLimit: 3,
   noSourceTimeoutMs: 15_000,
   endgame: true,

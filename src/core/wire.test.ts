@@ -376,6 +376,32 @@ describe('wire codec', () => {
     expect(() => encodeWire({ ...huge, peers: Array(200).fill(huge.peers[0]) })).toThrow(RangeError)
   })
 
+  it('content-cancel: round-trips; refuses a body, a bad id or extra fields', () => {
+    const cancel: Wire = { type: 'content-cancel', id: 0xffffffff }
+    const encoded = encodeWire(cancel)
+    expect(decodeWire(encoded)).toEqual({ ok: true, value: cancel })
+    const code = encoded[1]!
+    const rejected = (f: Uint8Array) => {
+      const r = decodeWire(f)
+      return r.ok ? undefined : r.error.code
+    }
+    expect(rejected(frame(code, { type: 'content-cancel', id: 1 }, new Uint8Array(1)))).toBe('BAD_BODY')
+    expect(rejected(frame(code, { type: 'content-cancel', id: -1 }))).toBe('BAD_HEADER')
+    expect(rejected(frame(code, { type: 'content-cancel', id: 2 ** 32 }))).toBe('BAD_HEADER')
+    expect(rejected(frame(code, { type: 'content-cancel', id: 1, hash: 'x' }))).toBe('BAD_HEADER')
+  })
+
+  it('writes a non-ASCII header byte-exact, and a piece frame header in place', () => {
+    const title = 'Ünïcödé — 🎵'
+    const res: Wire = { type: 'tracks-res', id: 1, tracks: [meta(1, { title })], missing: [] }
+    const decoded = decodeWire(encodeWire(res))
+    expect(decoded.ok && decoded.value.type === 'tracks-res' && decoded.value.tracks[0]!.title).toBe(title)
+    const body = new Uint8Array(60 * 1024).map((_, i) => i & 0xff)
+    const piece = encodeWire({ type: 'content-piece', id: 3, offset: 0, length: 262_144, body })
+    const back = decodeWire(piece)
+    expect(back.ok && back.value.type === 'content-piece' && back.value.body).toEqual(body)
+  })
+
   it('copies the body out of the frame it was decoded from', () => {
     const bytes = encodeWire({ type: 'ping', id: 1, body: new Uint8Array([1, 2, 3]) })
     const decoded = decodeWire(bytes)

@@ -64,6 +64,7 @@ const TYPE_CODES = {
   'content-error': 12,
   'pieces-req': 13,
   'pieces-res': 14,
+  'content-cancel': 15,
 } as const
 type WireType = keyof typeof TYPE_CODES
 const TYPE_BY_CODE = new Map<number, WireType>(
@@ -229,6 +230,15 @@ const SCHEMAS = {
     }),
     maxBody: CHUNK_BYTES,
   },
+  /**
+   * The asker no longer wants the piece of request `id` (aborted, timed out, or a duplicate whose
+   * other copy won): the holder stops sending it at the next frame. A cancel for a request the
+   * holder does not have (never asked, or already sent) is ignored.
+   */
+  'content-cancel': {
+    header: v.strictObject({ type: v.literal('content-cancel'), id: RequestId }),
+    maxBody: 0,
+  },
   'content-error': {
     header: v.strictObject({
       type: v.literal('content-error'),
@@ -284,6 +294,7 @@ export type Wire =
   | HeaderOf<'content-req'>
   | (HeaderOf<'content-piece'> & { body?: Uint8Array })
   | HeaderOf<'content-error'>
+  | HeaderOf<'content-cancel'>
   | HeaderOf<'pieces-req'>
   | (HeaderOf<'pieces-res'> & { body?: Uint8Array })
 
@@ -299,22 +310,31 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 /** Encode a message into one frame. Throws only on programmer error (a frame that could never be sent). */
 export function encodeWire(msg: Wire): Uint8Array {
   const { body, ...header } = msg as Wire & { body?: Uint8Array }
-  const json = encoder.encode(JSON.stringify(header))
+  const json = JSON.stringify(header)
+  // An ASCII header (every piece frame's) is as long in bytes as in characters: it is written
+  // straight into the frame, which is the one buffer this message is ever copied into.
+  const ascii = !NON_ASCII.test(json)
+  const encoded = ascii ? undefined : encoder.encode(json)
+  const headerLength = encoded?.length ?? json.length
   const bodyLength = body?.length ?? 0
-  if (json.length > headerCap(msg.type) || PREFIX + json.length + bodyLength > MAX_FRAME) {
+  if (headerLength > headerCap(msg.type) || PREFIX + headerLength + bodyLength > MAX_FRAME) {
     throw new RangeError(
-      `${msg.type} frame of ${PREFIX + json.length + bodyLength} bytes exceeds ${MAX_FRAME}`,
+      `${msg.type} frame of ${PREFIX + headerLength + bodyLength} bytes exceeds ${MAX_FRAME}`,
     )
   }
-  const frame = new Uint8Array(PREFIX + json.length + bodyLength)
-  const view = new DataView(frame.buffer)
-  view.setUint8(0, WIRE_VERSION)
-  view.setUint8(1, TYPE_CODES[msg.type])
-  view.setUint16(2, json.length)
-  frame.set(json, PREFIX)
-  if (body) frame.set(body, PREFIX + json.length)
+  const frame = new Uint8Array(PREFIX + headerLength + bodyLength)
+  frame[0] = WIRE_VERSION
+  frame[1] = TYPE_CODES[msg.type]
+  frame[2] = headerLength >>> 8
+  frame[3] = headerLength & 0xff
+  if (encoded) frame.set(encoded, PREFIX)
+  else encoder.encodeInto(json, frame.subarray(PREFIX, PREFIX + headerLength))
+  if (body) frame.set(body, PREFIX + headerLength)
   return frame
 }
+
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/
 
 /** Decode an untrusted frame. Never throws. */
 export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
@@ -344,8 +364,10 @@ export function decodeWire(frame: Uint8Array): Result<Wire, WireError> {
   const body = frame.subarray(PREFIX + headerLength)
   if (body.length > maxBody)
     return fail('BAD_BODY', `${type} body of ${body.length} bytes exceeds ${maxBody}`)
-  // Copy the body out so the message never aliases a buffer the transport may reuse.
-  return ok((body.length > 0 ? { ...parsed.output, body: body.slice() } : parsed.output) as Wire)
+  if (body.length === 0) return ok(parsed.output as Wire)
+  // Copy the body out so the message never aliases a buffer the transport may reuse; a piece
+  // frame's body is copied once by its only reader, into the piece it belongs to (piece-requests.ts).
+  return ok({ ...parsed.output, body: type === 'content-piece' ? body : body.slice() } as Wire)
 }
 
 function headerCap(type: WireType): number {

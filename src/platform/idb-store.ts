@@ -2,9 +2,13 @@ import { stagedOnce } from './staged.ts'
 import type { IDBPDatabase } from 'idb'
 import type { ContentStore, Digest, IngestOptions, Staged, StoreUsage } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
+import { Lru } from '../core/lru.ts'
 import { hashInWorker } from './content-worker.ts'
 import { sharedDcmxDb, transact, type DcmxDb } from './db.ts'
 import { holdLock, tmpLockName, tryLock } from './locks.ts'
+
+/** Stored blobs kept at hand for reading: serving a piece then costs no IndexedDB transaction. */
+const OPEN_BLOBS = 16
 
 /**
  * Content blobs in IndexedDB, for browsers without OPFS sync access handles. An ingest hashes the
@@ -14,6 +18,7 @@ import { holdLock, tmpLockName, tryLock } from './locks.ts'
 export class IdbStore implements ContentStore {
   readonly kind = 'indexeddb'
   readonly #db: () => Promise<IDBPDatabase<DcmxDb>>
+  readonly #open = new Lru<string, Blob>(OPEN_BLOBS)
 
   constructor(db: () => Promise<IDBPDatabase<DcmxDb>> = sharedDcmxDb) {
     this.#db = db
@@ -68,12 +73,23 @@ export class IdbStore implements ContentStore {
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
+    const held = this.#open.get(hash)
+    if (held) {
+      try {
+        return new Uint8Array(await held.slice(start, end).arrayBuffer())
+      } catch {
+        // Deleted meanwhile (by another tab, say): ask the database again.
+        this.#open.delete(hash)
+      }
+    }
     const blob = await this.get(hash)
     if (!blob) throw new DcmxError('NOT_FOUND', 'This track’s audio is not in storage.')
+    this.#open.set(hash, blob)
     return new Uint8Array(await blob.slice(start, end).arrayBuffer())
   }
 
   async delete(hash: string): Promise<void> {
+    this.#open.delete(hash)
     await (await this.#db()).delete('blobs', hash)
   }
 

@@ -9,6 +9,7 @@ import {
   type StoreUsage,
 } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
+import { Lru } from '../core/lru.ts'
 import { hashInWorker, ingestInWorker } from './content-worker.ts'
 import { holdLock, tmpLockName, tryLock } from './locks.ts'
 
@@ -18,6 +19,12 @@ const TMP_DIR = 'tmp'
 
 // FileSystemHandle.move() is in Chromium (and in OPFS in Firefox and Safari) but not yet in the DOM lib.
 type Movable = { move(destination: FileSystemDirectoryHandle, name: string): Promise<void> }
+
+/**
+ * Stored files kept open for reading (their File snapshots): a holder serving a few tracks to a
+ * few peers reads each from a snapshot it already has instead of walking the directories again.
+ */
+const OPEN_FILES = 16
 
 const isNamed = (error: unknown, ...names: string[]) =>
   names.includes((error as { name?: string })?.name ?? '')
@@ -34,6 +41,8 @@ export class OpfsStore implements ContentStore {
   readonly kind = 'opfs'
   readonly #getRoot: () => Promise<FileSystemDirectoryHandle>
   #root: Promise<FileSystemDirectoryHandle> | undefined
+  /** Snapshots of stored files (immutable blobs, so a snapshot stays right until deleted). */
+  readonly #open = new Lru<string, Promise<Blob | undefined>>(OPEN_FILES)
 
   constructor(getRoot: () => Promise<FileSystemDirectoryHandle> = () => navigator.storage.getDirectory()) {
     this.#getRoot = getRoot
@@ -84,12 +93,34 @@ export class OpfsStore implements ContentStore {
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
-    const file = await this.get(hash)
-    if (!file) throw new DcmxError('NOT_FOUND', 'This track’s audio is not in storage.')
-    return new Uint8Array(await file.slice(start, end).arrayBuffer())
+    try {
+      return await this.#readOnce(hash, start, end)
+    } catch (error) {
+      // A snapshot goes stale if the file was deleted (or replaced) since: look it up afresh, once.
+      if (!isNamed(error, 'NotReadableError', 'NotFoundError')) throw error
+      this.#open.delete(hash)
+      return this.#readOnce(hash, start, end)
+    }
+  }
+
+  async #readOnce(hash: string, start: number, end: number): Promise<Uint8Array> {
+    let file = this.#open.get(hash)
+    if (!file) {
+      file = this.get(hash)
+      this.#open.set(hash, file)
+      // Not stored (yet): nothing to keep; a commit may add it later.
+      void file.then(
+        (f) => f ?? this.#open.delete(hash),
+        () => this.#open.delete(hash),
+      )
+    }
+    const snapshot = await file
+    if (!snapshot) throw new DcmxError('NOT_FOUND', 'This track’s audio is not in storage.')
+    return new Uint8Array(await snapshot.slice(start, end).arrayBuffer())
   }
 
   async delete(hash: string): Promise<void> {
+    this.#open.delete(hash)
     const [, shard] = shardPath(hash).split('/') as [string, string, string]
     try {
       const shardDir = await (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard)

@@ -22,8 +22,10 @@ import {
 } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { ContentStats } from '../../src/core/content-stats.ts'
 import { makeWav } from '../e2e/audio-fixtures.ts'
 import { percentile } from './browser.ts'
+import { contentStats, statsDelta, throttle } from './transfer-limits.ts'
 
 const MiB = 1024 * 1024
 
@@ -47,6 +49,9 @@ export type TransferBenchOptions = {
   ttfaTrials: number
   /** Seconds of 44.1 kHz 16-bit mono WAV per time-to-first-audio track (36 s ≈ 3.2 MB, a short MP3's size). */
   ttfaSeconds: number
+  /** Rate-limited holders: size of each track, and fetches each from one holder and from three. */
+  limitedMib: number
+  limitedRuns: number
   log: (line: string) => void
 }
 
@@ -61,6 +66,8 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferBenchOptions = {
   ],
   ttfaTrials: 10,
   ttfaSeconds: 36,
+  limitedMib: 32,
+  limitedRuns: 3,
   log: (line) => console.log(line),
 }
 
@@ -99,6 +106,9 @@ type FetchRun = {
   /** content-piece bytes each holder sent during this fetch, by node name. */
   sent: Record<string, number>
   cpu: Cpu
+  /** The holders' bulk-path counters during this fetch (summed), and the receiver's. */
+  holderStats: ContentStats
+  receiverStats: ContentStats
 }
 export type TtfaRun = {
   /** Click to the audio element's first 'playing' event. */
@@ -130,6 +140,8 @@ export type TransferResult = {
   pumps: PumpVariant[]
   single: FetchRun[]
   triple: FetchRun[]
+  /** Holders each limited to a third of the ceiling pump: one holder (A → C), three (A, B, D → C). */
+  limited: { bytesPerMs: number; trackBytes: number; single: FetchRun[]; triple: FetchRun[] }
   warm: TtfaRun[]
   cold: TtfaRun[]
   /** Trials that never played (described), by kind. */
@@ -223,15 +235,26 @@ function browserOf(procs: ProcCpu, pid: number): number {
   throw new Error(`no Chromium browser process above ${pid}`)
 }
 
-/** CPU of the non-renderer processes of the browser `root` (itself included) between two snapshots, ms. */
-function otherMs(before: ProcCpu, after: ProcCpu, root: number) {
-  const under = (pid: number) => {
-    for (let p: number | undefined = pid; p !== undefined && after.has(p); p = after.get(p)?.ppid)
-      if (p === root) return true
+/** Whether `pid` runs under `root` (or is it). */
+function under(procs: ProcCpu, pid: number, root: number) {
+  for (let p: number | undefined = pid; p !== undefined && procs.has(p); p = procs.get(p)?.ppid)
+    if (p === root) return true
+  return false
+}
+
+/** Whether `pid` belongs to a browser this process launched. */
+function launchedHere(procs: ProcCpu, pid: number) {
+  try {
+    return procs.get(browserOf(procs, pid))?.ppid === process.pid
+  } catch {
     return false
   }
+}
+
+/** CPU of the non-renderer processes of the browser `root` (itself included) between two snapshots, ms. */
+function otherMs(before: ProcCpu, after: ProcCpu, root: number) {
   let ms = 0
-  for (const [pid, p] of after) if (!p.renderer && under(pid)) ms += cpuMs(before, after, pid)
+  for (const [pid, p] of after) if (!p.renderer && under(after, pid, root)) ms += cpuMs(before, after, pid)
   return ms
 }
 
@@ -245,8 +268,9 @@ async function rendererPid(page: Page): Promise<number> {
     const before = procCpu()
     await page.evaluate(`(() => { const t = performance.now(); while (performance.now() - t < 500) {} })()`)
     const after = procCpu()
+    // Only this process's own browsers: other runs on a shared machine may spin renderers too.
     const ranked = [...after]
-      .filter(([, p]) => p.renderer)
+      .filter(([pid, p]) => p.renderer && launchedHere(after, pid))
       .map(([pid]) => [pid, cpuMs(before, after, pid)] as const)
       .sort((x, y) => y[1] - x[1])
     const [best, second] = [ranked[0], ranked[1]]
@@ -471,6 +495,7 @@ const FETCH = `async (hash) => {
 
 async function fetchOnce(receiver: Node, holders: Node[], hash: string, bytes: number): Promise<FetchRun> {
   const before = await Promise.all(holders.map(contentSent))
+  const statsBefore = await Promise.all([receiver, ...holders].map((n) => contentStats(n.page)))
   const [t, cpu] = await withCpu(holders[0]!, receiver, async () => {
     return (await receiver.page.evaluate(js(FETCH, hash))) as {
       start: number
@@ -480,6 +505,7 @@ async function fetchOnce(receiver: Node, holders: Node[], hash: string, bytes: n
     }
   })
   const after = await Promise.all(holders.map(contentSent))
+  const statsAfter = await Promise.all([receiver, ...holders].map((n) => contentStats(n.page)))
   const sent = Object.fromEntries(holders.map((h, i) => [h.name, after[i]! - before[i]!]))
   const ms = t.end - t.start
   const piecesMs = t.pieces - t.start
@@ -491,7 +517,61 @@ async function fetchOnce(receiver: Node, holders: Node[], hash: string, bytes: n
     firstPieceMs: t.first - t.start,
     sent,
     cpu,
+    holderStats: statsDelta(statsBefore.slice(1), statsAfter.slice(1)),
+    receiverStats: statsDelta(statsBefore.slice(0, 1), statsAfter.slice(0, 1)),
   }
+}
+
+/**
+ * Holders rate-limited to a third of the ceiling pump each (a bench-only throttle on their data
+ * channels, transfer-limits.ts): fresh tracks fetched by C from A alone, and from A, B and D,
+ * alternately, so both see the same machine load.
+ */
+async function measureLimited(
+  nodes: [Node, Node, Node, Node],
+  dir: string,
+  o: TransferBenchOptions,
+  pumpMbs: number,
+): Promise<TransferResult['limited']> {
+  const [a, b, c, d] = nodes
+  const trackBytes = o.limitedMib * MiB
+  const files = (kind: string) =>
+    Array.from({ length: o.limitedRuns }, (_, i) => {
+      const title = `Bench Limited ${kind} ${i + 1}`
+      const name = `limited-${kind}-${i + 1}.wav`
+      const path = join(dir, name)
+      return { title, path, name, hash: writeLargeWav(path, trackBytes, title) }
+    })
+  const alone = files('one')
+  const shared = files('three')
+  o.log(`transfer: rate-limited holders, ${o.limitedRuns} × ${o.limitedMib} MiB from A, and from A, B, D…`)
+  const names = (fs: typeof alone) => [fs.map((f) => f.path), fs.map((f) => f.name)] as const
+  await importFiles(a, ...names([...alone, ...shared]))
+  for (const n of [b, d]) await importFiles(n, ...names(shared))
+  for (const f of alone) await seesHolders(c, f.hash, 1)
+  for (const f of shared) await seesHolders(c, f.hash, 3)
+  await linkedTo(c, [a, b, d])
+  const bytesPerMs = (pumpMbs * 1e6) / 1000 / 3
+  for (const n of [a, b, d]) await throttle(n.page, bytesPerMs)
+  const single: FetchRun[] = []
+  const triple: FetchRun[] = []
+  try {
+    for (let i = 0; i < o.limitedRuns; i++) {
+      single.push(await fetchOnce(c, [a], alone[i]!.hash, trackBytes))
+      triple.push(await fetchOnce(c, [a, b, d], shared[i]!.hash, trackBytes))
+      const [one, three] = [single.at(-1)!, triple.at(-1)!]
+      o.log(
+        JSON.stringify({
+          one: [one.mbs.toFixed(1), one.piecesMbs.toFixed(1)],
+          three: [three.mbs.toFixed(1), three.piecesMbs.toFixed(1)],
+          sent: three.sent,
+        }),
+      )
+    }
+  } finally {
+    for (const n of [a, b, d]) await throttle(n.page, 0)
+  }
+  return { bytesPerMs, trackBytes, single, triple }
 }
 
 // --- time to first audio ---
@@ -839,6 +919,16 @@ export async function measureTransfer(
       log(JSON.stringify({ mbs: triple.at(-1)!.mbs.toFixed(1), sent: triple.at(-1)!.sent }))
     }
 
+    const ceilingMbs = Math.max(
+      ...pumps.map((v) =>
+        percentile(
+          v.runs.map((p) => p.mbs),
+          50,
+        ),
+      ),
+    )
+    const limited = await measureLimited([a, b, c, d], dir, o, ceilingMbs)
+
     const { warm, warmFailed, cold, coldFailed } = await measureTtfa(browser, url, {
       listener: b,
       holder: a,
@@ -856,6 +946,7 @@ export async function measureTransfer(
       pumps,
       single,
       triple,
+      limited,
       warm,
       cold,
       warmFailed,
@@ -995,7 +1086,9 @@ Share of the \`content-piece\` bytes each holder sent in the three-holder fetche
 (per fetch, A / B / D: ${perFetchShares} %); in all ${f1(allSent / MiB)} MiB sent for ${f1(payload / MiB)} MiB of tracks
 (${Math.round((100 * (allSent - payload)) / payload)} % more: frame headers and endgame duplicates).
 
-Target: single-holder fetch ≥ 90 % of the bare pump — ${met(singleRatio >= 0.9)}: ${Math.round(100 * singleRatio)} % of the ceiling${appPump && appPump !== ceiling ? `, ${Math.round((100 * singleMbs) / pumpMedian(appPump))} % of the pump with the app's watermarks` : ''}.
+Targets (issue 15): single-holder fetch ≥ 90 % of the bare pump to the last piece — ${met(singlePieces / pumpMbs >= 0.9)}: ${Math.round((100 * singlePieces) / pumpMbs)} %; ≥ 80 % end to end — ${met(singleRatio >= 0.8)}: ${Math.round(100 * singleRatio)} % of the ceiling${appPump && appPump !== ceiling ? ` (${Math.round((100 * singleMbs) / pumpMedian(appPump))} % of the pump with the app's watermarks)` : ''}.
+
+${pipeMarkdown(r, pumpMbs)}
 
 ### CPU time per MiB transferred
 
@@ -1012,7 +1105,7 @@ includes the final whole-file hash and commit.
 ${r.pumps.map((v) => cpuRow(`bare pump, ${kib(v.high)} / ${kib(v.low)}`, v.runs)).join('\n')}
 ${cpuRow('DCMX fetch, one holder', r.single)}
 
-${busy}
+${busy} Target: CPU per MiB ≤ 1.3× the pump's — ${met(cpuRatio <= 1.3)}: ${cpuRatio.toFixed(2)}×.
 
 ### Time to first audio
 
@@ -1048,6 +1141,66 @@ ${ttfaRow('**link cold: navigation → `playing`**', cold('navToPlayingMs'))}
 ${ttfaRow('link cold: navigation → currentTime > 0', cold('navToAdvancedMs'))}
 
 ${failures}Targets (issue 15): time to first audio with the link up p50 ≤ 250 ms — ${met(warmPlaying.p50 <= 250)}: median ${ms(warmPlaying.p50)} ms, p90 ${ms(warmPlaying.p90)} ms; link cold, navigation → \`playing\` p50 ≤ 800 ms — ${met(cold('navToPlayingMs').p50 <= 800)}: median ${ms(cold('navToPlayingMs').p50)} ms, p90 ${ms(cold('navToPlayingMs').p90)} ms.
+`
+}
+
+/** Rate-limited holders, the holders' buffer drains and what content-cancel saved (issue 15). */
+function pipeMarkdown(r: TransferResult, pumpMbs: number): string {
+  const l = r.limited
+  const one = med(l.single.map((x) => x.mbs))
+  const three = med(l.triple.map((x) => x.mbs))
+  const onePieces = med(l.single.map((x) => x.piecesMbs))
+  const threePieces = med(l.triple.map((x) => x.piecesMbs))
+  const range = (xs: number[]) => (xs.length > 1 ? ` (${f1(Math.min(...xs))}–${f1(Math.max(...xs))})` : '')
+  const limit = (l.bytesPerMs * 1000) / 1e6
+  const rows: [string, FetchRun[]][] = [
+    ['one holder (A → B)', r.single],
+    ['three holders (A, B, D → C)', r.triple],
+    ['one rate-limited holder (A → C)', l.single],
+    ['three rate-limited holders (A, B, D → C)', l.triple],
+  ]
+  const sum = (runs: FetchRun[], f: (x: FetchRun) => number) => runs.reduce((n, x) => n + f(x), 0)
+  const pipeRow = ([name, runs]: [string, FetchRun[]]) => {
+    const frames = sum(runs, (x) => x.holderStats.pieceFrames)
+    const drains = sum(runs, (x) => x.holderStats.drains)
+    const reads = sum(runs, (x) => x.holderStats.reads)
+    const pieces = sum(runs, (x) => x.holderStats.piecesRead)
+    const idle = sum(runs, (x) => x.holderStats.idleStarts)
+    const cancels = sum(runs, (x) => x.receiverStats.cancelsSent)
+    const saved = sum(runs, (x) => x.holderStats.savedSending)
+    const savedHere = sum(runs, (x) => x.receiverStats.savedReceiving)
+    const late = sum(runs, (x) => x.receiverStats.lateBytes)
+    return `| ${name} | ${runs.length} | ${frames} | ${drains} (${((100 * drains) / Math.max(1, frames)).toFixed(2)} %) | ${idle} | ${reads} / ${pieces} | ${cancels} | ${f1(saved / MiB)} / ${f1(savedHere / MiB)} | ${f1(late / MiB)} |`
+  }
+  return `### Rate-limited holders
+
+Holders A, B and D each limited to a third of the ceiling pump (${f1(limit)} MB/s) by a bench-only
+throttle on their pages' data channels (\`tests/bench/transfer-limits.ts\`, installed from the test
+driver: data over the rate waits in a queue that \`bufferedAmount\` counts, so the app's
+backpressure sees a slow uplink; nothing of it is in the app). ${l.single.length} fresh ${f0(l.trackBytes / MiB)} MiB tracks each fetched by
+C from A alone and ${l.triple.length} from A, B and D, alternately. Medians, ranges in brackets.
+
+| what | end to end | to last piece |
+| --- | ---: | ---: |
+| one rate-limited holder (A → C) | ${f1(one)} MB/s${range(l.single.map((x) => x.mbs))} | ${f1(onePieces)} MB/s${range(l.single.map((x) => x.piecesMbs))} |
+| three rate-limited holders (A, B, D → C) | ${f1(three)} MB/s${range(l.triple.map((x) => x.mbs))} | ${f1(threePieces)} MB/s${range(l.triple.map((x) => x.piecesMbs))} |
+
+Target: three rate-limited holders ≥ 2.5× one — ${three >= 2.5 * one ? '**met**' : '**not met**'}: ${(three / one).toFixed(2)}× end to end (${(threePieces / onePieces).toFixed(2)}× to the last piece); the three together reached ${Math.round((100 * three) / pumpMbs)} % of the unlimited pump.
+
+### The holder's pipe, and what content-cancel saved
+
+From each node's \`window.dcmx.stats.content\`, summed over the fetches of each kind. *Drains*: piece
+frames a holder was about to send while serving a piece whose link buffer had run empty (the link
+waited on the holder while there was work; share of all piece frames). *Idle arrivals*: requests
+that reached a holder serving that peer nothing with an empty link (once per fetch and holder when
+the asker's window covers the pipe). *Reads*: store reads / pieces they covered (consecutive
+pieces are read together). *Cancels*: \`content-cancel\`s the receiver sent (endgame duplicates,
+timeouts); *saved*: bytes the holders did not send / the receiver did not receive because of
+them (MiB); *late*: bytes of cancelled pieces that were already on their way.
+
+| fetches | n | piece frames | drains | idle arrivals | reads / pieces | cancels | saved (holders / receiver) | late |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.map(pipeRow).join('\n')}
 `
 }
 

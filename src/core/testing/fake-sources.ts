@@ -35,6 +35,8 @@ export type FakeBehaviour = {
   silent?: (index: number, nth: number) => boolean
   /** Ignore aborts: a silent request's promise then never settles at all. */
   ignoreAbort?: boolean
+  /** The link's round trip as the session would report it (sizes the holder's window). */
+  rttMs?: number
 }
 
 export type FakeRequest = {
@@ -59,6 +61,10 @@ export class FakeSource implements PieceSource {
     readonly clock: Clock,
     readonly behaviour: FakeBehaviour = {},
   ) {}
+
+  rttMs(): number | undefined {
+    return this.behaviour.rttMs
+  }
 
   /** Requests not yet answered, failed or aborted. */
   get outstanding(): FakeRequest[] {
