@@ -11,7 +11,7 @@ export class Throttle {
   #due = false
 
   constructor(
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
     private readonly ms: number,
     private readonly fire: () => void,
   ) {}

@@ -1,5 +1,7 @@
+import type { Clock } from '../core/clock.ts'
 import type { DcmxErrorCode } from '../core/errors.ts'
 import { isEnded, type ImportFile, type ImportJob, type ImportState, type Library } from '../core/library.ts'
+import { Throttle } from '../core/throttle.ts'
 import { countJob, noProgress, withFraction, type ImportProgress } from './library-helpers.ts'
 
 /** The parts of the Library the import queue uses. */
@@ -10,10 +12,27 @@ export type ImportSource = Pick<Library, 'imports' | 'events' | 'add' | 'cancel'
  * ENDED_EVERY_MS while more run, and always when the last one ends), and persistence asked for
  * once one is done.
  */
-export type ImportsStateDeps = { ended(): void; done(): void; now?: () => number }
+export type ImportsStateDeps = {
+  ended(): void
+  done(): void
+  /** Timers for coalescing (the system's by default). */
+  clock?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>
+}
 
 /** Storage usage is re-read at most this often during a batch: one estimate per file of a thousand is waste. */
 export const ENDED_EVERY_MS = 1000
+/**
+ * The queue's rows and totals change on screen at most this often while jobs change: each frame
+ * that changes something costs a layout and paint of the page, and small files change several
+ * times a frame's worth apart.
+ */
+export const VIEW_EVERY_MS = 150
+
+const timers: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'> = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as number),
+}
 
 /** One job as the queue shows it: its changing fields are reactive, so a change re-renders its row alone. */
 export class ImportRow {
@@ -56,13 +75,24 @@ export class ImportsState {
   /** The totals over `#rows`, changed in place; `progress` is a copy of them. */
   #totals = noProgress()
   #endedToldAt = -Infinity
+  #clock: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>
+  /** Jobs changed in place since the rows were last synced (a work list, not shown). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #dirty = new Set<ImportJob>()
+  #render: Throttle
   #off: () => void
 
   constructor(library: ImportSource, deps: ImportsStateDeps) {
     this.#library = library
     this.#deps = deps
+    this.#clock = deps.clock ?? timers
+    this.#render = new Throttle(this.#clock, VIEW_EVERY_MS, () => this.#sync())
     this.#read()
-    this.#off = library.events.on('imports', (job) => (job ? this.#changed(job) : this.#read()))
+    this.#off = library.events.on('imports', (job) => {
+      if (!job) return this.#read()
+      this.#dirty.add(job)
+      this.#render.change(true)
+    })
   }
 
   /** Queue files for import. */
@@ -84,10 +114,12 @@ export class ImportsState {
 
   dispose(): void {
     this.#off()
+    this.#render.stop()
   }
 
   /** Jobs were added or cleared: rows for the whole list (kept ones reused), totals summed again. */
   #read() {
+    this.#dirty.clear()
     const before = this.#totals.ended
     // eslint-disable-next-line svelte/prefer-svelte-reactivity
     const rows = new Map<number, ImportRow>()
@@ -107,21 +139,29 @@ export class ImportsState {
     if (totals.added > 0) this.#deps.done()
   }
 
-  /** One job changed in place. */
-  #changed(job: ImportJob) {
-    const row = this.#rows.get(job.id)
-    if (!row) return this.#read()
-    const wasEnded = isEnded(row)
-    countJob(this.#totals, row, -1)
-    row.sync(job)
-    countJob(this.#totals, row, 1)
+  /** Sync the rows of the jobs that changed, each in O(1), and the totals by difference. */
+  #sync() {
+    const jobs = [...this.#dirty]
+    this.#dirty.clear()
+    let ended = false
+    let done = false
+    for (const job of jobs) {
+      const row = this.#rows.get(job.id)
+      if (!row) return this.#read()
+      const wasEnded = isEnded(row)
+      countJob(this.#totals, row, -1)
+      row.sync(job)
+      countJob(this.#totals, row, 1)
+      ended ||= !wasEnded && isEnded(row)
+      done ||= row.state === 'done'
+    }
     this.progress = withFraction(this.#totals)
-    if (!wasEnded && isEnded(row)) this.#ended()
-    if (row.state === 'done') this.#deps.done()
+    if (ended) this.#ended()
+    if (done) this.#deps.done()
   }
 
   #ended() {
-    const now = (this.#deps.now ?? (() => performance.now()))()
+    const now = this.#clock.now()
     if (this.#totals.active > 0 && now - this.#endedToldAt < ENDED_EVERY_MS) return
     this.#endedToldAt = now
     this.#deps.ended()
