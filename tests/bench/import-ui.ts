@@ -9,9 +9,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pollPage } from './browser.ts'
 
-/** Files are handed to the input in slices this size: one CDP message per slice stays small. */
-const CHOOSE_SLICE = 1000
-
 /** A tiny valid WAV (mono 16-bit, 400 samples) whose samples, so hash, depend on `n`: as bench-page's tinyWav. */
 export function tinyWavBytes(n: number): Buffer {
   const samples = 400
@@ -78,13 +75,8 @@ export async function dropFiles(
     if (await clear.isVisible()) await clear.click()
     const input = page.getByLabel('Add music files')
     const t0 = performance.now()
-    if (paths.length <= CHOOSE_SLICE) await input.setInputFiles(paths)
-    else {
-      // One choice of many thousands of paths is one huge protocol message; a user's drop of a big
-      // folder arrives as one batch too, so slices are chosen back to back without waiting.
-      for (let i = 0; i < paths.length; i += CHOOSE_SLICE)
-        await input.setInputFiles(paths.slice(i, i + CHOOSE_SLICE))
-    }
+    // One choice, as a drop of a folder delivers one batch; thousands of paths take a while to pass.
+    await input.setInputFiles(paths, { timeout: 5 * 60_000 })
     await options.afterChoose?.()
     const summary = await pollPage<string>(page, FINISHED, options.timeoutMs ?? 30 * 60_000, 50)
     const ms = performance.now() - t0
@@ -113,7 +105,7 @@ export type UiImportResult = {
   reload: { tracks: number; ms: number[] }[]
 }
 
-const RELOADS = 3
+const RELOADS = 5
 
 /**
  * `files` small WAVs dropped at once through the UI of a fresh app page; then reloads listing

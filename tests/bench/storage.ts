@@ -89,6 +89,8 @@ export type StorageResult = {
   smallImported: number
   perTrackMs: number
   catalogPerTrackMs: number
+  /** The same number of small files chosen through the app's UI, and reloads (when an app URL was given). */
+  ui?: UiImportResult
 }
 
 const MBs = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000)
@@ -110,7 +112,13 @@ async function repeat<T>(fn: () => Promise<T>): Promise<T[]> {
  */
 export async function measureStorage(
   baseUrl: string,
-  sizes = { hashMiB: 512, importMiB: 1024, smallTracks: 1000 },
+  sizes: { hashMiB: number; importMiB: number; smallTracks: number; bigLibrary?: number } = {
+    hashMiB: 512,
+    importMiB: 1024,
+    smallTracks: 1000,
+  },
+  appUrl?: string,
+  log: (line: string) => void = () => {},
 ): Promise<StorageResult> {
   const browser = await launchPersistent()
   const { context } = browser
@@ -164,6 +172,15 @@ export async function measureStorage(
       page,
       `bench.importMany(${sizes.smallTracks})`,
     )
+    // The same number of files through the app's UI, right after, in the same browser.
+    const ui = appUrl
+      ? await measureUiImport(
+          context,
+          appUrl,
+          { files: sizes.smallTracks, ...(sizes.bigLibrary ? { bigLibrary: sizes.bigLibrary } : {}) },
+          log,
+        )
+      : undefined
     return {
       hashMiB: sizes.hashMiB,
       readMBs: MBs(bytes, med(reads, 'ms')),
@@ -183,6 +200,7 @@ export async function measureStorage(
       smallImported: many.done,
       perTrackMs: many.ms / many.n,
       catalogPerTrackMs: many.catalogMs / many.n,
+      ...(ui ? { ui } : {}),
     }
   } finally {
     rmSync(big, { force: true })
@@ -226,8 +244,8 @@ export async function measureSmallImports(
 
 const median = (xs: number[]) => percentile(xs, 50)
 
-/** The markdown lines for bulk import and reloads. */
-export function formatUiImport(r: SmallImportsResult): string {
+/** The markdown table of bulk import through the UI and reloads, beside the pipeline alone. */
+export function formatUiImport(r: Pick<SmallImportsResult, 'pipelinePerTrackMs' | 'ui'>): string {
   const { drop, bigDrop, reload } = r.ui
   const ratio = drop.perFileMs / r.pipelinePerTrackMs
   const lines = [
