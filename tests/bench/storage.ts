@@ -235,6 +235,7 @@ export async function measureSmallImports(
     await pollPage(page, 'window.bench !== undefined')
     log(`pipeline only: ${sizes.files} small tracks…`)
     many = await run<{ ms: number; done: number; n: number }>(page, `bench.importMany(${sizes.files})`)
+    log(`pipeline only: ${(many.ms / many.n).toFixed(1)} ms per track (${many.done} imported)`)
   } finally {
     await page.close()
   }
