@@ -99,16 +99,19 @@ export async function addFiles(
   signal?.addEventListener('abort', onAbort)
   await new Promise<void>((resolve) => {
     const seen = new Map<number, string>()
-    const check = () => {
-      const mine = library.imports.filter((j) => ids.has(j.id))
-      for (const job of mine) {
-        const key = `${job.state}:${job.bytesDone}`
-        if (seen.get(job.id) !== key) {
-          seen.set(job.id, key)
-          onEvent(view(job))
-        }
-      }
-      if (mine.every(isEnded)) {
+    const ended = new Set<number>()
+    const report = (job: ImportJob) => {
+      const key = `${job.state}:${job.bytesDone}`
+      if (seen.get(job.id) === key) return
+      seen.set(job.id, key)
+      if (isEnded(job)) ended.add(job.id)
+      onEvent(view(job))
+    }
+    // Each change names its job (O(1) per change), updated in place; none: look at them all.
+    const check = (job?: ImportJob) => {
+      if (!job) jobs.forEach(report)
+      else if (ids.has(job.id)) report(job)
+      if (ended.size === jobs.length) {
         off()
         resolve()
       }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import type { Track } from './catalog.ts'
 import { shardPath } from './content.ts'
-import { isEnded, Library, planEviction, type ImportFile, type ImportJob } from './library.ts'
+import {
+  BATCH_TRACKS_EVENT_MS,
+  isEnded,
+  Library,
+  planEviction,
+  type ImportFile,
+  type ImportJob,
+} from './library.ts'
 import { FakeClock, waitFor } from './testing/fake-clock.ts'
 import {
   fakeAudio,
@@ -170,6 +177,57 @@ describe('Library import', () => {
     expect(library.tracks).toEqual([])
     expect(store.files.has(shardPath(hash))).toBe(false)
     expect(catalog.covers.size).toBe(0)
+  })
+
+  it('a batch of n files costs O(1) per file: listeners of the track list hear it per batch, each job change names its job', async () => {
+    const { catalog, library } = setup()
+    const n = 60
+    const files = Array.from({ length: n }, (_, i) => fakeAudio(`t${i}.mp3`, `T${i}|||1`))
+    // A broken file ends the batch: its own error, and the tracks before it are still told.
+    files.push(Object.assign(new Blob(['BROKEN header']), { name: 'cut.mp3' }))
+    let tracksEvents = 0
+    let committed = 0
+    let listReads = 0
+    const list = catalog.list.bind(catalog)
+    catalog.list = () => (listReads++, list())
+    let jobEvents = 0
+    let unnamed = 0
+    library.events.on('tracks', () => tracksEvents++)
+    library.events.on('committed', () => committed++)
+    library.events.on('imports', (job) => {
+      if (!job) return unnamed++
+      jobEvents++
+      // Nothing half-imported is visible, and a done job's track is listed at once.
+      if (job.state === 'done')
+        expect(library.tracks.some((t) => t.contentHash === job.contentHash)).toBe(true)
+      else expect(library.tracks.some((t) => t.contentHash === job.contentHash)).toBe(false)
+    })
+    const jobs = await importAll(library, files)
+    expect(jobs.filter((j) => j.state === 'done')).toHaveLength(n)
+    expect(jobs.at(-1)).toMatchObject({
+      state: 'failed',
+      message: expect.stringMatching(/not an audio file|damaged/),
+    })
+    expect(library.tracks).toHaveLength(n)
+    // The clock never moved: the batch's first track is told at once, the rest when it ends.
+    expect(tracksEvents).toBe(2)
+    expect(committed).toBe(2)
+    expect(listReads).toBe(0)
+    expect(unnamed).toBe(1)
+    expect(jobEvents).toBeLessThanOrEqual(6 * (n + 1))
+  })
+
+  it('during a long batch, listeners hear once per BATCH_TRACKS_EVENT_MS at most', async () => {
+    const { clock, library } = setup()
+    let tracksEvents = 0
+    library.events.on('tracks', () => tracksEvents++)
+    const jobs = library.add(Array.from({ length: 40 }, (_, i) => fakeAudio(`t${i}.mp3`, `T${i}|||1`)))
+    // The clock moves 100 ms at each step while the batch runs.
+    while (!jobs.every(isEnded)) await clock.advance(100)
+    expect(library.tracks).toHaveLength(40)
+    expect(tracksEvents).toBeGreaterThanOrEqual(2)
+    expect(tracksEvents).toBeLessThanOrEqual(2 + Math.ceil((40 * 100) / BATCH_TRACKS_EVENT_MS))
+    expect(clock.pending).toBe(0)
   })
 
   it('two libraries sharing one store and catalog (two tabs) importing the same file store it once', async () => {

@@ -4,6 +4,7 @@ import type { Clock } from './clock.ts'
 import type { ContentStore, Staged } from './content.ts'
 import { Emitter } from './emitter.ts'
 import { DcmxError, type DcmxErrorCode } from './errors.ts'
+import { Throttle } from './throttle.ts'
 
 /** Runs `fn` while holding the named lock, across every tab of the origin (Web Locks in browsers). */
 export type WithLock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
@@ -33,10 +34,18 @@ export type LibraryConfig = {
 /** 2 GiB: far beyond any album-length lossless file, and within what browsers let one origin store. */
 export const DEFAULT_LIBRARY_CONFIG: LibraryConfig = { maxFileBytes: 2 * 1024 ** 3 }
 
+/**
+ * During a batch import, how often at most the track list's listeners hear of new tracks (the
+ * view re-sorts, the node re-announces, other tabs re-read the catalog): each of them costs O(n),
+ * so hearing once per track made a batch of n cost O(n²). Half a second is still "as they come".
+ */
+export const BATCH_TRACKS_EVENT_MS = 500
+
 export type LibraryEvents = {
   /** The track list changed (this tab's change, or a refresh after another tab's). */
   tracks: []
-  imports: []
+  /** The import queue changed: `job` changed in place, or (none) jobs were added or cleared. */
+  imports: [job?: ImportJob]
   /** This tab committed a change to the shared catalog; other tabs should refresh. */
   committed: []
 }
@@ -45,7 +54,7 @@ export type LibraryEvents = {
 export type ImportFile = Blob & { readonly name: string; readonly webkitRelativePath?: string }
 
 const ENDED: ImportState[] = ['done', 'duplicate', 'failed', 'cancelled']
-export const isEnded = (job: ImportJob): boolean => ENDED.includes(job.state)
+export const isEnded = (job: Pick<ImportJob, 'state'>): boolean => ENDED.includes(job.state)
 
 /**
  * The local library: an import queue that reads tags, copies and hashes each file into the content
@@ -56,13 +65,21 @@ export const isEnded = (job: ImportJob): boolean => ENDED.includes(job.state)
  */
 export class Library {
   readonly events = new Emitter<LibraryEvents>()
-  tracks: Track[] = []
+  /** The queue's jobs in order; each job object is updated in place as it runs. */
   imports: ImportJob[] = []
   readonly config: LibraryConfig
   #nextId = 1
   #controllers = new Map<number, AbortController>()
   #files = new Map<number, ImportFile>()
+  #jobs = new Map<number, ImportJob>()
+  /** Jobs not yet started, in order, from `#head` on. */
+  #queue: ImportJob[] = []
+  #head = 0
   #running = false
+  #tracks: Track[] = []
+  /** Tracks imported since `tracks` was last read: appended in O(1), joined on the next read. */
+  #imported: Track[] = []
+  #tracksChanged: Throttle
 
   constructor(
     private readonly deps: {
@@ -75,6 +92,24 @@ export class Library {
     },
   ) {
     this.config = { ...DEFAULT_LIBRARY_CONFIG, ...deps.config }
+    this.#tracksChanged = new Throttle(deps.clock, BATCH_TRACKS_EVENT_MS, () => {
+      this.events.emit('tracks')
+      this.events.emit('committed')
+    })
+  }
+
+  /** Every track in the library, oldest first. */
+  get tracks(): Track[] {
+    if (this.#imported.length > 0) {
+      this.#tracks = [...this.#tracks, ...this.#imported]
+      this.#imported = []
+    }
+    return this.#tracks
+  }
+
+  set tracks(tracks: Track[]) {
+    this.#tracks = tracks
+    this.#imported = []
   }
 
   /** Load the catalog, and sweep temporaries that crashed imports left behind. */
@@ -92,6 +127,10 @@ export class Library {
   /** Queue files for import; returns their jobs. */
   add(files: Iterable<ImportFile>): ImportJob[] {
     const jobs: ImportJob[] = []
+    if (this.#head === this.#queue.length) {
+      this.#queue = []
+      this.#head = 0
+    }
     for (const file of files) {
       const job: ImportJob = {
         id: this.#nextId++,
@@ -102,9 +141,11 @@ export class Library {
         state: 'queued',
       }
       this.#files.set(job.id, file)
-      this.imports = [...this.imports, job]
+      this.#jobs.set(job.id, job)
+      this.#queue.push(job)
       jobs.push(job)
     }
+    this.imports = [...this.imports, ...jobs]
     this.events.emit('imports')
     void this.#drain()
     return jobs
@@ -112,7 +153,7 @@ export class Library {
 
   /** Cancel a queued or running import; nothing of it stays in the store. */
   cancel(id: number): void {
-    const job = this.imports.find((j) => j.id === id)
+    const job = this.#jobs.get(id)
     if (!job || isEnded(job)) return
     this.#controllers.get(id)?.abort()
     if (job.state === 'queued') this.#end(job, 'cancelled', 'Cancelled.')
@@ -125,6 +166,7 @@ export class Library {
   /** Forget ended jobs (the view's "clear" action). */
   clearEnded(): void {
     this.imports = this.imports.filter((j) => !isEnded(j))
+    this.#jobs = new Map(this.imports.map((j) => [j.id, j]))
     this.events.emit('imports')
   }
 
@@ -173,9 +215,8 @@ export class Library {
   async adopt(track: Track): Promise<void> {
     const added = await this.deps.catalog.add(track)
     if (!added) return
-    this.tracks = [...this.tracks, track]
-    this.events.emit('tracks')
-    this.events.emit('committed')
+    this.#imported.push(track)
+    this.#tracksChanged.change(false)
   }
 
   /** The stored bytes of a track, for playback. */
@@ -201,8 +242,7 @@ export class Library {
 
   #forget(hashes: ReadonlySet<string>) {
     this.tracks = this.tracks.filter((t) => !hashes.has(t.contentHash))
-    this.events.emit('tracks')
-    this.events.emit('committed')
+    this.#tracksChanged.change(false)
   }
 
   async #patch(hash: string, patch: TrackPatch) {
@@ -210,8 +250,7 @@ export class Library {
     // Removed meanwhile (perhaps in another tab): nothing to show.
     if (!updated) return
     this.tracks = this.tracks.map((t) => (t.contentHash === hash ? updated : t))
-    this.events.emit('tracks')
-    this.events.emit('committed')
+    this.#tracksChanged.change(false)
   }
 
   async #drain() {
@@ -221,11 +260,24 @@ export class Library {
       for (let job = this.#nextQueued(); job; job = this.#nextQueued()) await this.#run(job)
     } finally {
       this.#running = false
+      // The batch's last files failed or were cancelled: its last tracks are told now.
+      this.#tracksChanged.flush()
     }
   }
 
+  /** The next job still queued (cancelled ones are skipped), taken off the queue. */
   #nextQueued() {
-    return this.imports.find((j) => j.state === 'queued')
+    while (this.#head < this.#queue.length) {
+      const job = this.#queue[this.#head++]!
+      if (job.state === 'queued') return job
+    }
+    return undefined
+  }
+
+  /** Whether files wait behind the running one: the batch goes on. */
+  #moreQueued() {
+    for (let i = this.#head; i < this.#queue.length; i++) if (this.#queue[i]!.state === 'queued') return true
+    return false
   }
 
   async #run(job: ImportJob) {
@@ -271,10 +323,10 @@ export class Library {
           contentHash: hash,
         })
       }
-      // Append rather than re-read the catalog: a batch of n imports stays O(n), not O(n²).
-      this.tracks = [...this.tracks, track]
-      this.events.emit('tracks')
-      this.events.emit('committed')
+      // Append rather than re-read the catalog, and tell listeners once per BATCH_TRACKS_EVENT_MS
+      // while the batch goes on (at once for its last file): a batch of n stays O(n), not O(n²).
+      this.#imported.push(track)
+      this.#tracksChanged.change(this.#moreQueued())
       this.#end(job, 'done', `Added “${track.title}”.`, { contentHash: hash })
     } catch (error) {
       await staged?.discard().catch(() => {})
@@ -287,11 +339,10 @@ export class Library {
     }
   }
 
+  /** Change one job in place and say which: O(1) however long the queue is. */
   #update(job: ImportJob, patch: Partial<ImportJob>) {
-    const next = { ...job, ...patch }
-    Object.assign(job, next)
-    this.imports = this.imports.map((j) => (j.id === job.id ? { ...next } : j))
-    this.events.emit('imports')
+    Object.assign(job, patch)
+    this.events.emit('imports', job)
   }
 
   #end(

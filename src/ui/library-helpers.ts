@@ -111,10 +111,13 @@ export type ImportProgress = {
   fraction: number
 }
 
-/** Sum up the import queue. */
-export function overallProgress(jobs: readonly ImportJob[]): ImportProgress {
-  const p: ImportProgress = {
-    files: jobs.length,
+/** What of a job the progress counts. */
+export type CountedJob = Pick<ImportJob, 'size' | 'bytesDone' | 'state'>
+
+/** An empty queue's progress. */
+export function noProgress(): ImportProgress {
+  return {
+    files: 0,
     ended: 0,
     active: 0,
     added: 0,
@@ -125,23 +128,40 @@ export function overallProgress(jobs: readonly ImportJob[]): ImportProgress {
     bytesDone: 0,
     fraction: 1,
   }
-  for (const job of jobs) {
-    p.bytesTotal += job.size
-    if (isEnded(job)) {
-      p.ended++
-      p.bytesDone += job.size
-    } else {
-      p.active++
-      p.bytesDone += Math.min(job.bytesDone, job.size)
-    }
-    if (job.state === 'done') p.added++
-    else if (job.state === 'duplicate') p.duplicates++
-    else if (job.state === 'failed') p.failed++
-    else if (job.state === 'cancelled') p.cancelled++
+}
+
+/**
+ * Add a job's share to the counters of `p` (`sign` 1), or take it back out (-1): a job that
+ * changes is taken out as it was and added as it is, so one change costs O(1). `fraction` is left
+ * for `withFraction`.
+ */
+export function countJob(p: ImportProgress, job: CountedJob, sign: 1 | -1): void {
+  p.files += sign
+  p.bytesTotal += sign * job.size
+  if (isEnded(job)) {
+    p.ended += sign
+    p.bytesDone += sign * job.size
+  } else {
+    p.active += sign
+    p.bytesDone += sign * Math.min(job.bytesDone, job.size)
   }
-  if (p.bytesTotal > 0) p.fraction = p.bytesDone / p.bytesTotal
-  else if (p.files > 0) p.fraction = p.ended / p.files
-  return p
+  if (job.state === 'done') p.added += sign
+  else if (job.state === 'duplicate') p.duplicates += sign
+  else if (job.state === 'failed') p.failed += sign
+  else if (job.state === 'cancelled') p.cancelled += sign
+}
+
+/** A copy of `p` with its fraction worked out. */
+export function withFraction(p: ImportProgress): ImportProgress {
+  const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.files > 0 ? p.ended / p.files : 1
+  return { ...p, fraction }
+}
+
+/** Sum up the import queue. */
+export function overallProgress(jobs: readonly CountedJob[]): ImportProgress {
+  const p = noProgress()
+  for (const job of jobs) countJob(p, job, 1)
+  return withFraction(p)
 }
 
 /** "3 of 10 files, 45 MB of 120 MB". */

@@ -17,13 +17,14 @@ import { measureFirstLink } from './first-link.ts'
 import { measureGossip, median, type FullSyncResult, type SpreadRow } from './gossip.ts'
 import type { GossipSimResult, SpreadSimRow } from './gossip-sim.ts'
 import { benchPwa } from './pwa.ts'
-import { measureStorage } from './storage.ts'
+import { formatUiImport, measureStorage } from './storage.ts'
 import { benchTransfer } from './transfer.ts'
 import { writeBenchSection } from './doc-section.ts'
 
 const FIRST_LINK_RUNS = 15
 const RELAY = { clients: 200, rooms: 10, messagesPerClient: 20 }
-const STORAGE = { hashMiB: 512, importMiB: 1024, smallTracks: 1000 }
+/** bigLibrary: the library a reload is timed with besides smallTracks, seeded by dropping the rest through the UI. */
+const STORAGE = { hashMiB: 512, importMiB: 1024, smallTracks: 1000, bigLibrary: 10_000 }
 const GOSSIP = { sizes: [4, 8, 12], reps: 3, gossipMs: 1_000, linkBudget: 3, quietMs: 8_000 }
 /** Heap for the simulator's child process: every simulated node holds every other node's record. */
 const SIM_HEAP_MIB = 12_288
@@ -76,7 +77,7 @@ try {
     `storage: ${STORAGE.hashMiB} MiB hashing, ${STORAGE.importMiB} MiB import, ${STORAGE.smallTracks} small tracks…`,
   )
   await browser.close()
-  storage = await measureStorage(benchServer.url, STORAGE)
+  storage = await measureStorage(benchServer.url, STORAGE, server.url, console.log)
   console.log(JSON.stringify(storage))
 } finally {
   await browser.close()
@@ -239,7 +240,22 @@ time, and the rest of the rise is read slices waiting for garbage collection.
 ${storage.smallTracks} small distinct WAV tracks imported through the whole pipeline: ${storage.smallImported} imported,
 ${storage.perTrackMs.toFixed(1)} ms per track end to end; catalog writes alone (one IndexedDB transaction
 per track) ${storage.catalogPerTrackMs.toFixed(2)} ms per track.
+${
+  storage.ui
+    ? `
+### Bulk import through the UI, and reloads of big libraries (issue 15)
 
+Right after, in the same browser (the app on its own origin, an on-disk profile): ${storage.smallTracks} other small
+WAVs on disk chosen at once through the app's "Add music files" input (as a drop of a folder
+delivers them), timed until the queue's polite summary says every file has ended; then the page
+reloaded, timed from the navigation's start to the library's count listing every track; then
+${(STORAGE.bigLibrary - storage.smallTracks).toLocaleString('en')} more dropped the same way and the reload timed again. Each per-file figure beside the
+pipeline alone measured above in the same run. Alone (after both builds): \`node scripts/netns-run.mjs -- npx tsx tests/bench/storage-main.ts\`.
+
+${formatUiImport({ pipelinePerTrackMs: storage.perTrackMs, ui: storage.ui })}
+`
+    : ''
+}
 ## Gossip: a new track reaching every node, in browser contexts
 
 N Chromium contexts (each its own storage, so its own node) in one room, opened with

@@ -1,8 +1,9 @@
-import type { Page } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launchPersistent, percentile, pollPage } from './browser.ts'
+import { measureUiImport, type UiImportResult } from './import-ui.ts'
 
 const MiB = 1024 * 1024
 
@@ -88,6 +89,8 @@ export type StorageResult = {
   smallImported: number
   perTrackMs: number
   catalogPerTrackMs: number
+  /** The same number of small files chosen through the app's UI, and reloads (when an app URL was given). */
+  ui?: UiImportResult
 }
 
 const MBs = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000)
@@ -109,7 +112,13 @@ async function repeat<T>(fn: () => Promise<T>): Promise<T[]> {
  */
 export async function measureStorage(
   baseUrl: string,
-  sizes = { hashMiB: 512, importMiB: 1024, smallTracks: 1000 },
+  sizes: { hashMiB: number; importMiB: number; smallTracks: number; bigLibrary?: number } = {
+    hashMiB: 512,
+    importMiB: 1024,
+    smallTracks: 1000,
+  },
+  appUrl?: string,
+  log: (line: string) => void = () => {},
 ): Promise<StorageResult> {
   const browser = await launchPersistent()
   const { context } = browser
@@ -163,6 +172,15 @@ export async function measureStorage(
       page,
       `bench.importMany(${sizes.smallTracks})`,
     )
+    // The same number of files through the app's UI, right after, in the same browser.
+    const ui = appUrl
+      ? await measureUiImport(
+          context,
+          appUrl,
+          { files: sizes.smallTracks, ...(sizes.bigLibrary ? { bigLibrary: sizes.bigLibrary } : {}) },
+          log,
+        )
+      : undefined
     return {
       hashMiB: sizes.hashMiB,
       readMBs: MBs(bytes, med(reads, 'ms')),
@@ -182,10 +200,67 @@ export async function measureStorage(
       smallImported: many.done,
       perTrackMs: many.ms / many.n,
       catalogPerTrackMs: many.catalogMs / many.n,
+      ...(ui ? { ui } : {}),
     }
   } finally {
     rmSync(big, { force: true })
     rmSync(wav, { force: true })
     await browser.close()
   }
+}
+
+export type SmallImportsResult = {
+  /** The pipeline alone (Library on the real store and catalog, no app around it): ms per track. */
+  pipelinePerTrackMs: number
+  pipelineImported: number
+  ui: UiImportResult
+}
+
+/**
+ * `files` small WAVs through the pipeline alone (the bench page), then as many dropped at once
+ * through the app's UI, in the same browser one after the other; then reloads of the app listing
+ * them (and `bigLibrary` tracks, seeded by dropping the rest through the UI).
+ */
+export async function measureSmallImports(
+  context: BrowserContext,
+  benchUrl: string,
+  appUrl: string,
+  sizes: { files: number; bigLibrary?: number },
+  log: (line: string) => void = () => {},
+): Promise<SmallImportsResult> {
+  const page = await context.newPage()
+  let many
+  try {
+    await page.goto(`${benchUrl}/`)
+    await pollPage(page, 'window.bench !== undefined')
+    log(`pipeline only: ${sizes.files} small tracks…`)
+    many = await run<{ ms: number; done: number; n: number }>(page, `bench.importMany(${sizes.files})`)
+    log(`pipeline only: ${(many.ms / many.n).toFixed(1)} ms per track (${many.done} imported)`)
+  } finally {
+    await page.close()
+  }
+  const ui = await measureUiImport(context, appUrl, sizes, log)
+  return { pipelinePerTrackMs: many.ms / many.n, pipelineImported: many.done, ui }
+}
+
+const median = (xs: number[]) => percentile(xs, 50)
+
+/** The markdown table of bulk import through the UI and reloads, beside the pipeline alone. */
+export function formatUiImport(r: Pick<SmallImportsResult, 'pipelinePerTrackMs' | 'ui'>): string {
+  const { drop, bigDrop, reload } = r.ui
+  const ratio = drop.perFileMs / r.pipelinePerTrackMs
+  const lines = [
+    `| measure | figure | ceiling (same run) |`,
+    `|---|---|---|`,
+    `| ${drop.files} small WAVs chosen at once through "Add music files", until the queue says all ended | ${drop.perFileMs.toFixed(1)} ms per file (${(drop.ms / 1000).toFixed(1)} s) | pipeline alone ${r.pipelinePerTrackMs.toFixed(1)} ms per track: ${ratio.toFixed(2)}× (goal ≤ 1.3×) |`,
+  ]
+  if (bigDrop)
+    lines.push(
+      `| ${bigDrop.files} more dropped onto that library (to ${bigDrop.files + drop.files} tracks) | ${bigDrop.perFileMs.toFixed(1)} ms per file (${(bigDrop.ms / 1000).toFixed(1)} s) | ${(bigDrop.perFileMs / r.pipelinePerTrackMs).toFixed(2)}× the pipeline alone |`,
+    )
+  for (const { tracks, ms } of reload)
+    lines.push(
+      `| reload → library lists all ${tracks} tracks (median of ${ms.length}) | ${median(ms).toFixed(0)} ms | — |`,
+    )
+  return `${lines.join('\n')}\n\nQueue summaries: “${drop.summary}”${bigDrop ? `, “${bigDrop.summary}”` : ''}`
 }
