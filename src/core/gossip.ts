@@ -98,8 +98,11 @@ type PendingFull = { origin: string; ver: number; pages: (TrackEntry[] | undefin
 
 /** Partial full announcements kept at once (each up to MAX_PAGES pages). */
 const MAX_PENDING_FULL = 16
-/** Metadata kept for tracks nobody announces any more (shown as unavailable). */
-const MAX_META = 50_000
+/**
+ * Metadata kept at most (those nobody announces any more go first): a network view of 100,000
+ * tracks is described in full (about 0.5 KB each, see "big-library" in docs/benchmarks.md).
+ */
+const MAX_META = 100_000
 
 export class Gossip {
   readonly config: GossipConfig
@@ -114,7 +117,7 @@ export class Gossip {
   #metaInFlight = new Set<string>()
   /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
   #gapPulls = new Set<string>()
-  #onMeta: (() => void) | undefined
+  #onMeta: ((hashes: string[]) => void) | undefined
   #intake: LinkIntake
   /** Announcements dropped unjudged: over a link's quota, or no room left for their standing. */
   readonly refused = { quota: 0, full: 0, future: 0 }
@@ -124,8 +127,8 @@ export class Gossip {
     this.#intake = new LinkIntake(deps.clock, this.config.intake)
   }
 
-  /** Called when metadata arrives (the network view re-renders). */
-  set onMeta(fn: () => void) {
+  /** Called with the tracks whose metadata arrived or was forgotten (the network view updates those rows). */
+  set onMeta(fn: (hashes: string[]) => void) {
     this.#onMeta = fn
   }
 
@@ -458,7 +461,7 @@ export class Gossip {
    */
   async #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
     const wanted = new Set(asked)
-    let added = false
+    const changed: string[] = []
     for (const meta of res.tracks) {
       if (!wanted.has(meta.hash)) return this.deps.strike(peer.peerId, 'metadata for a track not asked for')
       if (this.meta.has(meta.hash)) continue
@@ -472,20 +475,23 @@ export class Gossip {
       }
       if (this.meta.has(meta.hash)) continue
       this.meta.set(meta.hash, meta)
-      added = true
+      changed.push(meta.hash)
     }
-    while (this.meta.size > MAX_META) this.#forgetUnavailableMeta()
-    if (added) this.#onMeta?.()
+    while (this.meta.size > MAX_META) changed.push(this.#forgetUnavailableMeta())
+    if (changed.length > 0) this.#onMeta?.(changed)
   }
 
-  #forgetUnavailableMeta() {
+  /** Forget one track's metadata, preferably one nobody holds; returns its hash. */
+  #forgetUnavailableMeta(): string {
     for (const hash of this.meta.keys()) {
       if (this.deps.directory.holderCount(hash) === 0) {
         this.meta.delete(hash)
-        return
+        return hash
       }
     }
-    this.meta.delete(this.meta.keys().next().value!)
+    const first = this.meta.keys().next().value!
+    this.meta.delete(first)
+    return first
   }
 
   /** Announced tracks still without metadata: ask linked holders first, else any linked peer. */
