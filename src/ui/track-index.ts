@@ -3,13 +3,10 @@ import { searchText, searchWords, type Searchable } from './library-helpers.ts'
 /** A row of the index: the track and its folded search text, computed once. */
 type Row<T> = { track: T; text: string }
 
-/** Past this share of the list changed at once, re-sorting everything is cheaper than inserting. */
-const REBUILD_SHARE = 1 / 8
-
 /**
  * A track list kept sorted and searchable at 100,000 rows without re-sorting on every change:
- * each track's folded search text is computed once; a change of k tracks moves each by binary
- * search (O(k · log n) comparisons, plus the memmove of a splice); a keystroke that extends the
+ * each track's folded search text is computed once; a change of k tracks is merged in by binary
+ * search (O(k · log n) comparisons, plus one copy of the array); a keystroke that extends the
  * previous query only filters the previous result. `compare` must be a total order (ties broken
  * by content hash), so a row's position is unique and can be found again.
  *
@@ -60,37 +57,29 @@ export class TrackIndex<T extends Searchable & { contentHash: string }> {
 
   /**
    * Apply a change: `changed` tracks are added or replace the row with their hash, `removed`
-   * hashes leave. The current search result is updated the same way rather than recomputed.
+   * hashes leave. The list and the current search result are merged with the sorted changes
+   * (O(k · log n) comparisons and one copy of each array), never sorted again.
    */
   update(changed: readonly T[], removed: readonly string[]): void {
-    if (changed.length + removed.length > Math.max(64, this.#rows.length * REBUILD_SHARE)) {
-      const next = new Map([...this.#byHash].map(([hash, row]) => [hash, row.track]))
-      for (const hash of removed) next.delete(hash)
-      for (const track of changed) next.set(track.contentHash, track)
-      return this.reset([...next.values()])
-    }
-    // Copies first: arrays already handed out stay as they were.
-    const rows = [...this.#rows]
-    const query = this.#query && { ...this.#query, rows: [...this.#query.rows] }
-    const take = (hash: string) => {
-      const old = this.#byHash.get(hash)
-      if (!old) return
-      this.#byHash.delete(hash)
-      removeRow(rows, old, this.#compare)
-      if (query) removeRow(query.rows, old, this.#compare)
-    }
-    for (const hash of removed) take(hash)
+    const drop = new Set(removed)
+    const fresh: Row<T>[] = []
     for (const track of changed) {
-      take(track.contentHash)
+      drop.add(track.contentHash)
       const row = { track, text: searchText(track) }
-      this.#byHash.set(track.contentHash, row)
-      rows.splice(insertionPoint(rows, track, this.#compare), 0, row)
-      if (query && query.words.every((w) => row.text.includes(w)))
-        query.rows.splice(insertionPoint(query.rows, track, this.#compare), 0, row)
+      fresh.push(row)
     }
-    this.#rows = rows
+    for (const hash of drop) this.#byHash.delete(hash)
+    for (const row of fresh) this.#byHash.set(row.track.contentHash, row)
+    const compare = this.#compare
+    fresh.sort((a, b) => compare(a.track, b.track))
+    this.#rows = merge(this.#rows, drop, fresh, compare)
     this.#all = undefined
-    this.#query = query && { ...query, tracks: query.rows.map((r) => r.track) }
+    const query = this.#query
+    if (query) {
+      const matching = fresh.filter((r) => query.words.every((w) => r.text.includes(w)))
+      const rows = merge(query.rows, drop, matching, compare)
+      this.#query = { words: query.words, rows, tracks: rows.map((r) => r.track) }
+    }
   }
 
   /** The tracks matching every word of `query`, in order. */
@@ -121,9 +110,13 @@ function extends_(words: readonly string[], before: readonly string[]): boolean 
   return before.every((w, i) => (i === before.length - 1 ? words[i]!.startsWith(w) : words[i] === w))
 }
 
-/** The first position in `rows` (sorted by `compare`) whose track sorts after `track`. */
-function insertionPoint<T>(rows: readonly Row<T>[], track: T, compare: (a: T, b: T) => number): number {
-  let lo = 0
+/** The first position in `rows[lo…]` (sorted by `compare`) whose track sorts after `track`. */
+function insertionPoint<T>(
+  rows: readonly Row<T>[],
+  track: T,
+  compare: (a: T, b: T) => number,
+  lo = 0,
+): number {
   let hi = rows.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
@@ -133,10 +126,26 @@ function insertionPoint<T>(rows: readonly Row<T>[], track: T, compare: (a: T, b:
   return lo
 }
 
-/** Remove `row` (found by binary search, then by identity among equals) from `rows`. */
-function removeRow<T>(rows: Row<T>[], row: Row<T>, compare: (a: T, b: T) => number): void {
-  let i = insertionPoint(rows, row.track, compare) - 1
-  // Equal neighbours (a comparator that ties) are walked back until the row itself.
-  while (i >= 0 && rows[i] !== row && compare(rows[i]!.track, row.track) === 0) i--
-  if (i >= 0 && rows[i] === row) rows.splice(i, 1)
+/**
+ * `rows` without the hashes in `drop`, with the sorted `fresh` rows in their places: each found
+ * by binary search past the previous one's, the rest copied in slices.
+ */
+function merge<T extends { contentHash: string }>(
+  rows: readonly Row<T>[],
+  drop: ReadonlySet<string>,
+  fresh: readonly Row<T>[],
+  compare: (a: T, b: T) => number,
+): Row<T>[] {
+  const kept: readonly Row<T>[] = drop.size === 0 ? rows : rows.filter((r) => !drop.has(r.track.contentHash))
+  if (fresh.length === 0) return [...kept]
+  const out: Row<T>[] = []
+  let from = 0
+  for (const row of fresh) {
+    const at = insertionPoint(kept, row.track, compare, from)
+    for (let i = from; i < at; i++) out.push(kept[i]!)
+    out.push(row)
+    from = at
+  }
+  for (let i = from; i < kept.length; i++) out.push(kept[i]!)
+  return out
 }

@@ -32,12 +32,13 @@ export class VirtualRows {
   after = $state(0)
 
   #count = 0
-  #estimate: () => number
+  #rem: number
+  #estimate = 56
   #virtualizer: Virtualizer<Element, HTMLElement> | undefined
 
-  /** `estimate`: a row's height in px before it is measured (the desktop layout's fixed height). */
-  constructor(estimate: () => number) {
-    this.#estimate = estimate
+  /** `rem`: a row's height in rem before it is measured (the desktop layout's fixed height). */
+  constructor(rem: number) {
+    this.#rem = rem
   }
 
   /** How many rows the whole list has. */
@@ -53,12 +54,15 @@ export class VirtualRows {
   /** An attachment for the table body: the rows are laid out inside it, scrolled by its scroll parent. */
   body = (tbody: HTMLElement): (() => void) => {
     const scroller = scrollParent(tbody)
+    // Read once, not per row: the virtualiser asks for an estimate of every row of the list.
+    this.#estimate =
+      parseFloat(getComputedStyle(document.documentElement).fontSize) * this.#rem || this.#estimate
     const margin = () =>
       tbody.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop
     const v = new Virtualizer<Element, HTMLElement>({
       count: this.#count,
       getScrollElement: () => scroller,
-      estimateSize: () => this.#estimate(),
+      estimateSize: () => this.#estimate,
       scrollToFn: elementScroll,
       observeElementRect,
       observeElementOffset,
