@@ -19,6 +19,8 @@ import type { DcmxNode } from '../../src/core/node.ts'
 import { packEntries, signerFor, webCryptoSha256, type TrackEntry } from '../../src/core/records.ts'
 import { decodeWire, encodeWire, type TrackMeta, type Wire, type WireOf } from '../../src/core/wire.ts'
 import { sharedDcmxDb } from '../../src/platform/db.ts'
+import { compareTracks, matches } from '../../src/ui/library-helpers.ts'
+import { visibleNetwork } from '../../src/ui/network-helpers.ts'
 import { systemClock } from '../../src/platform/clock.ts'
 import {
   TRACKS_PER_ORIGIN,
@@ -213,6 +215,29 @@ async function announceOne(o: number, n: number): Promise<void> {
   await described(before + 1, 30_000)
 }
 
-const api = { seedLibrary, seedNetwork, announceOne }
+/**
+ * What the bench compares the app's index with, run in the same page on the same data: the plain
+ * filter, and the filter and full sort the views did on every change before the index.
+ */
+const plain = {
+  filterNetwork: (query: string) => node().network.filter((t) => matches(t, query)),
+  sortNetwork: (query: string) => visibleNetwork(node().network, query),
+  filterLibrary: (tracks: readonly Track[], query: string) => tracks.filter((t) => matches(t, query)),
+  sortLibrary: (tracks: readonly Track[], query: string) =>
+    tracks.filter((t) => matches(t, query)).sort(compareTracks('added', 'asc')),
+  /** The catalog as the library reads it at startup (the floor under listing it). */
+  catalog: async () => (await sharedDcmxDb()).getAllFromIndex('tracks', 'addedAt'),
+}
+
+// For the bench: mark when the library's first row reaches the DOM (the observer runs as the
+// DOM changes, before the frame is painted).
+const firstRow = new MutationObserver(() => {
+  if (!document.querySelector('table[aria-labelledby="library-heading"] tbody tr[data-index]')) return
+  performance.mark('dcmx-first-row')
+  firstRow.disconnect()
+})
+firstRow.observe(document, { childList: true, subtree: true })
+
+const api = { seedLibrary, seedNetwork, announceOne, plain }
 export type SeedApi = typeof api
 ;(window as unknown as { __dcmxSeed: SeedApi }).__dcmxSeed = api
