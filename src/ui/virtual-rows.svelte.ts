@@ -67,6 +67,9 @@ export class VirtualRows {
       observeElementRect,
       observeElementOffset,
       overscan: OVERSCAN,
+      // A hidden panel's rows measure 0 px: taken at their word, every row of the list would fit
+      // on screen and be rendered. Such a row keeps its estimate until it is seen.
+      measureElement: (row) => row.getBoundingClientRect().height || this.#estimate,
       scrollMargin: margin(),
       onChange: () => this.#publish(),
     })

@@ -14,6 +14,7 @@ import type { CDPSession, Page } from '@playwright/test'
 import { cpus, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { startSignaling } from '../../signaling/server.ts'
+import type { NetworkChange } from '../../src/core/mesh-types.ts'
 import { seedScript } from '../seed/build-seed.ts'
 import type { SeedApi } from '../seed/page-seed.ts'
 import { launchChromium, percentile } from './browser.ts'
@@ -90,6 +91,23 @@ function plainQuery(page: Page, which: 'network' | 'library', query: string) {
   )
 }
 
+/**
+ * The node reports `change`: the view's update until the DOM is laid out, beside the plain filter
+ * and sort of the whole list (what the view did on every change before the index).
+ */
+function timeChange(page: Page, change: NetworkChange): Promise<[number, number]> {
+  return page.evaluate(async (change) => {
+    let t = performance.now()
+    window.dcmx!.events.emit('network', change)
+    await new Promise((r) => setTimeout(r, 0))
+    void document.querySelector('main')!.scrollHeight
+    const view = performance.now() - t
+    t = performance.now()
+    window.__dcmxSeed!.plain.sortNetwork('')
+    return [view, performance.now() - t] as [number, number]
+  }, change)
+}
+
 const QUERIES = {
   library: ['song 77', 'artist 4', 'album 3 song'],
   network: ['band 42', 'tune 9', 'record 1 band'],
@@ -161,18 +179,9 @@ async function main() {
     const rebuild: number[] = []
     const plainRebuild: number[] = []
     for (let i = 0; i < 5; i++) {
-      const [a, b] = await page.evaluate(async () => {
-        let t = performance.now()
-        window.dcmx!.events.emit('network', 'all')
-        await new Promise((r) => setTimeout(r, 0))
-        void document.querySelector('main')!.scrollHeight
-        const view = performance.now() - t
-        t = performance.now()
-        window.__dcmxSeed!.plain.sortNetwork('')
-        return [view, performance.now() - t]
-      })
-      rebuild.push(a!)
-      plainRebuild.push(b!)
+      const [view, plain] = await timeChange(page, 'all')
+      rebuild.push(view)
+      plainRebuild.push(plain)
     }
     for (const q of QUERIES.network) {
       keys.network.push(...(await typeQuery(page, 'Search network', q)))
@@ -181,30 +190,24 @@ async function main() {
       plainKeys.network.sort.push(...p.sort)
     }
 
-    // One gossip change: an origin's delta, end to end and the view's part alone.
-    await page.getByRole('searchbox', { name: 'Search network' }).fill('tune')
+    // One gossip change: an origin's delta end to end (searching for the track it adds), then the
+    // view's part alone, with the whole list shown.
+    const search = page.getByRole('searchbox', { name: 'Search network' })
     const endToEnd: number[] = []
     const apply: number[] = []
     const full: number[] = []
     for (let i = 0; i < RUNS; i++) {
       const n = 200_000 + i
+      await search.fill(`tune ${n}`)
       const t = Date.now()
-      await page.evaluate((n) => window.__dcmxSeed!.announceOne(i % 90, n), n)
-      await page.getByRole('button', { name: `Play Tune ${n}`, exact: true }).count()
+      await page.evaluate(([o, n]) => window.__dcmxSeed!.announceOne(o!, n!), [i % 90, n])
+      await page.getByRole('button', { name: `Play Tune ${n}`, exact: true }).waitFor()
       endToEnd.push(Date.now() - t)
-      const [a, b] = await page.evaluate(async () => {
-        const hash = window.dcmx!.network.at(-1)!.contentHash
-        let t = performance.now()
-        window.dcmx!.events.emit('network', { hashes: [hash] })
-        await new Promise((r) => setTimeout(r, 0))
-        void document.querySelector('main')!.scrollHeight
-        const view = performance.now() - t
-        t = performance.now()
-        window.__dcmxSeed!.plain.sortNetwork('tune')
-        return [view, performance.now() - t]
-      })
-      apply.push(a!)
-      full.push(b!)
+      await search.fill('')
+      const hash = await page.evaluate(() => window.dcmx!.network.at(-1)!.contentHash)
+      const [view, plain] = await timeChange(page, { hashes: [hash] })
+      apply.push(view)
+      full.push(plain)
     }
     const fullHeap = await heapMiB(cdp)
     const domRows = await page.locator('tbody tr[data-index]').count()
