@@ -129,7 +129,7 @@ async function main() {
     await page.goto(`${server.url}/?room=big-library`)
     await page.addInitScript({ content: await seedScript() })
     await page.reload()
-    await page.getByLabel('Your peer id').waitFor()
+    await page.getByLabel('Your peer id').waitFor({ state: 'attached' })
     const emptyHeap = await heapMiB(cdp)
     log('seeding the library')
     await page.evaluate((n) => window.__dcmxSeed!.seedLibrary(n), LIBRARY)
