@@ -129,7 +129,7 @@ export class Gossip {
   #metaInFlight = new Set<string>()
   /** Origins whose full set we are pulling after a delta on a base we lack: one pull each at a time. */
   #gapPulls = new Set<string>()
-  #onMeta: (() => void) | undefined
+  #onMeta: ((hashes: string[]) => void) | undefined
   #intake: LinkIntake
   /** Announcements dropped unjudged: over a link's quota, or no room left for their standing. */
   readonly refused = { quota: 0, full: 0, future: 0 }
@@ -139,8 +139,8 @@ export class Gossip {
     this.#intake = new LinkIntake(deps.clock, this.config.intake)
   }
 
-  /** Called when metadata arrives (the network view re-renders). */
-  set onMeta(fn: () => void) {
+  /** Called with the tracks whose metadata arrived or was forgotten (the network view updates those rows). */
+  set onMeta(fn: (hashes: string[]) => void) {
     this.#onMeta = fn
   }
 
@@ -473,7 +473,7 @@ export class Gossip {
    */
   async #acceptMeta(peer: GossipPeer, asked: string[], res: WireOf<'tracks-res'>) {
     const wanted = new Set(asked)
-    let added = false
+    const changed: string[] = []
     for (const meta of res.tracks) {
       if (!wanted.has(meta.hash)) return this.deps.strike(peer.peerId, 'metadata for a track not asked for')
       if (this.meta.has(meta.hash)) continue
@@ -487,18 +487,23 @@ export class Gossip {
       }
       if (this.meta.has(meta.hash)) continue
       this.keepMeta(meta)
-      added = true
+      changed.push(meta.hash)
     }
-    if (added) this.#onMeta?.()
+    if (changed.length > 0) this.#onMeta?.(changed)
   }
 
-  /** Keep metadata already checked (or this node's own, for a track it no longer holds). */
+  /**
+   * Keep metadata already checked (or this node's own, for a track it no longer holds). Tracks
+   * whose metadata the caps then push out are reported through `onMeta` at once.
+   */
   keepMeta(meta: TrackMeta): void {
     const previous = this.meta.get(meta.hash)
     if (previous) this.#metaBytes -= metaBytes(previous)
     this.meta.set(meta.hash, meta)
     this.#metaBytes += metaBytes(meta)
-    if (this.meta.size > META_LIMITS.entries || this.#metaBytes > META_LIMITS.bytes) this.#shrinkMeta()
+    if (this.meta.size <= META_LIMITS.entries && this.#metaBytes <= META_LIMITS.bytes) return
+    const dropped = this.#shrinkMeta()
+    if (dropped.length > 0) this.#onMeta?.(dropped)
   }
 
   /** Heap bytes the metadata cache is estimated to hold (bounded by META_LIMITS.bytes). */
@@ -506,23 +511,26 @@ export class Gossip {
     return this.#metaBytes
   }
 
-  /** Down to 90 % of both caps: unannounced tracks first, then the oldest heard. */
-  #shrinkMeta() {
+  /** Down to 90 % of both caps: unannounced tracks first, then the oldest heard. Returns their hashes. */
+  #shrinkMeta(): string[] {
     const entries = Math.floor(META_LIMITS.entries * 0.9)
     const bytes = Math.floor(META_LIMITS.bytes * 0.9)
     const over = () => this.meta.size > entries || this.#metaBytes > bytes
+    const dropped: string[] = []
     const drop = (hash: string, meta: TrackMeta) => {
       this.meta.delete(hash)
       this.#metaBytes -= metaBytes(meta)
+      dropped.push(hash)
     }
     for (const [hash, meta] of this.meta) {
-      if (!over()) return
+      if (!over()) return dropped
       if (this.deps.directory.holderCount(hash) === 0) drop(hash, meta)
     }
     for (const [hash, meta] of this.meta) {
-      if (!over()) return
+      if (!over()) return dropped
       drop(hash, meta)
     }
+    return dropped
   }
 
   /** Announced tracks still without metadata: ask linked holders first, else any linked peer. */

@@ -26,6 +26,12 @@ export type NetworkTrack = {
   described: boolean
 }
 
+/**
+ * What changed in the network list since the last report: these tracks (added, changed or gone:
+ * read each again), or 'all' (read the whole list again).
+ */
+export type NetworkChange = 'all' | { readonly hashes: readonly string[] }
+
 /** A peer this node links to or has heard of through gossip. */
 export type KnownPeer = {
   peerId: string

@@ -5,7 +5,7 @@ import { every, type Clock, type Random, type TimerHandle } from './clock.ts'
 import { Directory, type DirectoryConfig } from './directory.ts'
 import { Emitter } from './emitter.ts'
 import { Gossip, type GossipConfig, type GossipPeer } from './gossip.ts'
-import type { LocalTracks, MeshStats, NetworkTrack, TypeCount } from './mesh-types.ts'
+import type { LocalTracks, MeshStats, NetworkChange, NetworkTrack, TypeCount } from './mesh-types.ts'
 import { describeTrack, type TrackDescriptor } from './descriptors.ts'
 import type { RecordSigner, RecordVerifier, Sha256 } from './records.ts'
 import type { PenaltyKind } from './reputation.ts'
@@ -45,8 +45,8 @@ const REFRESHES_PER_ROUND = 16
 const REFRESH_JITTER = 0.25
 
 export type MeshEvents = {
-  /** The network track list changed (coalesced). */
-  network: []
+  /** The network track list changed (coalesced): which tracks, so a view can update only those. */
+  network: [change: NetworkChange]
 }
 
 export type MeshDeps = {
@@ -83,6 +83,14 @@ export class Mesh {
   #stoppers: (() => void)[] = []
   #networkTimer: TimerHandle | undefined
   #network: NetworkTrack[] | undefined
+  /** Every network track by hash, kept current one changed hash at a time (see `#sync`). */
+  #entries = new Map<string, NetworkTrack>()
+  /** Entries to recompute before the next read; `#rebuild` recomputes them all. */
+  #stale = new Set<string>()
+  #rebuild = true
+  /** What changed since the last 'network' event. */
+  #changed = new Set<string>()
+  #changedAll = true
   #running = false
   /** When our record was last announced, and this period's share of the refresh interval. */
   #announcedAt = 0
@@ -110,14 +118,14 @@ export class Mesh {
       ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
       ...(deps.credit ? { credit: deps.credit } : {}),
     })
-    this.gossip.onMeta = () => this.#networkChanged()
+    this.gossip.onMeta = (hashes) => this.#networkChanged(hashes)
     this.announcer = new Announcer({
       signer: deps.signer,
       sha256: deps.sha256,
       clock: deps.clock,
       ttlS: () => Math.ceil((this.refreshMs * this.config.ttlRefreshes) / 1000),
     })
-    this.directory.events.on('tracks', () => this.#networkChanged())
+    this.directory.events.on('tracks', (hashes) => this.#networkChanged(hashes))
   }
 
   /**
@@ -189,7 +197,7 @@ export class Mesh {
     this.#refreshFactor = first ? this.deps.random() : 1 - REFRESH_JITTER * this.deps.random()
     this.directory.setOwn(own.rec, own.tracks, own.delta)
     this.gossip.announce(own)
-    this.#networkChanged()
+    this.#networkChanged(changedMeta(before, this.#localMeta))
   }
 
   /** A verified link: exchange announcements at once. */
@@ -230,28 +238,51 @@ export class Mesh {
     }
   }
 
-  /** Every track this node has heard of, with its holders; unavailable ones last. */
+  /** Every track this node has heard of, with its holders. */
   get network(): NetworkTrack[] {
-    if (this.#network) return this.#network
-    const hashes = new Set([...this.directory.trackHashes(), ...this.gossip.meta.keys()])
-    const list: NetworkTrack[] = []
-    for (const hash of hashes) {
-      const meta = this.#localMeta.get(hash) ?? this.gossip.meta.get(hash)
-      const holders = this.directory.holderCount(hash)
-      list.push({
-        contentHash: hash,
-        title: meta?.title ?? `${hash.slice(0, 12)}…`,
-        ...(meta?.artist ? { artist: meta.artist } : {}),
-        ...(meta?.album ? { album: meta.album } : {}),
-        ...(meta?.durationS !== undefined ? { durationS: meta.durationS } : {}),
-        ...(meta ? { size: meta.size, mime: meta.mime } : {}),
-        holders,
-        local: this.#localMeta.has(hash),
-        described: meta !== undefined,
-      })
+    this.#sync()
+    this.#network ??= [...this.#entries.values()]
+    return this.#network
+  }
+
+  /** One network track, as `network` lists it (O(1), for a view applying a change). */
+  networkTrack(hash: string): NetworkTrack | undefined {
+    this.#sync()
+    return this.#entries.get(hash)
+  }
+
+  /** Bring `#entries` up to date: only the stale hashes, unless everything is. */
+  #sync() {
+    if (this.#rebuild) {
+      this.#rebuild = false
+      this.#stale.clear()
+      this.#entries.clear()
+      for (const hash of new Set([...this.directory.trackHashes(), ...this.gossip.meta.keys()])) {
+        this.#entries.set(hash, this.#entry(hash))
+      }
+      return
     }
-    this.#network = list
-    return list
+    for (const hash of this.#stale) {
+      if (this.directory.holderCount(hash) > 0 || this.gossip.meta.has(hash)) {
+        this.#entries.set(hash, this.#entry(hash))
+      } else this.#entries.delete(hash)
+    }
+    this.#stale.clear()
+  }
+
+  #entry(hash: string): NetworkTrack {
+    const meta = this.#localMeta.get(hash) ?? this.gossip.meta.get(hash)
+    return {
+      contentHash: hash,
+      title: meta?.title ?? `${hash.slice(0, 12)}…`,
+      ...(meta?.artist ? { artist: meta.artist } : {}),
+      ...(meta?.album ? { album: meta.album } : {}),
+      ...(meta?.durationS !== undefined ? { durationS: meta.durationS } : {}),
+      ...(meta ? { size: meta.size, mime: meta.mime } : {}),
+      holders: this.directory.holderCount(hash),
+      local: this.#localMeta.has(hash),
+      described: meta !== undefined,
+    }
   }
 
   /** How often our record is re-announced now (grows with the directory, capped by the longest ttl). */
@@ -262,15 +293,43 @@ export class Mesh {
     return Math.min(Math.max(base, rounds * this.gossip.config.intervalMs), maxTtlMs)
   }
 
-  /** Coalesce bursts of directory changes into one view update. */
-  #networkChanged() {
+  /** Coalesce bursts of directory changes (these tracks') into one view update. */
+  #networkChanged(hashes: Iterable<string>) {
     this.#network = undefined
+    for (const hash of hashes) {
+      this.#stale.add(hash)
+      if (!this.#changedAll) this.#changed.add(hash)
+    }
     if (this.#networkTimer !== undefined) return
     this.#networkTimer = this.deps.clock.setTimeout(() => {
       this.#networkTimer = undefined
-      this.events.emit('network')
+      const change: NetworkChange = this.#changedAll ? 'all' : { hashes: [...this.#changed] }
+      this.#changedAll = false
+      this.#changed.clear()
+      this.events.emit('network', change)
     }, 50)
   }
+}
+
+/** Our tracks whose metadata a publish added, removed or changed. */
+function changedMeta(
+  before: ReadonlyMap<string, TrackMeta>,
+  after: ReadonlyMap<string, TrackMeta>,
+): string[] {
+  const changed: string[] = []
+  for (const [hash, meta] of after) {
+    const old = before.get(hash)
+    const same =
+      old?.title === meta.title &&
+      old.artist === meta.artist &&
+      old.album === meta.album &&
+      old.durationS === meta.durationS &&
+      old.size === meta.size &&
+      old.mime === meta.mime
+    if (!same) changed.push(hash)
+  }
+  for (const hash of before.keys()) if (!after.has(hash)) changed.push(hash)
+  return changed
 }
 
 /**

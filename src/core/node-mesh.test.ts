@@ -3,7 +3,7 @@ import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
 import type { Track } from './catalog.ts'
 import { Emitter } from './emitter.ts'
 import type { Identity } from './identity.ts'
-import type { LocalTracks } from './mesh-types.ts'
+import type { LocalTracks, NetworkChange } from './mesh-types.ts'
 import { DcmxNode, type NodeConfig } from './node.ts'
 import { DEFAULT_SESSION_CONFIG } from './peer-session.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
@@ -91,9 +91,14 @@ describe('DcmxNode mesh', () => {
     expect(a.node.network.find((t) => t.contentHash === only)).toMatchObject({ local: true })
     expect(c.node.knownPeers.find((p) => p.peerId === a.node.peerId)?.tracks).toBe(2)
 
-    // B drops the shared track: everyone counts one holder.
+    // B drops the shared track: everyone counts one holder, told which track changed (not 'all').
+    const changes: NetworkChange[] = []
+    c.node.events.on('network', (change) => changes.push(change))
     bTracks.set([])
     await waitFor(() => [a, b, c].every(({ node }) => holders(node, shared) === 1))
+    // The event is coalesced (50 ms): it follows the directory's change.
+    await waitFor(() => changes.some((change) => change !== 'all' && change.hashes.includes(shared)))
+    expect(c.node.networkTrack(shared)).toMatchObject({ holders: 1, title: 'Shared' })
     // B still lists it, described, now as a network track.
     expect(b.node.network.find((t) => t.contentHash === shared)).toMatchObject({
       title: 'Shared',

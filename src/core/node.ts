@@ -13,7 +13,14 @@ import { LinkManager, type ManagedLink } from './link-manager.ts'
 import { consoleDevLog, type DevLog } from './dev-log.ts'
 import { Reputation, type PenaltyKind } from './reputation.ts'
 import { Mesh, type MeshConfig } from './mesh.ts'
-import type { KnownPeer, LocalTracks, MeshStats, NetworkTrack, PeerStore } from './mesh-types.ts'
+import type {
+  KnownPeer,
+  LocalTracks,
+  MeshStats,
+  NetworkChange,
+  NetworkTrack,
+  PeerStore,
+} from './mesh-types.ts'
 import {
   DEFAULT_SESSION_CONFIG,
   PeerSession,
@@ -75,8 +82,8 @@ export type LogEntry = { at: number; level: 'info' | 'warn'; message: string }
 export type NodeEvents = {
   /** Something visible changed: signaling state, a peer's state or RTT. */
   change: []
-  /** The network-wide track list changed. */
-  network: []
+  /** The network-wide track list changed (which tracks, or 'all'). */
+  network: [change: NetworkChange]
   /** A download started, progressed or ended. */
   downloads: []
   log: [LogEntry]
@@ -154,7 +161,7 @@ export class DcmxNode {
       standing: (peerId) =>
         this.links.connected(peerId) ? STANDING_LINKED : this.#sources.has(peerId) ? STANDING_USEFUL : 0,
     })
-    this.mesh.events.on('network', () => this.events.emit('network'))
+    this.mesh.events.on('network', (change) => this.events.emit('network', change))
     const indexLocal = () => {
       this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t]))
       this.#sources = new Set(deps.local?.tracks.map((t) => t.source))
@@ -198,6 +205,11 @@ export class DcmxNode {
   /** Every track heard of in the mesh. */
   get network(): NetworkTrack[] {
     return this.mesh.network
+  }
+
+  /** One track of `network`, found in O(1). */
+  networkTrack(hash: string): NetworkTrack | undefined {
+    return this.mesh.networkTrack(hash)
   }
 
   /** Traffic and gossip counters, and the bulk path's (`content`: cancels, bytes saved, drains). */

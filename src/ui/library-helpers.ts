@@ -85,11 +85,18 @@ export type Searchable = {
   fileName?: string | undefined
 }
 
+/** The words of a search, folded as `searchText` is: a track matches when its text has each one. */
+export const searchWords = (query: string): string[] => fold(query).split(/\s+/).filter(Boolean)
+
+/** What a search looks through, folded: title, artist, album and file name (computed once per track). */
+export const searchText = (track: Searchable): string =>
+  fold([track.title, track.artist, track.album, track.fileName].filter(Boolean).join('\n'))
+
 /** Whether every word of `query` appears in the track's title, artist, album or file name. */
 export function matches(track: Searchable, query: string): boolean {
-  const words = fold(query).split(/\s+/).filter(Boolean)
+  const words = searchWords(query)
   if (words.length === 0) return true
-  const haystack = fold([track.title, track.artist, track.album, track.fileName].filter(Boolean).join('\n'))
+  const haystack = searchText(track)
   return words.every((word) => haystack.includes(word))
 }
 

@@ -4,7 +4,8 @@ import { DcmxError } from '../core/errors.ts'
 import type { Library } from '../core/library.ts'
 import { fromTrack, type PlayerTrack } from '../core/playlist.ts'
 import { CoverUrls, type CoverSource } from './cover-urls.ts'
-import { compareTracks, matches, type SortDir, type SortKey } from './library-helpers.ts'
+import { type SortDir, type SortKey } from './library-helpers.ts'
+import { LibraryIndex } from './library-index.ts'
 
 export type { CoverSource } from './cover-urls.ts'
 
@@ -34,10 +35,9 @@ export class LibraryState {
   /** A sentence when the last pin or removal failed. */
   error = $state<string | undefined>()
 
+  #index = new LibraryIndex()
   /** The tracks matching the search, in the chosen order: what the table shows. */
-  visible = $derived(
-    this.tracks.filter((t) => matches(t, this.search)).sort(compareTracks(this.sortKey, this.sortDir)),
-  )
+  visible = $derived(this.#index.visible(this.tracks, this.sortKey, this.sortDir, this.search))
   bytes = $derived(this.tracks.reduce((sum, t) => sum + t.size, 0))
   // A fresh set per derivation, never changed after: no reactive set needed.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -73,7 +73,7 @@ export class LibraryState {
   }
 
   get(hash: string): Track | undefined {
-    return this.tracks.find((t) => t.contentHash === hash)
+    return this.#index.get(this.tracks, hash)
   }
 
   /** A track on this device, as the player and playlists keep it. */

@@ -1,14 +1,17 @@
 import type { DownloadView } from '../core/fetcher.ts'
 import type { KnownPeer, MeshStats, NetworkTrack } from '../core/mesh-types.ts'
 import { readDownloads, watchMesh, type MeshSource } from './mesh-feed.ts'
-import { EMPTY_STATS, byHash, visibleNetwork } from './network-helpers.ts'
+import { EMPTY_STATS, byHash, compareNetworkTracks } from './network-helpers.ts'
+import { TrackIndex } from './track-index.ts'
 
 export * from './network-helpers.ts'
 export type { MeshSource } from './mesh-feed.ts'
 
 /** The mesh as the view needs it: every track, the known peers and the counters, kept current from the node. */
 export class NetworkView {
-  tracks = $state.raw<NetworkTrack[]>([])
+  /** How many tracks the mesh has, and how many of them are on this device. */
+  count = $state(0)
+  localCount = $state(0)
   peers = $state.raw<KnownPeer[]>([])
   /** Read once a second, not per message. */
   stats = $state.raw<MeshStats>(EMPTY_STATS)
@@ -16,9 +19,21 @@ export class NetworkView {
   downloads = $state.raw<ReadonlyMap<string, DownloadView>>(byHash([]))
   query = $state('')
 
+  /** Bumped on every change of the index (which hands out new arrays, never changed ones). */
+  #version = $state(0)
+  #index = new TrackIndex<NetworkTrack>(compareNetworkTracks)
+
+  /** Every track, in the network's order. */
+  get tracks(): NetworkTrack[] {
+    void this.#version
+    return this.#index.all
+  }
+
   /** The tracks matching the search, in the network's order: what the table shows. */
-  visible = $derived(visibleNetwork(this.tracks, this.query))
-  localCount = $derived(this.tracks.filter((t) => t.local).length)
+  visible = $derived.by(() => {
+    void this.#version
+    return this.#index.filter(this.query)
+  })
 
   #source: MeshSource
   #stop: () => void
@@ -26,7 +41,18 @@ export class NetworkView {
   constructor(source: MeshSource) {
     this.#source = source
     this.#stop = watchMesh(source, {
-      tracks: (tracks) => (this.tracks = tracks),
+      tracks: (tracks) => {
+        this.#index.reset(tracks)
+        this.#counted(this.#index.all.reduce((n, t) => n + Number(t.local), 0))
+      },
+      changes: (changed, removed) => {
+        let local = this.localCount
+        for (const hash of [...removed, ...changed.map((t) => t.contentHash)])
+          local -= Number(this.#index.get(hash)?.local === true)
+        for (const track of changed) local += Number(track.local)
+        this.#index.update(changed, removed)
+        this.#counted(local)
+      },
       peers: (peers) => (this.peers = peers),
       stats: (stats) => (this.stats = stats),
       downloads: (downloads) => this.#setDownloads(downloads),
@@ -49,6 +75,12 @@ export class NetworkView {
   /** Stop listening to the node and stop polling its stats. */
   dispose(): void {
     this.#stop()
+  }
+
+  #counted(local: number) {
+    this.count = this.#index.size
+    this.localCount = local
+    this.#version++
   }
 
   #setDownloads(downloads: DownloadView[]) {

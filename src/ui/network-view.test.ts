@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Emitter } from '../core/emitter.ts'
 import type { DownloadView } from '../core/fetcher.ts'
-import type { KnownPeer, MeshStats, NetworkTrack } from '../core/mesh-types.ts'
+import type { KnownPeer, MeshStats, NetworkChange, NetworkTrack } from '../core/mesh-types.ts'
 import { STATS_POLL_MS, watchMesh, type MeshSource } from './mesh-feed.ts'
 import {
   EMPTY_STATS,
@@ -162,6 +162,47 @@ describe('watchMesh', () => {
       1, 1, 1, 1,
     ])
     expect(vi.getTimerCount()).toBe(0)
+  })
+})
+
+describe('watchMesh with a source that names its changes', () => {
+  it('hands the changed and removed tracks to `changes`, reading only those, and the whole list only when told "all"', () => {
+    vi.useFakeTimers()
+    const a = track('A')
+    const b = track('B')
+    const list = new Map([a, b].map((t) => [t.contentHash, t]))
+    const reads: string[] = []
+    const source = {
+      get network() {
+        reads.push('all')
+        return [...list.values()]
+      },
+      networkTrack(hash: string) {
+        reads.push(hash)
+        return list.get(hash)
+      },
+      knownPeers: [],
+      stats: EMPTY_STATS,
+      events: new Emitter<{ change: []; network: [change?: NetworkChange]; downloads: [] }>(),
+    }
+    const got = { tracks: [] as NetworkTrack[][], changes: [] as [NetworkTrack[], string[]][] }
+    const stop = watchMesh(source, {
+      tracks: (t) => got.tracks.push(t),
+      changes: (changed, removed) => got.changes.push([changed, removed]),
+      peers: () => {},
+      stats: () => {},
+      downloads: () => {},
+    })
+    const b2 = { ...b, holders: 3 }
+    list.set(b.contentHash, b2)
+    list.delete(a.contentHash)
+    reads.length = 0
+    source.events.emit('network', { hashes: [a.contentHash, b.contentHash] })
+    expect(got.changes).toEqual([[[b2], [a.contentHash]]])
+    expect(reads).toEqual([a.contentHash, b.contentHash])
+    source.events.emit('network', 'all')
+    expect(got.tracks.at(-1)).toEqual([b2])
+    stop()
   })
 })
 
