@@ -64,7 +64,7 @@ export async function measureFirstLink(
   const host = await browser.newContext()
   const hostPage = await host.newPage()
   await hostPage.goto(`${baseUrl}/?room=${room}`)
-  await hostPage.getByLabel('Signaling').filter({ hasText: 'online' }).waitFor()
+  await hostPage.getByLabel('Signaling').filter({ hasText: 'online' }).waitFor({ state: 'attached' })
 
   const marks: number[][] = []
   const bare: number[] = []
