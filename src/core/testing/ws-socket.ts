@@ -1,9 +1,28 @@
 import { SignalingClient } from '../signaling-client.ts'
+import WebSocket from 'ws'
 import type { Clock } from '../clock.ts'
-import { openNodeSocket } from '../../node/ws-socket.ts'
+import type { SocketLike } from '../signaling-client.ts'
 
-/** Tests open the same `ws` adapter the headless node uses. */
-export const openWsSocket = openNodeSocket
+/** Adapt a `ws` client to the signaling client's SocketLike (the browser adapter's Node twin). */
+export function openWsSocket(url: string): SocketLike {
+  const ws = new WebSocket(url)
+  const socket: SocketLike = {
+    send: (text) => ws.send(text),
+    close: () => ws.close(),
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+  }
+  ws.on('open', () => socket.onopen?.())
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) socket.onmessage?.(String(data))
+  })
+  ws.on('close', (code, reason) => socket.onclose?.(code, String(reason)))
+  ws.on('error', () => {
+    // 'close' follows every 'error'; the client retries from there.
+  })
+  return socket
+}
 
 /** The real clock, for tests that run against a real server. */
 export const realClock: Clock = {
