@@ -11,7 +11,7 @@
  * - the page's JS heap after a full GC, beside the same app with nothing seeded.
  */
 import type { CDPSession, Page } from '@playwright/test'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { startSignaling } from '../../signaling/server.ts'
 import type { NetworkChange } from '../../src/core/mesh-types.ts'
@@ -231,8 +231,8 @@ async function main() {
     const md = `## Big libraries: 10,000 local tracks, 100,000 in the network view
 
 \`npm run bench:big-library\` (tests/bench/big-library.ts) on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'},
-${Math.round(totalmem() / 2 ** 30)} GiB, headless Chromium; taken **under parallel load** (other engineers' builds and
-test runs on the same 2 cores), so read each figure beside its reference, measured in the same page and run.
+${Math.round(totalmem() / 2 ** 30)} GiB, headless Chromium; 1-minute load average ${loadavg()[0]!.toFixed(1)} when the section was written${loadavg()[0]! > 2 ? ' (other work shared the machine)' : ''},
+so read each figure beside its reference, measured in the same page and run.
 The page holds ${LIBRARY.toLocaleString('en')} library tracks and ${(LIBRARY + REMOTE).toLocaleString('en')} network tracks
 (${REMOTE.toLocaleString('en')} from ${REMOTE / 1000} simulated origins with real keys and signed records, fed to the node's gossip;
 seeding them took ${Math.round(seedS)} s). Times in ms, p50 / p95; a frame is 16.7 ms.
