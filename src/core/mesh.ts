@@ -295,11 +295,15 @@ export class Mesh {
 
   /** Coalesce bursts of directory changes (these tracks') into one view update. */
   #networkChanged(hashes: Iterable<string>) {
-    this.#network = undefined
+    let any = false
     for (const hash of hashes) {
+      any = true
       this.#stale.add(hash)
       if (!this.#changedAll) this.#changed.add(hash)
     }
+    // A refresh that changed nothing (the node's own record re-signed) is no change to the view.
+    if (!any) return
+    this.#network = undefined
     if (this.#networkTimer !== undefined) return
     this.#networkTimer = this.deps.clock.setTimeout(() => {
       this.#networkTimer = undefined
