@@ -1,12 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Track } from './catalog.ts'
 import { PIECE_SIZE } from './content.ts'
 import { Fetcher } from './fetcher.ts'
-import type { Sha256 } from './records.ts'
 import { MemoryPartialStore } from './testing/memory-partial.ts'
-import { signedHolder, type SignedHolder } from './testing/signed-holder.ts'
-import { MemoryStore, referenceDigest } from './testing/memory-store.ts'
+import {
+  hexDigest,
+  nodeSha256,
+  randomTrack,
+  signedHolder,
+  type SignedHolder,
+} from './testing/signed-holder.ts'
+import { MemoryStore } from './testing/memory-store.ts'
 import { realClock } from './testing/ws-socket.ts'
 import type { TrackMeta } from './wire.ts'
 
@@ -16,8 +21,7 @@ import type { TrackMeta } from './wire.ts'
  * a relay (a wrong size, say) never gets an honest holder struck.
  */
 
-const sha256: Sha256 = async (data) => new Uint8Array(createHash('sha256').update(data).digest())
-const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+const digestOf = hexDigest
 
 function fetcher(holders: SignedHolder[], meta: TrackMeta) {
   const store = new MemoryStore()
@@ -27,7 +31,7 @@ function fetcher(holders: SignedHolder[], meta: TrackMeta) {
   const f = new Fetcher({
     clock: realClock,
     random: Math.random,
-    sha256,
+    sha256: nodeSha256,
     partials: new MemoryPartialStore(store),
     meta: () => meta,
     holders: () => holders.map((h) => h.peerId),
@@ -42,16 +46,7 @@ function fetcher(holders: SignedHolder[], meta: TrackMeta) {
   return { f, penalties, adopted }
 }
 
-const honestBytes = new Uint8Array(randomBytes(3 * PIECE_SIZE + 1234))
-const hash = digestOf(honestBytes)
-const meta: TrackMeta = {
-  hash,
-  size: honestBytes.length,
-  mime: 'audio/mpeg',
-  title: 'Contested',
-  pieceSize: PIECE_SIZE,
-  piecesRoot: referenceDigest(honestBytes).piecesRoot,
-}
+const { bytes: honestBytes, hash, meta } = randomTrack(3 * PIECE_SIZE + 1234, 'Contested')
 
 describe('piece lists and metadata bound to signed descriptors', () => {
   it('2 Sybils with a self-consistent fake list vs 1 honest holder: the player gets honest bytes, the Sybils are penalised first', async () => {

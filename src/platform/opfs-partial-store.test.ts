@@ -1,10 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Track } from '../core/catalog.ts'
 import { PIECE_SIZE } from '../core/content.ts'
 import { Fetcher } from '../core/fetcher.ts'
-import { referenceDigest } from '../core/testing/memory-store.ts'
-import { nodeSha256, signedHolder, type SignedHolder } from '../core/testing/signed-holder.ts'
+import {
+  hexDigest,
+  nodeSha256,
+  randomTrack,
+  signedHolder,
+  type SignedHolder,
+} from '../core/testing/signed-holder.ts'
 import { realClock } from '../core/testing/ws-socket.ts'
 import type { TrackMeta } from '../core/wire.ts'
 import { PartialFiles } from '../workers/partial-files.ts'
@@ -18,7 +23,7 @@ import { OpfsStore } from './opfs-store.ts'
  * tabs of one origin want the same track.
  */
 
-const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+const digestOf = hexDigest
 const noWait = { sleep: async () => {} }
 
 function tab(root: MemoryDir, holders: SignedHolder[], meta: TrackMeta) {
@@ -46,17 +51,7 @@ function tab(root: MemoryDir, holders: SignedHolder[], meta: TrackMeta) {
 
 /** A fresh track per test: a download's lock is named by its hash, so tests never share one. */
 function fixture() {
-  const bytes = new Uint8Array(randomBytes(5 * PIECE_SIZE + 777))
-  const hash = digestOf(bytes)
-  const meta: TrackMeta = {
-    hash,
-    size: bytes.length,
-    mime: 'audio/mpeg',
-    title: 'Received',
-    pieceSize: PIECE_SIZE,
-    piecesRoot: referenceDigest(bytes).piecesRoot,
-  }
-  return { bytes, hash, meta }
+  return randomTrack(5 * PIECE_SIZE + 777, 'Received')
 }
 const paths = (root: MemoryDir) => [...root.files().keys()].sort()
 

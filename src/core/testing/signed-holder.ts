@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { PIECE_SIZE } from '../content.ts'
 import { describeTrack } from '../descriptors.ts'
 import type { FetchPeer } from '../fetcher.ts'
@@ -8,6 +8,27 @@ import { referenceDigest } from './memory-store.ts'
 
 /** SHA-256 through node:crypto, in the shape the core takes. */
 export const nodeSha256: Sha256 = async (data) => new Uint8Array(createHash('sha256').update(data).digest())
+
+/** Hex SHA-256 of some bytes. */
+export const hexDigest = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+
+/** A track of `size` random bytes, and the metadata its holders describe it with. */
+export function randomTrack(
+  size: number,
+  title: string,
+): { bytes: Uint8Array; hash: string; meta: TrackMeta } {
+  const bytes = new Uint8Array(randomBytes(size))
+  const hash = hexDigest(bytes)
+  const meta: TrackMeta = {
+    hash,
+    size,
+    mime: 'audio/mpeg',
+    title,
+    pieceSize: PIECE_SIZE,
+    piecesRoot: referenceDigest(bytes).piecesRoot,
+  }
+  return { bytes, hash, meta }
+}
 
 /** A linked holder for Fetcher tests, with the descriptor digest its signed record would commit to. */
 export type SignedHolder = FetchPeer & { signed: string }
