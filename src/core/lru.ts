@@ -35,6 +35,11 @@ export class Lru<K, V> {
     }
   }
 
+  /** The keys, least recently used first. */
+  keys(): IterableIterator<K> {
+    return this.#entries.keys()
+  }
+
   /** Forget `key` (without calling onEvict); its value, if it had one. */
   delete(key: K): V | undefined {
     const value = this.#entries.get(key)

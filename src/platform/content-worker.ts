@@ -4,6 +4,7 @@ import type { Digest, IngestOptions } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
 import type { ContentWorkerApi } from '../workers/content.worker.ts'
 import type { PartialFilesApi } from '../workers/partial-files.ts'
+import type { HandleReads } from '../workers/read-handles.ts'
 import { decodeWorkerError } from '../workers/worker-errors.ts'
 
 /**
@@ -94,6 +95,13 @@ export const partialFilesInWorker: PartialFilesApi = {
   discard: (hash) => call((api) => api.partialDiscard(hash)),
   close: (hash) => call((api) => api.partialClose(hash)),
   list: () => call((api) => api.partialList()),
+}
+
+/** The worker's serving reads of stored blobs (read-only sync handles; the bytes come transferred). */
+export const readHandlesInWorker: HandleReads = {
+  supported: (probeName) => call((api) => api.readSupported(probeName)),
+  read: (hash, start, end) => call((api) => api.readBytes(hash, start, end)),
+  release: (hash) => call((api) => api.readRelease(hash)),
 }
 
 /** `bytes` marked for transfer; a view of part of a larger buffer is copied first (the rest is not ours). */

@@ -38,11 +38,11 @@ function fakeRoot(files: Record<string, Uint8Array>) {
   return { root: dir(''), lookups, stored }
 }
 
-describe('OpfsStore reads', () => {
+describe('OpfsStore reads through File snapshots (no read-only handles)', () => {
   it('serves many reads of one blob from one open snapshot, without re-resolving its handle', async () => {
     const bytes = new Uint8Array(64 * 1024).map((_, i) => i & 0xff)
     const fs = fakeRoot({ [`content/ab/${HASH}`]: bytes })
-    const store = new OpfsStore(async () => fs.root)
+    const store = new OpfsStore(async () => fs.root, null)
     for (let i = 0; i < 16; i++)
       expect(await store.read(HASH, i * 4096, (i + 1) * 4096)).toEqual(
         bytes.subarray(i * 4096, (i + 1) * 4096),
@@ -53,7 +53,7 @@ describe('OpfsStore reads', () => {
 
   it('a blob deleted (here or elsewhere) is NOT_FOUND, not served from a stale snapshot', async () => {
     const fs = fakeRoot({ [`content/ab/${HASH}`]: new Uint8Array([1, 2, 3]) })
-    const store = new OpfsStore(async () => fs.root)
+    const store = new OpfsStore(async () => fs.root, null)
     expect(await store.read(HASH, 0, 3)).toEqual(new Uint8Array([1, 2, 3]))
     await store.delete(HASH)
     await expect(store.read(HASH, 0, 3)).rejects.toMatchObject({ code: 'NOT_FOUND' })

@@ -10,7 +10,8 @@ import {
 } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
 import { Lru } from '../core/lru.ts'
-import { hashInWorker, ingestInWorker } from './content-worker.ts'
+import type { HandleReads } from '../workers/read-handles.ts'
+import { hashInWorker, ingestInWorker, readHandlesInWorker } from './content-worker.ts'
 import { holdLock, tmpLockName, tryLock } from './locks.ts'
 
 const CONTENT_DIR = 'content'
@@ -21,10 +22,17 @@ const TMP_DIR = 'tmp'
 type Movable = { move(destination: FileSystemDirectoryHandle, name: string): Promise<void> }
 
 /**
- * Stored files kept open for reading (their File snapshots): a holder serving a few tracks to a
- * few peers reads each from a snapshot it already has instead of walking the directories again.
+ * Stored files kept open for reading (their File snapshots), where read-only sync handles are
+ * missing: a holder serving a few tracks to a few peers reads each from a snapshot it already has
+ * instead of walking the directories again.
  */
 const OPEN_FILES = 16
+/**
+ * A delete waits this long, in steps, for other tabs to close their read handles on the file
+ * (they are asked over a channel and answer within a task or two; an idle one closes in 5 s).
+ */
+const DELETE_WAIT_MS = 2_000
+const DELETE_STEP_MS = 50
 
 const isNamed = (error: unknown, ...names: string[]) =>
   names.includes((error as { name?: string })?.name ?? '')
@@ -33,9 +41,22 @@ const quota = (error: unknown) =>
     ? new DcmxError('QUOTA', 'There is not enough storage space left for this file.')
     : error
 
+/** A serving read through a handle; a failure is one read's, with a sentence that says so. */
+async function readThrough(reads: HandleReads, hash: string, start: number, end: number) {
+  try {
+    return await reads.read(hash, start, end)
+  } catch (error) {
+    if (error instanceof DcmxError) throw error
+    const { name, message } = error as { name?: string; message?: string }
+    throw new DcmxError('UNREADABLE', `This track’s audio could not be read (${name}: ${message}).`)
+  }
+}
+
 /**
  * Content blobs in the origin private file system: `content/<2 hex>/<hash>`, written by the
  * content worker through a sync access handle under `tmp/<random>` and moved into place on commit.
+ * Serving reads (`read`) go through read-only sync handles that the worker keeps open, where the
+ * browser has them (`handles`); elsewhere through Blob slices of File snapshots.
  */
 export class OpfsStore implements ContentStore {
   readonly kind = 'opfs'
@@ -43,9 +64,17 @@ export class OpfsStore implements ContentStore {
   #root: Promise<FileSystemDirectoryHandle> | undefined
   /** Snapshots of stored files (immutable blobs, so a snapshot stays right until deleted). */
   readonly #open = new Lru<string, Promise<Blob | undefined>>(OPEN_FILES)
+  readonly #handles: HandleReads | null
+  /** The handle reads, once they are known to work here; undefined: the Blob path. */
+  #reads: Promise<HandleReads | undefined> | undefined
 
-  constructor(getRoot: () => Promise<FileSystemDirectoryHandle> = () => navigator.storage.getDirectory()) {
+  constructor(
+    getRoot: () => Promise<FileSystemDirectoryHandle> = () => navigator.storage.getDirectory(),
+    /** Read-only sync handles (the content worker's); null: always the Blob path. */
+    handles: HandleReads | null = readHandlesInWorker,
+  ) {
     this.#getRoot = getRoot
+    this.#handles = handles
   }
 
   async ingest(source: Blob, options: IngestOptions = {}): Promise<Staged> {
@@ -93,6 +122,8 @@ export class OpfsStore implements ContentStore {
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
+    const reads = await this.#handleReads()
+    if (reads) return readThrough(reads, hash, start, end)
     try {
       return await this.#readOnce(hash, start, end)
     } catch (error) {
@@ -121,13 +152,38 @@ export class OpfsStore implements ContentStore {
 
   async delete(hash: string): Promise<void> {
     this.#open.delete(hash)
+    // A read-only handle (ours, or another tab's: the worker asks them too) keeps the file locked.
+    await (await this.#handleReads())?.release(hash).catch(() => {}) // a lock left is waited for below
     const [, shard] = shardPath(hash).split('/') as [string, string, string]
-    try {
-      const shardDir = await (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard)
-      await shardDir.removeEntry(hash)
-    } catch (error) {
-      if (!isNamed(error, 'NotFoundError')) throw error
+    for (let waited = 0; ; waited += DELETE_STEP_MS) {
+      try {
+        const shardDir = await (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard)
+        await shardDir.removeEntry(hash)
+        return
+      } catch (error) {
+        if (isNamed(error, 'NotFoundError')) return
+        if (!isNamed(error, 'NoModificationAllowedError') || waited >= DELETE_WAIT_MS) throw error
+      }
+      await new Promise((resolve) => setTimeout(resolve, DELETE_STEP_MS))
     }
+  }
+
+  /** Whether serving reads go through read-only handles here: probed once, on a locked temporary. */
+  #handleReads(): Promise<HandleReads | undefined> {
+    this.#reads ??= (async () => {
+      const handles = this.#handles
+      if (!handles) return undefined
+      const name = `probe-${crypto.randomUUID()}`
+      const release = await holdLock(tmpLockName(name))
+      try {
+        return (await handles.supported(name)) ? handles : undefined
+      } catch {
+        return undefined
+      } finally {
+        await release()
+      }
+    })()
+    return this.#reads
   }
 
   async usage(): Promise<StoreUsage> {

@@ -9,6 +9,7 @@ import type { Tags } from '../core/catalog.ts'
 import type { Digest } from '../core/content.ts'
 import { createDigester } from './digest.ts'
 import { PartialFiles, type DirEntry } from './partial-files.ts'
+import { ReadHandles, RELEASE_CHANNEL, releasingAcrossTabs, type ReadableDir } from './read-handles.ts'
 import { readTags } from './tags.ts'
 import { encodeWorkerError } from './worker-errors.ts'
 
@@ -41,6 +42,12 @@ const partials = new PartialFiles(
   {
     yieldToEvents: () => yieldToEvents(),
   },
+)
+
+/** Serving reads of stored blobs: read-only handles kept open here (read-handles.ts). */
+const reads = releasingAcrossTabs(
+  new ReadHandles(async () => (await navigator.storage.getDirectory()) as unknown as ReadableDir),
+  typeof BroadcastChannel === 'function' ? new BroadcastChannel(RELEASE_CHANNEL) : undefined,
 )
 
 const api = {
@@ -106,6 +113,15 @@ const api = {
   partialDiscard: (hash: string) => worker(() => partials.discard(hash)),
   partialClose: (hash: string) => worker(() => partials.close(hash)),
   partialList: () => worker(() => partials.list()),
+
+  readSupported: (probeName: string) => reads.supported(probeName),
+  /** A stored blob's bytes through a read-only handle; they go back transferred. */
+  readBytes: (hash: string, start: number, end: number) =>
+    worker(async () => {
+      const bytes = await reads.read(hash, start, end)
+      return transfer(bytes, [bytes.buffer])
+    }),
+  readRelease: (hash: string) => worker(() => reads.release(hash)),
 
   /** Whether OPFS sync access handles work here: create, write and delete `tmp/<tmpName>`. */
   async probe(tmpName: string): Promise<boolean> {

@@ -2,7 +2,8 @@
  * An origin private file system in memory, faithful to what the stores rely on: directories with
  * create/remove/iterate and the DOMException names Chromium throws (NotFoundError,
  * TypeMismatchError, NoModificationAllowedError, InvalidModificationError, QuotaExceededError),
- * file handles with one exclusive sync access handle at a time, `move`, and `getFile`. Each file
+ * file handles with one exclusive sync access handle at a time (or any number of read-only ones,
+ * unless the fake plays a browser that ignores the mode), `move`, and `getFile`. Each file
  * keeps what a crash would leave (`durable`: the bytes as of the last flush or close) apart from
  * what reads see, so `crash()` can show what an interrupted download really keeps. Faults are
  * injected per file: a flush that fails, a write that stops short.
@@ -10,13 +11,15 @@
 
 const fail = (name: string, message: string) => new DOMException(message, name)
 
-type Shared = { quota: number; used(): number }
+type Shared = { quota: number; used(): number; readOnlyMode: boolean }
 
 export class MemoryFile {
   readonly kind = 'file'
   data = new Uint8Array(0)
   durable = new Uint8Array(0)
   handle: MemorySyncHandle | undefined
+  /** Open read-only handles: they share the file with each other, never with `handle`. */
+  readonly readers = new Set<MemorySyncHandle>()
   /** Faults for the next operations (each used once). */
   faults: { flush?: boolean; shortWrite?: number } = {}
 
@@ -26,11 +29,19 @@ export class MemoryFile {
     readonly shared: Shared,
   ) {}
 
-  async createSyncAccessHandle(): Promise<MemorySyncHandle> {
-    if (this.handle)
+  async createSyncAccessHandle(options: { mode?: string } = {}): Promise<MemorySyncHandle> {
+    const readOnly = options.mode === 'read-only' && this.shared.readOnlyMode
+    if (this.handle || (!readOnly && this.readers.size > 0))
       throw fail('NoModificationAllowedError', 'Access handles cannot be created while one is open.')
-    this.handle = new MemorySyncHandle(this)
-    return this.handle
+    const handle = new MemorySyncHandle(this, readOnly)
+    if (readOnly) this.readers.add(handle)
+    else this.handle = handle
+    return handle
+  }
+
+  /** Whether any access handle holds the file (then it cannot be moved or removed). */
+  get locked(): boolean {
+    return this.handle !== undefined || this.readers.size > 0
   }
 
   async getFile(): Promise<Blob> {
@@ -38,7 +49,7 @@ export class MemoryFile {
   }
 
   async move(destination: MemoryDir, name: string): Promise<void> {
-    if (this.handle) throw fail('NoModificationAllowedError', 'The file has an open access handle.')
+    if (this.locked) throw fail('NoModificationAllowedError', 'The file has an open access handle.')
     this.parent.entries_.delete(this.name)
     destination.entries_.set(name, this)
     this.parent = destination
@@ -48,11 +59,19 @@ export class MemoryFile {
 
 export class MemorySyncHandle {
   #closed = false
-  constructor(private readonly file: MemoryFile) {}
+  constructor(
+    private readonly file: MemoryFile,
+    readonly readOnly = false,
+  ) {}
 
   #live(): MemoryFile {
     if (this.#closed) throw fail('InvalidStateError', 'The access handle was closed.')
     return this.file
+  }
+
+  #writable(): MemoryFile {
+    if (this.readOnly) throw fail('NoModificationAllowedError', 'The access handle is read-only.')
+    return this.#live()
   }
 
   read(buffer: Uint8Array, options: { at: number }): number {
@@ -63,7 +82,7 @@ export class MemorySyncHandle {
   }
 
   write(buffer: Uint8Array, options: { at: number }): number {
-    const file = this.#live()
+    const file = this.#writable()
     let bytes = buffer
     const short = file.faults.shortWrite
     if (short !== undefined) {
@@ -77,7 +96,7 @@ export class MemorySyncHandle {
   }
 
   truncate(size: number): void {
-    const file = this.#live()
+    const file = this.#writable()
     if (size <= file.data.length) file.data = file.data.slice(0, size)
     else this.#grow(file, size)
   }
@@ -87,7 +106,7 @@ export class MemorySyncHandle {
   }
 
   flush(): void {
-    const file = this.#live()
+    const file = this.#writable()
     if (file.faults.flush) {
       delete file.faults.flush
       throw fail('InvalidStateError', 'flush failed (injected)')
@@ -97,14 +116,20 @@ export class MemorySyncHandle {
 
   close(): void {
     if (this.#closed) return
-    this.file.durable = this.file.data.slice()
     this.#closed = true
+    if (this.readOnly) return void this.file.readers.delete(this)
+    this.file.durable = this.file.data.slice()
     this.file.handle = undefined
+  }
+
+  get closed(): boolean {
+    return this.#closed
   }
 
   /** The file dies with the tab: its handle is gone, unflushed bytes too. */
   lose(): void {
     this.#closed = true
+    if (this.readOnly) return void this.file.readers.delete(this)
     this.file.handle = undefined
     this.file.data = this.file.durable.slice()
   }
@@ -151,7 +176,7 @@ export class MemoryDir {
   async removeEntry(name: string): Promise<void> {
     const entry = this.entries_.get(name)
     if (!entry) throw fail('NotFoundError', `${name} not found`)
-    if (entry instanceof MemoryFile && entry.handle)
+    if (entry instanceof MemoryFile && entry.locked)
       throw fail('NoModificationAllowedError', `${name} has an open access handle`)
     if (entry instanceof MemoryDir && entry.entries_.size > 0)
       throw fail('InvalidModificationError', `${name} is not empty`)
@@ -179,17 +204,22 @@ export class MemoryDir {
   /** The tab (and the machine) went down: open handles vanish with every unflushed byte. */
   crash(): void {
     for (const file of this.files().values()) {
+      for (const reader of [...file.readers]) reader.lose()
       if (file.handle) file.handle.lose()
       else file.data = file.durable.slice()
     }
   }
 }
 
-/** A fresh root directory with `quota` bytes of room. */
-export function memoryOpfs(quota = Infinity): MemoryDir {
+/**
+ * A fresh root directory with `quota` bytes of room; `readOnlyMode: false` plays a browser that
+ * ignores `{ mode: 'read-only' }` and opens every sync handle exclusively.
+ */
+export function memoryOpfs(quota = Infinity, { readOnlyMode = true } = {}): MemoryDir {
   let root: MemoryDir | undefined = undefined
   const shared: Shared = {
     quota,
+    readOnlyMode,
     used: () => [...root!.files().values()].reduce((sum, f) => sum + f.data.length, 0),
   }
   root = new MemoryDir('', shared)
