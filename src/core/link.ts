@@ -47,6 +47,11 @@ export interface Link {
    * high-water mark, so awaiting each send applies backpressure; rejects if the link closes.
    */
   send(frame: Uint8Array): Promise<void>
+  /**
+   * True when `send` has copied the frame's bytes by the time it resolves (an RTCDataChannel
+   * does, synchronously), so the sender may encode the next frame into the same buffer.
+   */
+  readonly copiesOnSend?: boolean
   /** Close the link; `close` fires once (also when the other side or the network closes it). */
   close(reason?: string): void
 }

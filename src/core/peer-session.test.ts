@@ -119,6 +119,26 @@ describe('PeerSession liveness', () => {
     expect(a.s.rttMs).toBeTypeOf('number')
   })
 
+  it('posts bulk frames through one reused buffer only over a link that copies what it sends', async () => {
+    for (const copies of [true, false]) {
+      const { a, la, lb } = await pair()
+      la.copiesOnSend = copies
+      const handed: ArrayBufferLike[] = []
+      const send = la.send.bind(la)
+      la.send = (frame) => (handed.push(frame.buffer), send(frame))
+      const received: Uint8Array[] = []
+      lb.events.on('message', (frame) => {
+        const msg = decodeWire(frame)
+        if (msg.ok && msg.value.type === 'pong' && msg.value.id >= 100) received.push(msg.value.body!.slice())
+      })
+      const bodies = [1, 2, 3].map((n) => new Uint8Array(30_000 + n).fill(n))
+      for (const [i, body] of bodies.entries()) await a.s.post({ type: 'pong', id: 100 + i, body })
+      await settle()
+      expect(received).toEqual(bodies)
+      expect(new Set(handed).size).toBe(copies ? 1 : 3)
+    }
+  })
+
   it('keeps a healthy link open across many ping rounds', async () => {
     const { a, b, clock } = await pair()
     await clock.advance(20_000)

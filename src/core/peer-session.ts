@@ -12,7 +12,7 @@ import { PieceRequests } from './piece-requests.ts'
 import { RequestTable, type Unnumbered } from './request-table.ts'
 import { Reputation, type PenaltyKind, type Subject } from './reputation.ts'
 import { assertNever } from './result.ts'
-import { encodeWire, type KeyAlg, type Wire, type WireOf } from './wire.ts'
+import { encodeWire, FramePool, type KeyAlg, type Wire, type WireOf } from './wire.ts'
 
 export type { TrafficMeter }
 
@@ -90,6 +90,8 @@ export type SessionEvents = {
 export type PingResult = { rttMs: number; body: Uint8Array }
 
 const NONCE_BYTES = 32
+/** Frame buffers that `post` encodes into, shared by every session of this thread (see FramePool). */
+const framePool = new FramePool()
 
 let nextLocalSession = 1
 
@@ -231,16 +233,21 @@ export class PeerSession {
     return promise
   }
 
-  /** Send and wait until the link has room again (backpressure for bulk senders). */
+  /**
+   * Send and wait until the link has room again (backpressure for bulk senders). Over a link that
+   * copies what it sends, the frame is built in a pooled buffer, taken back once the send resolves.
+   */
   async post(msg: Wire): Promise<void> {
     if (this.state === 'closed') throw closedError()
-    const frame = encodeWire(msg)
+    const buffer = this.link.copiesOnSend ? framePool.take() : undefined
+    const frame = encodeWire(msg, buffer)
     this.deps.meter?.('sent', msg.type, frame.length)
     this.#queued += frame.length
     try {
       await this.link.send(frame)
     } finally {
       this.#queued -= frame.length
+      if (buffer) framePool.give(buffer)
     }
   }
 

@@ -3,6 +3,7 @@ import { mulberry32 } from './testing/mesh-sim.ts'
 import {
   decodeWire,
   encodeWire,
+  FramePool,
   headerCap,
   MAX_ANNOUNCED,
   MAX_DIGEST,
@@ -402,6 +403,27 @@ describe('wire codec', () => {
     expect(back.ok && back.value.type === 'content-piece' && back.value.body).toEqual(body)
   })
 
+  it('encodes into a pooled buffer the same bytes, at its start, and reuses only what is given back', () => {
+    const body = new Uint8Array(60 * 1024).map((_, i) => (i * 7) & 0xff)
+    const msg: Wire = { type: 'content-piece', id: 9, offset: 61_440, length: 262_144, body }
+    const pool = new FramePool(1)
+    const buffer = pool.take()
+    buffer.fill(0xee) // what an earlier frame left there
+    const frame = encodeWire(msg, buffer)
+    expect(frame.buffer).toBe(buffer.buffer)
+    expect(frame.byteOffset).toBe(0)
+    expect(frame).toEqual(encodeWire(msg))
+    // A non-ASCII header too, shorter than what was there before.
+    const res: Wire = { type: 'tracks-res', id: 1, tracks: [meta(1, { title: 'Ünï 🎵' })], missing: [] }
+    expect(encodeWire(res, buffer)).toEqual(encodeWire(res))
+    expect(() => encodeWire(msg, new Uint8Array(1024))).toThrow(RangeError)
+    expect(pool.take()).not.toBe(buffer) // still out: a fresh one
+    pool.give(buffer)
+    pool.give(new Uint8Array(MAX_FRAME)) // over `keep`: dropped
+    expect(pool.free).toBe(1)
+    expect(pool.take()).toBe(buffer)
+  })
+
   it('copies the body out of the frame it was decoded from', () => {
     const bytes = encodeWire({ type: 'ping', id: 1, body: new Uint8Array([1, 2, 3]) })
     const decoded = decodeWire(bytes)
@@ -414,7 +436,7 @@ describe('wire codec', () => {
     const int = (n: number) => Math.floor(rand() * n)
     const pick = <T>(items: readonly T[]): T => items[int(items.length)]!
     const all = [...samples, ...meshSamples]
-    const valid = all.map(encodeWire)
+    const valid = all.map((m) => encodeWire(m))
     const headers = all.map((m) => {
       const { body: _b, ...h } = m as Wire & { body?: Uint8Array }
       return h as Record<string, unknown>

@@ -69,6 +69,8 @@ const ufragOf = (sdp: string | undefined) => (sdp ? /a=ice-ufrag:(\S+)/.exec(sdp
  */
 class SimplePeerLink implements RtcLink {
   readonly events = new Emitter<LinkEvents>()
+  /** RTCDataChannel.send copies the bytes before it returns (see Link.copiesOnSend). */
+  readonly copiesOnSend = true
   open = false
   route: LinkRoute | undefined
   readonly #peer: SimplePeer

@@ -17,6 +17,8 @@ let nextFingerprint = 1
  */
 export class MemoryLink implements RtcLink {
   readonly events = new Emitter<LinkEvents>()
+  /** `send` copies the frame (see below) before it resolves, as a data channel does (tests may say otherwise). */
+  copiesOnSend = true
   open = false
   other: MemoryLink | undefined
   /** When set, frames sent by this end are replaced by the result (fault injection). */
