@@ -86,6 +86,7 @@ try {
     opened?.library,
     opened && {
       read: (hash, start, end) => opened.store.read(hash, start, end),
+      recycle: (bytes) => opened.store.recycle(bytes),
       // Which partial store fits depends on the content store the probe chooses.
       partials: deferredPartials(opened.store.ready.then(partialStoreFor)),
       adopt: (track) => opened.library.adopt(track),

@@ -130,6 +130,34 @@ describe('ContentServer', () => {
       expect(Buffer.from(joined).equals(Buffer.from(t.content.piece(i))), `piece ${i}`).toBe(true)
     }
   })
+
+  it('gives each read back to the store once every frame of it is sent, and not before', async () => {
+    const content = makeContent(8, PIECE)
+    const events: string[] = []
+    const server = new ContentServer({
+      clock: new FakeClock(),
+      track: (hash) => (hash === HASH ? trackOf(content) : undefined),
+      descriptor: () => undefined,
+      read: async (_hash, start, end) => content.bytes.slice(start, end),
+      recycle: (bytes) => void events.push(`recycle ${bytes.length / PIECE}`),
+    })
+    const peer: ContentPeer = {
+      peerId: 'p'.repeat(32),
+      post: async (msg) => {
+        await settle() // accepted by the link a moment later
+        if (msg.type === 'content-piece' && msg.offset + msg.body!.length === msg.length)
+          events.push(`sent ${msg.id}`)
+      },
+    }
+    for (let i = 0; i < 8; i++) server.handle(peer, { type: 'content-req', id: i + 1, hash: HASH, index: i })
+    await waitFor(() => events.length === 11)
+    // Three reads (1, 4 and 3 pieces), each given back after its last piece's last frame.
+    expect(events).toEqual([
+      ...['sent 1', 'recycle 1'],
+      ...['sent 2', 'sent 3', 'sent 4', 'sent 5', 'recycle 4'],
+      ...['sent 6', 'sent 7', 'sent 8', 'recycle 3'],
+    ])
+  })
 })
 
 describe('content-cancel over a link', () => {

@@ -23,6 +23,8 @@ export type ContentServerDeps = {
   descriptor(hash: string): TrackDescriptor | undefined
   /** Bytes [start, end) of a stored blob. */
   read(hash: string, start: number, end: number): Promise<Uint8Array>
+  /** A read's bytes, every frame of them sent (frames are copies): the store may reuse them. */
+  recycle?(bytes: Uint8Array): void
   /** Counters to add to (the node shares one object between the server and its links). */
   stats?: ContentStats
 }
@@ -176,15 +178,21 @@ export class ContentServer {
         try {
           await this.#send(peer, queue, batch)
         } finally {
-          this.#held -= batch.held
+          this.#done(batch)
         }
       }
     } catch {
       // The link closed (a post failed): nothing more can reach this peer.
-      if (ahead) this.#held -= (await ahead).held
+      if (ahead) this.#done(await ahead)
     } finally {
       this.#queues.delete(peer.peerId)
     }
+  }
+
+  /** A batch is sent (or never will be): its bytes no longer count, and the store may have them back. */
+  #done(batch: Batch) {
+    this.#held -= batch.held
+    if (batch.bytes) this.deps.recycle?.(batch.bytes)
   }
 
   /** Take the next run of consecutive pieces off the queue and read them in one go. */

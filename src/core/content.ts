@@ -53,6 +53,11 @@ export interface ContentStore {
   get(hash: string): Promise<Blob | undefined>
   /** Bytes [start, end) of a stored blob; throws NOT_FOUND if it is not stored. */
   read(hash: string, start: number, end: number): Promise<Uint8Array>
+  /**
+   * Bytes `read` returned that their reader is done with (nothing refers to them any more): the
+   * store may read into their buffer again. Optional; a store without it lets them be collected.
+   */
+  recycle?(bytes: Uint8Array): void
   delete(hash: string): Promise<void>
   usage(): Promise<StoreUsage>
   /** Re-hash a stored blob: false if it is missing or its bytes no longer match its name. */

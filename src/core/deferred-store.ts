@@ -17,11 +17,13 @@ export type StoreChoiceState =
 export class DeferredStore implements ContentStore {
   readonly #chosen: Promise<ContentStore>
   #current: StoreChoiceState = { state: 'choosing' }
+  #store: ContentStore | undefined
 
   constructor(chosen: Promise<ContentStore>) {
     this.#chosen = chosen.then(
       (store) => {
         this.#current = { state: 'ready', kind: store.kind }
+        this.#store = store
         return store
       },
       (error: unknown) => {
@@ -61,6 +63,9 @@ export class DeferredStore implements ContentStore {
   }
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
     return (await this.#chosen).read(hash, start, end)
+  }
+  recycle(bytes: Uint8Array): void {
+    this.#store?.recycle?.(bytes)
   }
   async delete(hash: string): Promise<void> {
     return (await this.#chosen).delete(hash)

@@ -105,6 +105,8 @@ export type NodeDeps = {
   /** Serving our tracks to peers and fetching theirs (absent when local storage is unavailable). */
   content?: {
     read(hash: string, start: number, end: number): Promise<Uint8Array>
+    /** Bytes `read` gave that the server is done with (see ContentStore.recycle). */
+    recycle?(bytes: Uint8Array): void
     partials: PartialStore
     /** A download is stored and verified: add it to the library. */
     adopt(track: Track): Promise<void>
@@ -178,6 +180,7 @@ export class DcmxNode {
         content
           ? content.read(hash, start, end)
           : Promise.reject(new DcmxError('NOT_FOUND', 'no local storage')),
+      recycle: (bytes) => content?.recycle?.(bytes),
     })
     this.fetcher = content ? this.#fetcher(content) : undefined
     this.links = new LinkManager({

@@ -100,7 +100,9 @@ export const partialFilesInWorker: PartialFilesApi = {
 /** The worker's serving reads of stored blobs (read-only sync handles; the bytes come transferred). */
 export const readHandlesInWorker: HandleReads = {
   supported: (probeName) => call((api) => api.readSupported(probeName)),
-  read: (hash, start, end) => call((api) => api.readBytes(hash, start, end)),
+  // A buffer to read into is the worker's from here on (transferred, not copied).
+  read: (hash, start, end, into) =>
+    call((api) => api.readBytes(hash, start, end, into && transfer(into, [into.buffer as ArrayBuffer]))),
   release: (hash) => call((api) => api.readRelease(hash)),
 }
 

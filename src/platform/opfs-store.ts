@@ -32,6 +32,11 @@ const OPEN_FILES = 16
  * (they are asked over a channel and answer within a task or two; an idle one closes in 5 s).
  */
 const DELETE_WAIT_MS = 2_000
+/**
+ * Buffers of served reads kept to read into again (each up to the content server's 1 MiB batch):
+ * a holder reading a MiB into a fresh buffer each time pays its allocation and collection.
+ */
+const SPARE_BUFFERS = 4
 const DELETE_STEP_MS = 50
 
 const isNamed = (error: unknown, ...names: string[]) =>
@@ -42,9 +47,15 @@ const quota = (error: unknown) =>
     : error
 
 /** A serving read through a handle; a failure is one read's, with a sentence that says so. */
-async function readThrough(reads: HandleReads, hash: string, start: number, end: number) {
+async function readThrough(
+  reads: HandleReads,
+  hash: string,
+  start: number,
+  end: number,
+  into: Uint8Array | undefined,
+) {
   try {
-    return await reads.read(hash, start, end)
+    return await reads.read(hash, start, end, into)
   } catch (error) {
     if (error instanceof DcmxError) throw error
     const { name, message } = error as { name?: string; message?: string }
@@ -67,6 +78,9 @@ export class OpfsStore implements ContentStore {
   readonly #handles: HandleReads | null
   /** The handle reads, once they are known to work here; undefined: the Blob path. */
   #reads: Promise<HandleReads | undefined> | undefined
+  /** Buffers given back (`recycle`), whole, for the next handle reads (kept only once those are in use). */
+  readonly #spare: ArrayBuffer[] = []
+  #readingThroughHandles = false
 
   constructor(
     getRoot: () => Promise<FileSystemDirectoryHandle> = () => navigator.storage.getDirectory(),
@@ -123,7 +137,11 @@ export class OpfsStore implements ContentStore {
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
     const reads = await this.#handleReads()
-    if (reads) return readThrough(reads, hash, start, end)
+    if (reads) {
+      const at = this.#spare.findIndex((buffer) => buffer.byteLength >= end - start)
+      const into = at === -1 ? undefined : new Uint8Array(this.#spare.splice(at, 1)[0]!)
+      return readThrough(reads, hash, start, end, into)
+    }
     try {
       return await this.#readOnce(hash, start, end)
     } catch (error) {
@@ -148,6 +166,14 @@ export class OpfsStore implements ContentStore {
     const snapshot = await file
     if (!snapshot) throw new DcmxError('NOT_FOUND', 'This track’s audio is not in storage.')
     return new Uint8Array(await snapshot.slice(start, end).arrayBuffer())
+  }
+
+  /** Only where reads go through handles: there a buffer given back is read into again. */
+  recycle(bytes: Uint8Array): void {
+    const buffer = bytes.buffer
+    if (!this.#readingThroughHandles || !(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return
+    if (this.#spare.includes(buffer)) return
+    if (this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer)
   }
 
   async delete(hash: string): Promise<void> {
@@ -176,7 +202,8 @@ export class OpfsStore implements ContentStore {
       const name = `probe-${crypto.randomUUID()}`
       const release = await holdLock(tmpLockName(name))
       try {
-        return (await handles.supported(name)) ? handles : undefined
+        this.#readingThroughHandles = await handles.supported(name)
+        return this.#readingThroughHandles ? handles : undefined
       } catch {
         return undefined
       } finally {

@@ -116,9 +116,9 @@ const api = {
 
   readSupported: (probeName: string) => reads.supported(probeName),
   /** A stored blob's bytes through a read-only handle; they go back transferred. */
-  readBytes: (hash: string, start: number, end: number) =>
+  readBytes: (hash: string, start: number, end: number, into?: Uint8Array) =>
     worker(async () => {
-      const bytes = await reads.read(hash, start, end)
+      const bytes = await reads.read(hash, start, end, into)
       return transfer(bytes, [bytes.buffer])
     }),
   readRelease: (hash: string) => worker(() => reads.release(hash)),

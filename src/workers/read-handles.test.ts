@@ -114,6 +114,21 @@ describe('ReadHandles', () => {
     expect(await reads.read(blob!.hash, 0, 10)).toEqual(blob!.bytes.subarray(0, 10))
   })
 
+  it('reads into a buffer it is given when it is large enough, else into a fresh one', async () => {
+    const root = memoryOpfs()
+    const [blob] = await stored(root, 1)
+    const reads = new ReadHandles(async () => root)
+    const given = new Uint8Array(100)
+    const bytes = await reads.read(blob!.hash, 10, 60, given.subarray(20, 30))
+    expect(bytes.buffer).toBe(given.buffer)
+    expect(bytes.byteOffset).toBe(0)
+    expect(bytes).toEqual(blob!.bytes.subarray(10, 60))
+    const fresh = await reads.read(blob!.hash, 0, 200, given)
+    expect(fresh.buffer).not.toBe(given.buffer)
+    expect(fresh).toEqual(blob!.bytes.subarray(0, 200))
+    await reads.releaseAll()
+  })
+
   it('reopens once a handle the browser closed under it', async () => {
     const root = memoryOpfs()
     const [blob] = await stored(root, 1)
@@ -199,6 +214,36 @@ describe('OpfsStore over read handles', () => {
     expect(blob!.file.locked).toBe(false)
     await store.delete(blob!.hash)
     expect(await store.has(blob!.hash)).toBe(false)
+  })
+
+  it('reads into the buffers the server gives back, a few of them; the Blob path keeps none', async () => {
+    const root = memoryOpfs()
+    const [blob] = await stored(root, 1, 8192)
+    const given: Uint8Array[] = []
+    const reads = new ReadHandles(async () => root)
+    const store = new OpfsStore(async () => root as unknown as FileSystemDirectoryHandle, {
+      supported: (name) => reads.supported(name),
+      read: (hash, start, end, into) => (into && given.push(into), reads.read(hash, start, end, into)),
+      release: (hash) => reads.release(hash),
+    })
+    const first = await store.read(blob!.hash, 0, 4096)
+    store.recycle(first)
+    store.recycle(first) // twice is once
+    const second = await store.read(blob!.hash, 4096, 8192)
+    expect(second.buffer).toBe(first.buffer)
+    expect(second).toEqual(blob!.bytes.subarray(4096))
+    // No spare left: a fresh buffer; and at most four are kept.
+    expect((await store.read(blob!.hash, 0, 10)).buffer).not.toBe(first.buffer)
+    expect(given).toHaveLength(1)
+    for (let i = 0; i < 6; i++) store.recycle(new Uint8Array(4096))
+    for (let i = 0; i < 6; i++) await store.read(blob!.hash, 0, 4096)
+    expect(given).toHaveLength(5)
+    await reads.releaseAll()
+
+    const blobs = new OpfsStore(async () => root as unknown as FileSystemDirectoryHandle, null)
+    const bytes = await blobs.read(blob!.hash, 0, 4096)
+    blobs.recycle(bytes)
+    expect((await blobs.read(blob!.hash, 0, 4096)).buffer).not.toBe(bytes.buffer)
   })
 
   it('a read that fails is one failed read with a sentence, and the next read works', async () => {

@@ -33,8 +33,11 @@ export interface ReadableDir {
 export interface HandleReads {
   /** Whether read-only handles really share a file here (probed once on `tmp/<probeName>`). */
   supported(probeName: string): Promise<boolean>
-  /** Bytes [start, end) of the stored blob `hash`, clipped to its end like a Blob slice; a fresh buffer. */
-  read(hash: string, start: number, end: number): Promise<Uint8Array>
+  /**
+   * Bytes [start, end) of the stored blob `hash`, clipped to its end like a Blob slice: read into
+   * the start of `into`'s buffer when it is large enough (the caller gives it up), else a fresh one.
+   */
+  read(hash: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array>
   /** Close `hash`'s handle now (before a delete); a later read opens it again. */
   release(hash: string): Promise<void>
 }
@@ -119,17 +122,19 @@ export class ReadHandles implements HandleReads {
     }
   }
 
-  async read(hash: string, start: number, end: number): Promise<Uint8Array> {
+  async read(hash: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     if (!HASH.test(hash)) throw new DcmxError('NOT_FOUND', 'not a content hash')
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end))
       throw new RangeError(`bad range ${start}-${end}`)
+    const length = end - start
+    const out = into && into.buffer.byteLength >= length ? new Uint8Array(into.buffer, 0, length) : undefined
     try {
-      return await this.#readOnce(hash, start, end)
+      return await this.#readOnce(hash, start, out ?? new Uint8Array(length))
     } catch (error) {
       // A handle closed under us (evicted between open and read, or by the browser): open it again, once.
       if (!isNamed(error, 'InvalidStateError')) throw error
       this.#forget(hash)
-      return this.#readOnce(hash, start, end)
+      return this.#readOnce(hash, start, out ?? new Uint8Array(length))
     }
   }
 
@@ -143,10 +148,9 @@ export class ReadHandles implements HandleReads {
     for (const hash of [...this.#open.keys()]) await this.release(hash)
   }
 
-  async #readOnce(hash: string, start: number, end: number): Promise<Uint8Array> {
+  async #readOnce(hash: string, start: number, out: Uint8Array): Promise<Uint8Array> {
     const open = this.#get(hash)
     const handle = await open.handle
-    const out = new Uint8Array(end - start)
     let done = 0
     while (done < out.length) {
       const n = handle.read(out.subarray(done), { at: start + done })
@@ -220,7 +224,7 @@ export function releasingAcrossTabs(reads: HandleReads, channel: ReleaseChannel 
   })
   return {
     supported: (probeName) => reads.supported(probeName),
-    read: (hash, start, end) => reads.read(hash, start, end),
+    read: (hash, start, end, into) => reads.read(hash, start, end, into),
     async release(hash) {
       await reads.release(hash)
       channel?.postMessage(hash)
