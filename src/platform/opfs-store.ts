@@ -28,10 +28,11 @@ type Movable = { move(destination: FileSystemDirectoryHandle, name: string): Pro
  */
 const OPEN_FILES = 16
 /**
- * A delete waits this long, in steps, for other tabs to close their read handles on the file
- * (they are asked over a channel and answer within a task or two; an idle one closes in 5 s).
+ * A delete waits this long, in steps, for other tabs to close their read handles on the file:
+ * they are asked over a channel and answer within a task or two, and a tab that missed the
+ * question closes an idle handle within 5 s (read-handles.ts IDLE_MS).
  */
-const DELETE_WAIT_MS = 2_000
+const DELETE_WAIT_MS = 6_000
 /**
  * Buffers of served reads kept to read into again (each up to the content server's 1 MiB batch):
  * a holder reading a MiB into a fresh buffer each time pays its allocation and collection.
