@@ -33,12 +33,12 @@ const OPEN_FILES = 16
  * question closes an idle handle within 5 s (read-handles.ts IDLE_MS).
  */
 const DELETE_WAIT_MS = 6_000
+const DELETE_STEP_MS = 50
 /**
  * Buffers of served reads kept to read into again (each up to the content server's 1 MiB batch):
  * a holder reading a MiB into a fresh buffer each time pays its allocation and collection.
  */
 const SPARE_BUFFERS = 4
-const DELETE_STEP_MS = 50
 
 const isNamed = (error: unknown, ...names: string[]) =>
   names.includes((error as { name?: string })?.name ?? '')
@@ -189,7 +189,12 @@ export class OpfsStore implements ContentStore {
         return
       } catch (error) {
         if (isNamed(error, 'NotFoundError')) return
-        if (!isNamed(error, 'NoModificationAllowedError') || waited >= DELETE_WAIT_MS) throw error
+        if (!isNamed(error, 'NoModificationAllowedError')) throw error
+        if (waited >= DELETE_WAIT_MS)
+          throw new DcmxError(
+            'TIMEOUT',
+            'Another DCMX tab is still using this track’s file. Try again in a moment.',
+          )
       }
       await new Promise((resolve) => setTimeout(resolve, DELETE_STEP_MS))
     }

@@ -204,6 +204,17 @@ describe('OpfsStore over read handles', () => {
     await expect(store.read(blob!.hash, 0, 10)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 
+  it('a delete waits for a handle another tab holds (one that missed the request) to close', async () => {
+    const root = memoryOpfs()
+    const [blob] = await stored(root, 1)
+    const { store } = storeOver(root)
+    const elsewhere = new ReadHandles(async () => root)
+    await elsewhere.read(blob!.hash, 0, 10)
+    setTimeout(() => void elsewhere.release(blob!.hash), 200) // its idle close
+    await store.delete(blob!.hash)
+    expect(await store.has(blob!.hash)).toBe(false)
+  })
+
   it('keeps the Blob path where the browser ignores read-only mode, and never holds a content file', async () => {
     const root = memoryOpfs(Infinity, { readOnlyMode: false })
     const [blob] = await stored(root, 1)
