@@ -82,6 +82,8 @@ export class OpfsStore implements ContentStore {
   /** Buffers given back (`recycle`), whole, for the next handle reads (kept only once those are in use). */
   readonly #spare: ArrayBuffer[] = []
   #readingThroughHandles = false
+  /** Blobs being deleted here: a read now would open a handle again and hold the delete up. */
+  readonly #deleting = new Set<string>()
 
   constructor(
     getRoot: () => Promise<FileSystemDirectoryHandle> = () => navigator.storage.getDirectory(),
@@ -138,6 +140,7 @@ export class OpfsStore implements ContentStore {
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
     const reads = await this.#handleReads()
+    if (this.#deleting.has(hash)) throw new DcmxError('NOT_FOUND', 'This track’s audio is being removed.')
     if (reads) {
       const at = this.#spare.findIndex((buffer) => buffer.byteLength >= end - start)
       const into = at === -1 ? undefined : new Uint8Array(this.#spare.splice(at, 1)[0]!)
@@ -178,6 +181,15 @@ export class OpfsStore implements ContentStore {
   }
 
   async delete(hash: string): Promise<void> {
+    this.#deleting.add(hash)
+    try {
+      await this.#delete(hash)
+    } finally {
+      this.#deleting.delete(hash)
+    }
+  }
+
+  async #delete(hash: string): Promise<void> {
     this.#open.delete(hash)
     // A read-only handle (ours, or another tab's: the worker asks them too) keeps the file locked.
     await (await this.#handleReads())?.release(hash).catch(() => {}) // a lock left is waited for below

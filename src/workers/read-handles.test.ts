@@ -204,6 +204,18 @@ describe('OpfsStore over read handles', () => {
     await expect(store.read(blob!.hash, 0, 10)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 
+  it('a read asked for while its blob is being deleted is NOT_FOUND, and does not hold the delete up', async () => {
+    const root = memoryOpfs()
+    const [blob] = await stored(root, 1)
+    const { store } = storeOver(root)
+    await store.read(blob!.hash, 0, 10)
+    const deleted = store.delete(blob!.hash)
+    const during = store.read(blob!.hash, 0, 10)
+    await expect(during).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await deleted
+    expect(await store.has(blob!.hash)).toBe(false)
+  })
+
   it('a delete waits for a handle another tab holds (one that missed the request) to close', async () => {
     const root = memoryOpfs()
     const [blob] = await stored(root, 1)
