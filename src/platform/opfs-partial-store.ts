@@ -8,10 +8,11 @@ export const partialLockName = (hash: string): string => `dcmx-partial-${hash}`
 
 /**
  * Partial downloads in OPFS, written by the content worker (src/workers/partial-files.ts): each
- * download is one file sized up front, every verified piece is handed to the worker (its buffer
- * transferred, not copied) and written at its offset through a sync access handle kept open for
- * the download's life; streaming reads come from the same handle, and completion hashes the file
- * once and moves it in place. A tab holds the download's Web Lock from open to complete, discard
+ * download is one file sized up front, every piece is handed to the worker (its buffer
+ * transferred, not copied) with its expected digest, verified there and written at its offset
+ * through a sync access handle kept open for the download's life; streaming reads come from the
+ * same handle, and completion compares the whole-file hash the worker kept as the pieces came
+ * and moves the file in place. A tab holds the download's Web Lock from open to complete, discard
  * or close, so a second tab fetching the same track waits for the first instead of writing the
  * same file (sync handles are exclusive; the lock makes the second tab wait rather than fail).
  */
@@ -52,8 +53,9 @@ class OpfsPartial implements PartialContent {
     return this.files.have(this.hash)
   }
 
-  write(index: number, bytes: Uint8Array): Promise<void> {
-    return this.files.write(this.hash, index, bytes)
+  /** Verified in the worker as it writes (a mismatch rejects with HASH_MISMATCH, writing nothing). */
+  write(index: number, bytes: Uint8Array, expected: string): Promise<void> {
+    return this.files.write(this.hash, index, bytes, expected)
   }
 
   read(start: number, end: number): Promise<Uint8Array> {

@@ -93,9 +93,9 @@ const api = {
   partialOpen: (hash: string, size: number, pieceSize: number) =>
     worker(() => partials.open(hash, size, pieceSize)),
   partialHave: (hash: string) => worker(() => partials.have(hash)),
-  /** `bytes` arrives transferred (its buffer is this worker's now). */
-  partialWrite: (hash: string, index: number, bytes: Uint8Array) =>
-    worker(() => partials.write(hash, index, bytes)),
+  /** `bytes` arrives transferred (its buffer is this worker's now); verified here against `expected`. */
+  partialWrite: (hash: string, index: number, bytes: Uint8Array, expected: string) =>
+    worker(() => partials.write(hash, index, bytes, expected)),
   /** Read from the download's own handle; the bytes go back transferred. */
   partialRead: (hash: string, start: number, end: number) =>
     worker(async () => {

@@ -17,6 +17,8 @@ export class MemoryFile {
   data = new Uint8Array(0)
   durable = new Uint8Array(0)
   handle: MemorySyncHandle | undefined
+  /** Bytes read through sync handles (shows whether a pass re-read the file). */
+  bytesRead = 0
   /** Faults for the next operations (each used once). */
   faults: { flush?: boolean; shortWrite?: number } = {}
 
@@ -59,6 +61,7 @@ export class MemorySyncHandle {
     const data = this.#live().data
     const n = Math.max(0, Math.min(buffer.length, data.length - options.at))
     buffer.set(data.subarray(options.at, options.at + n))
+    this.file.bytesRead += n
     return n
   }
 
