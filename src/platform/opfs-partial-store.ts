@@ -1,4 +1,5 @@
 import type { PartialContent, PartialStore } from '../core/partial.ts'
+import { sharedPieceBuffers, type PieceBuffers } from '../core/piece-buffers.ts'
 import type { PartialFilesApi } from '../workers/partial-files.ts'
 import { partialFilesInWorker } from './content-worker.ts'
 import { holdLock } from './locks.ts'
@@ -20,6 +21,7 @@ export class OpfsPartialStore implements PartialStore {
   constructor(
     private readonly files: PartialFilesApi = partialFilesInWorker,
     private readonly lock: (name: string) => Promise<() => Promise<void>> = holdLock,
+    private readonly buffers: PieceBuffers = sharedPieceBuffers,
   ) {}
 
   async open(hash: string, size: number, pieceSize: number): Promise<PartialContent> {
@@ -30,7 +32,7 @@ export class OpfsPartialStore implements PartialStore {
       await release()
       throw error
     }
-    return new OpfsPartial(hash, size, pieceSize, this.files, release)
+    return new OpfsPartial(hash, size, pieceSize, this.files, this.buffers, release)
   }
 
   list(): Promise<string[]> {
@@ -46,6 +48,7 @@ class OpfsPartial implements PartialContent {
     readonly size: number,
     readonly pieceSize: number,
     private readonly files: PartialFilesApi,
+    private readonly buffers: PieceBuffers,
     private readonly release: () => Promise<void>,
   ) {}
 
@@ -53,9 +56,13 @@ class OpfsPartial implements PartialContent {
     return this.files.have(this.hash)
   }
 
-  /** Verified in the worker as it writes (a mismatch rejects with HASH_MISMATCH, writing nothing). */
-  write(index: number, bytes: Uint8Array, expected: string): Promise<void> {
-    return this.files.write(this.hash, index, bytes, expected)
+  /**
+   * Verified in the worker as it writes (a mismatch rejects with HASH_MISMATCH, writing nothing);
+   * the buffer it hands back goes to the shared piece buffers, for the next piece to arrive in.
+   */
+  async write(index: number, bytes: Uint8Array, expected: string): Promise<void> {
+    const back = await this.files.write(this.hash, index, bytes, expected)
+    if (back) this.buffers.give(back)
   }
 
   read(start: number, end: number): Promise<Uint8Array> {

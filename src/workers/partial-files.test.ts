@@ -304,6 +304,17 @@ describe('PartialFiles (the content worker’s partial downloads over OPFS)', ()
     },
   )
 
+  it('hands each piece’s buffer back once written, except one it keeps for the whole-file hash', async () => {
+    const { files } = setup()
+    const { bytes, hash } = track(3)
+    await files.open(hash, bytes.length, PIECE)
+    const [first, second, third] = [0, 1, 2].map((i) => piece(bytes, i))
+    expect(await files.write(hash, 0, ...ok(first!))).toBe(first)
+    expect(await files.write(hash, 2, ...ok(third!))).toBeUndefined() // ahead of the prefix: kept
+    expect(await files.write(hash, 1, ...ok(second!))).toBe(second)
+    expect(await files.write(hash, 1, ...ok(second!))).toBe(second) // already held: not written again
+  })
+
   it('a resumed download hashes what is on disk once, then the rest as it lands (out of order)', async () => {
     const { root, files, timer } = setup()
     const { bytes, hash, count } = track(7)

@@ -46,9 +46,10 @@ export interface PartialFilesApi {
   /**
    * Verify a piece against `expected` (its SHA-256, hex, from the verified piece list) and write
    * it at its offset; a mismatch writes nothing and rejects with DcmxError HASH_MISMATCH. The
-   * bytes are the worker's (transferred, not copied).
+   * bytes are the worker's (transferred, not copied); they are handed back once nothing here
+   * holds them (a piece kept for the whole-file hash is not), for the next piece to arrive in.
    */
-  write(hash: string, index: number, bytes: Uint8Array, expected: string): Promise<void>
+  write(hash: string, index: number, bytes: Uint8Array, expected: string): Promise<Uint8Array | undefined>
   /** Bytes [start, end), all inside pieces held. */
   read(hash: string, start: number, end: number): Promise<Uint8Array>
   /** Check the whole-file hash; move the file to its shard path if it matches, else delete it. */
@@ -201,7 +202,12 @@ export class PartialFiles implements PartialFilesApi {
     return [...this.#get(hash).written]
   }
 
-  async write(hash: string, index: number, bytes: Uint8Array, expected: string): Promise<void> {
+  async write(
+    hash: string,
+    index: number,
+    bytes: Uint8Array,
+    expected: string,
+  ): Promise<Uint8Array | undefined> {
     const d = this.#get(hash)
     if (!Number.isInteger(index) || index < 0 || index >= d.count)
       throw new RangeError(`piece ${index} of ${d.count}`)
@@ -209,18 +215,19 @@ export class PartialFiles implements PartialFilesApi {
     if (bytes.length !== length)
       throw new RangeError(`piece ${index} is ${length} bytes, not ${bytes.length}`)
     if (!HASH.test(expected)) throw new RangeError(`not a piece digest: ${expected}`)
-    if (d.written.has(index)) return
+    if (d.written.has(index)) return bytes
     if (toHex(new Uint8Array(await this.#digest(bytes))) !== expected) throw pieceMismatch(index)
     // Closed or discarded while the piece was hashed: nothing may be written any more.
     if (this.#open.get(hash) !== d) throw new DcmxError('NOT_FOUND', 'This download is not open.')
-    if (d.written.has(index)) return
+    if (d.written.has(index)) return bytes
     writeAll(d.data, bytes, index * d.pieceSize)
     d.written.add(index)
-    d.prefix.written(index, bytes)
+    const kept = d.prefix.written(index, bytes)
     d.unrecorded.push(index)
     d.unrecordedBytes += bytes.length
     if (d.unrecordedBytes >= this.#recordBytes) this.#record(d)
     else d.cancelTimer ??= this.#setTimer(() => this.#recordLater(d), this.#recordMs)
+    return kept ? undefined : bytes
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {

@@ -60,18 +60,22 @@ export class PrefixHash {
     return this.#next
   }
 
-  /** Piece `index` was just written with `bytes` (already marked written): hash it now if it is next. */
-  written(index: number, bytes: Uint8Array): void {
-    if (this.#stopped || index < this.#next || this.#ahead.has(index)) return
+  /**
+   * Piece `index` was just written with `bytes` (already marked written): hash it now if it is
+   * next. True if `bytes` are kept for later (the caller must not reuse them), false if done with.
+   */
+  written(index: number, bytes: Uint8Array): boolean {
+    if (this.#stopped || index < this.#next || this.#ahead.has(index)) return false
     if (index === this.#next && !this.#running) {
       this.#hasher.update(bytes)
       this.#next++
-      return this.#kick()
+      this.#kick()
+      return false
     }
-    if (this.#aheadBytes + bytes.length <= this.#aheadLimit) {
-      this.#ahead.set(index, bytes)
-      this.#aheadBytes += bytes.length
-    }
+    if (this.#aheadBytes + bytes.length > this.#aheadLimit) return false
+    this.#ahead.set(index, bytes)
+    this.#aheadBytes += bytes.length
+    return true
   }
 
   /** The file's SHA-256 (hex) once every piece is written and hashed; undefined if some are missing. */
