@@ -1,31 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { PIECE_SIZE } from './content.ts'
-import { Fetcher } from './fetcher.ts'
-import { MemoryPartialStore } from './testing/memory-partial.ts'
-import { MemoryStore } from './testing/memory-store.ts'
-import { nodeSha256, randomTrack, signedHolder } from './testing/signed-holder.ts'
-import { realClock } from './testing/ws-socket.ts'
+import { memoryFetcher } from './testing/memory-fetcher.ts'
+import { randomTrack, signedHolder } from './testing/signed-holder.ts'
 
 describe('Fetcher: download progress', () => {
   it('is told at most every 100 ms while pieces pour in, and in full when the download ends', async () => {
     const pieces = 40
     const { bytes, hash, meta } = randomTrack(pieces * PIECE_SIZE, 'Quick')
-    const holder = await signedHolder('a'.repeat(32), bytes, meta)
-    const store = new MemoryStore()
-    const fetcher = new Fetcher({
-      clock: realClock,
-      random: Math.random,
-      sha256: nodeSha256,
-      partials: new MemoryPartialStore(store),
-      meta: () => meta,
-      holders: () => [holder.peerId],
-      descriptor: () => holder.signed,
-      linked: () => holder,
-      connect: () => {},
-      readStored: (h, start, end) => store.read(h, start, end),
-      adopt: async () => {},
-      penalise: () => {},
-    })
+    const { f: fetcher } = memoryFetcher([await signedHolder('a'.repeat(32), bytes, meta)], meta)
     const seen: { have: number; state: string }[] = []
     fetcher.events.on('change', () => {
       const d = fetcher.downloads[0]!
