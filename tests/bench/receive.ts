@@ -146,8 +146,8 @@ this browser (renderer, its workers, storage and browser processes), from \`/pro
 
 | receive ${MIB} MiB | write pieces | complete | total | main thread | browser CPU |
 | --- | ---: | ---: | ---: | ---: | ---: |
-${row('IndexedDB partial store (before)', 'idb')}
-${row('**OPFS partial store** (now)', 'opfs')}
+${row('IndexedDB partial store (the fallback)', 'idb')}
+${row('**OPFS partial store**', 'opfs')}
 | bare sync-handle write (**ceiling**, write only) | — | — | ${f1(perMiB('raw', (s) => s.ms))} | ${f1(perMiB('raw', (s) => s.mainMs))} | ${f1(perMiB('raw', (s) => s.cpuMs))} |
 
 The OPFS path takes ${speedup.toFixed(1)}× less time per MiB than the IndexedDB one, and
