@@ -1,19 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { Track } from './catalog.ts'
 import { PIECE_SIZE } from './content.ts'
-import { Fetcher } from './fetcher.ts'
-import { MemoryPartialStore } from './testing/memory-partial.ts'
-import {
-  hexDigest,
-  nodeSha256,
-  randomTrack,
-  signedHolder,
-  type SignedHolder,
-} from './testing/signed-holder.ts'
-import { MemoryStore } from './testing/memory-store.ts'
-import { realClock } from './testing/ws-socket.ts'
-import type { TrackMeta } from './wire.ts'
+import { memoryFetcher } from './testing/memory-fetcher.ts'
+import { hexDigest, randomTrack, signedHolder } from './testing/signed-holder.ts'
 
 /**
  * Piece lists and metadata checked against what each holder signed: Sybils with a
@@ -23,28 +12,7 @@ import type { TrackMeta } from './wire.ts'
 
 const digestOf = hexDigest
 
-function fetcher(holders: SignedHolder[], meta: TrackMeta) {
-  const store = new MemoryStore()
-  const penalties: { peerId: string; reason: string; ban: boolean }[] = []
-  const adopted: Track[] = []
-  const byId = new Map(holders.map((h) => [h.peerId, h]))
-  const f = new Fetcher({
-    clock: realClock,
-    random: Math.random,
-    sha256: nodeSha256,
-    partials: new MemoryPartialStore(store),
-    meta: () => meta,
-    holders: () => holders.map((h) => h.peerId),
-    descriptor: (peerId) => byId.get(peerId)?.signed,
-    linked: (peerId) => byId.get(peerId),
-    connect: () => {},
-    readStored: (hash, start, end) => store.read(hash, start, end),
-    adopt: async (track) => void adopted.push(track),
-    penalise: (peerId, reason, ban) => void penalties.push({ peerId, reason, ban }),
-    config: { locateTimeoutMs: 2_000 },
-  })
-  return { f, penalties, adopted }
-}
+const fetcher = memoryFetcher
 
 const { bytes: honestBytes, hash, meta } = randomTrack(3 * PIECE_SIZE + 1234, 'Contested')
 

@@ -9,6 +9,7 @@ import type { PartialContent, PartialStore } from './partial.ts'
 import type { Sha256 } from './records.ts'
 import { unpackHashes } from './records.ts'
 import type { Unnumbered } from './request-table.ts'
+import { Throttle } from './throttle.ts'
 import { Transfer, type PieceSource, type TransferConfig } from './transfer.ts'
 import { PIECES_PAGE, type TrackMeta, type Wire, type WireOf } from './wire.ts'
 
@@ -145,6 +146,12 @@ export class Fetcher implements ContentReader {
   }
 }
 
+/**
+ * A download's progress is told at most this often (the first piece at once): a view re-reading
+ * every download per piece cost the receiver's main thread more than the piece itself.
+ */
+const PROGRESS_EVENT_MS = 100
+
 export class Download {
   view: DownloadView
   /** The piece list being fetched (checked against its holders' signed descriptors). */
@@ -155,13 +162,15 @@ export class Download {
   #settle!: { resolve: () => void; reject: (e: Error) => void }
   #finished: Promise<void>
   #finish!: { resolve: () => void; reject: (e: Error) => void }
+  #progress: Throttle
 
   constructor(
     readonly hash: string,
     private readonly deps: FetcherDeps,
     private readonly config: FetcherConfig,
-    private readonly changed: () => void,
+    private readonly told: () => void,
   ) {
+    this.#progress = new Throttle(deps.clock, PROGRESS_EVENT_MS, told)
     const size = deps.meta(hash)?.size ?? 0
     this.view = { hash, state: 'locating', have: 0, total: 0, bytes: 0, size, sources: 0 }
     this.#ready = new Promise((resolve, reject) => (this.#settle = { resolve, reject }))
@@ -172,6 +181,12 @@ export class Download {
 
   sourcesChanged(): void {
     this.#transfer?.sourcesChanged()
+  }
+
+  /** The state changed: told at once (with the progress a waiting event would have told). */
+  #changed(): void {
+    this.#progress.stop()
+    this.told()
   }
 
   /** Resolves when the track is stored, verified and in the library. */
@@ -345,8 +360,7 @@ export class Download {
                 signal,
               ),
           })),
-      sha256: this.deps.sha256,
-      write: (index, bytes) => partial.write(index, bytes),
+      write: (index, bytes, expected) => partial.write(index, bytes, expected),
       onBadPiece: (peerId, banned) => this.deps.penalise(peerId, 'sent a piece that failed its hash', banned),
       clock: this.deps.clock,
       random: this.deps.random,
@@ -356,7 +370,7 @@ export class Download {
     this.view = { ...this.view, state: 'fetching', size: list.size }
     transfer.events.on('progress', (p) => {
       this.view = { ...this.view, have: p.have, total: p.total, bytes: p.bytes, sources: p.sources }
-      this.changed()
+      this.#progress.change(true)
     })
     const outcome = new Promise<void>((resolve, reject) => {
       transfer.events.on('done', resolve)
@@ -364,10 +378,10 @@ export class Download {
     })
     if (!disputed) this.#settle.resolve()
     transfer.start()
-    this.changed()
+    this.#changed()
     await outcome
     this.view = { ...this.view, state: 'verifying' }
-    this.changed()
+    this.#changed()
     return partial.complete()
   }
 
@@ -385,7 +399,7 @@ export class Download {
     }
     await this.deps.adopt(track)
     this.view = { ...this.view, state: 'done' }
-    this.changed()
+    this.#changed()
     this.#settle.resolve()
     this.#finish.resolve()
   }
@@ -400,7 +414,7 @@ export class Download {
     // What is held stays for a retry or a reload; a close that fails leaves it to the next open.
     void this.#partial?.close().catch(() => {})
     this.#partial = undefined
-    this.changed()
+    this.#changed()
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts'
 import { emptyContentStats, type ContentStats } from './content-stats.ts'
 import { DcmxError } from './errors.ts'
+import { sharedPieceBuffers, type PieceBuffers } from './piece-buffers.ts'
 import { RequestTable } from './request-table.ts'
 import type { PenaltyKind } from './reputation.ts'
 import type { WireOf } from './wire.ts'
@@ -13,8 +14,10 @@ const MAX_LATE_PIECES = 64
 /**
  * The pieces one link has asked for, and the frames that answer them, trusted only as asked: each
  * piece's length comes from the verified piece list (never from the sender's header), its buffer
- * is allocated only for that length, and a frame for a piece never asked for is struck. A piece
- * given up on (aborted) is cancelled with the holder, so it stops sending what nobody wants.
+ * is taken (from the shared piece buffers, see piece-buffers.ts) only for that length once its
+ * first frame fits, the piece settles only when its frames, in order, filled every byte, and a frame
+ * for a piece never asked for is struck. A piece given up on (aborted) is cancelled with the
+ * holder, so it stops sending what nobody wants.
  */
 export class PieceRequests {
   #pieces: RequestTable<Uint8Array, PieceState>
@@ -27,6 +30,7 @@ export class PieceRequests {
     /** Tell the holder request `id` is no longer wanted (a `content-cancel`). */
     private readonly cancel: (id: number) => void = () => {},
     stats?: ContentStats,
+    private readonly buffers: PieceBuffers = sharedPieceBuffers,
   ) {
     this.#pieces = new RequestTable(clock)
     this.#stats = stats ?? emptyContentStats()
@@ -43,6 +47,7 @@ export class PieceRequests {
     const { id, promise } = this.#pieces.open('content-req', { state })
     const onAbort = () => {
       if (!this.#pieces.fail(id, new DcmxError('ABORTED', 'piece request aborted'))) return
+      this.#recycle(state)
       // Frames of an aborted piece still on their way are dropped without a strike, up to its size.
       const left = state.length - state.received
       this.#late.set(id, left)
@@ -77,9 +82,10 @@ export class PieceRequests {
         msg.id,
         new DcmxError('BAD_MESSAGE', 'piece frames out of order or of the wrong size'),
       )
+      this.#recycle(pending)
       return this.penalise('bad-piece', 'piece frames that do not fit the piece asked for')
     }
-    pending.buf ??= new Uint8Array(pending.length)
+    pending.buf ??= this.buffers.take(pending.length)
     pending.buf.set(body, msg.offset)
     pending.received += body.length
     if (pending.received === pending.length) this.#pieces.settle(msg.id, pending.buf)
@@ -93,5 +99,11 @@ export class PieceRequests {
 
   rejectAll(error: Error): void {
     this.#pieces.rejectAll(error)
+  }
+
+  /** A piece that will never settle: its buffer (never handed out) can serve another. */
+  #recycle(state: PieceState): void {
+    if (state.buf) this.buffers.give(state.buf)
+    state.buf = undefined
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DcmxError } from './errors.ts'
+import { checkPiece } from './partial.ts'
 import type { Sha256 } from './records.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 import {
@@ -31,6 +32,7 @@ function setup(options: Setup = {}) {
   for (const [id, behaviour] of Object.entries(options.holders ?? {}))
     holders[id] = new FakeSource(id, content, clock, behaviour)
   const listed: FakeSource[] = Object.values(holders)
+  const sha256 = options.sha256?.(clock) ?? syncSha256
   const writes = new Map<number, Uint8Array>()
   const writeLog: number[] = []
   const writtenAt = new Map<number, number>()
@@ -46,8 +48,9 @@ function setup(options: Setup = {}) {
     pieces: content.pieces,
     ...(options.have ? { have: options.have } : {}),
     sources: () => listed,
-    sha256: options.sha256?.(clock) ?? syncSha256,
-    write: async (index, bytes) => {
+    // A store verifies as it writes (partial.ts): only what matches is written.
+    write: async (index, bytes, expected) => {
+      await checkPiece(sha256, index, bytes, expected)
       writeLog.push(index)
       await options.write?.(index, bytes)
       writes.set(index, bytes.slice())
@@ -213,7 +216,6 @@ describe('Transfer: fetching and verifying', () => {
       pieceSize: PIECE,
       pieces: content.pieces,
       sources: () => [],
-      sha256: syncSha256,
       write: async () => {},
       clock: new FakeClock(),
       random: () => 0.5,
@@ -675,6 +677,27 @@ describe('Transfer: endgame', () => {
       }
     },
   )
+
+  it('a copy that arrives while a bad one is being verified is written when the store rejects the first', async () => {
+    const content = makeContent(3, PIECE, 100)
+    const t = setup({
+      content,
+      config: { badPieceLimit: 100 },
+      // The liar answers first; verifying (in the store) takes long enough for the honest copy to arrive.
+      holders: { L: { delayMs: () => 10, lie: () => true }, H: { delayMs: () => 20 } },
+      sha256: (clock) => (data) =>
+        new Promise((resolve) => clock.setTimeout(() => resolve(syncSha256(data)), 50)),
+    })
+    t.transfer.start()
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+    expect(t.badReports.length).toBeGreaterThan(0)
+    // Every piece the liar answered was also answered by H, whose copy was kept, not asked again.
+    const honest = t.holders.H!.requests.map((r) => r.index)
+    expect(new Set(honest).size).toBe(honest.length)
+    expect(t.transfer.progress.perPeer).toEqual({ H: content.size })
+  })
 
   it('two answers for the same piece: written once, the later one dropped', async () => {
     const content = makeContent(3, PIECE, 100)

@@ -1,14 +1,13 @@
 /**
- * The transfer scheduler: fetches one blob's pieces from every peer that holds it, verifies each
- * piece against its expected hash before it is written, and keeps playback fed (the playhead's
- * pieces first). It knows nothing of links or storage: the node adapts linked peers to
- * `PieceSource` and the partial-download store to `write`.
+ * The transfer scheduler: fetches one blob's pieces from every peer that holds it, has each piece
+ * verified against its expected hash as it is written (the store's `write` checks it, see
+ * partial.ts), and keeps playback fed (the playhead's pieces first). It knows nothing of links or
+ * storage: the node adapts linked peers to `PieceSource` and the partial-download store to `write`.
  */
-import { toHex } from './bytes.ts'
 import { every, type Clock, type Random, type TimerHandle } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import { DcmxError } from './errors.ts'
-import type { Sha256 } from './records.ts'
+import { isPieceMismatch } from './partial.ts'
 import { TransferPeer, type PeerLimits } from './transfer-peer.ts'
 
 /** One holder of the content, as the scheduler sees it (the node adapts a linked peer to this). */
@@ -52,9 +51,12 @@ export type TransferDeps = {
   have?: Iterable<number>
   /** Current holders; re-read on every scheduling pass, as links come and go. */
   sources(): PieceSource[]
-  sha256: Sha256
-  /** Persist a verified piece (taking its bytes): once per piece, never unverified, possibly concurrently. */
-  write(index: number, bytes: Uint8Array): Promise<void>
+  /**
+   * Verify piece `index` against `expected` (hex) and persist it, taking its bytes; reject with
+   * partial.ts's `pieceMismatch` (and persist nothing) if it does not match. Called once per piece
+   * at a time, possibly for several pieces concurrently.
+   */
+  write(index: number, bytes: Uint8Array, expected: string): Promise<void>
   /** A peer sent a piece failing its hash or length; `banned` once it reaches the limit. */
   onBadPiece?(peerId: string, banned: boolean): void
   clock: Clock
@@ -106,11 +108,15 @@ type Request = {
 
 type Peer = TransferPeer<Request>
 
+/** A piece as it arrived, and who sent it. */
+type Copy = { bytes: Uint8Array; peer: Peer }
+
 type Slot = {
   held: boolean
+  /** A copy is being verified and written. */
   writing: boolean
-  /** Responses being hashed. */
-  verifying: number
+  /** A second copy that arrived meanwhile: written if the first fails its hash (one at most). */
+  spare: Copy | undefined
   requests: Set<Request>
   /** Peers that failed this piece (timeout, error, bad bytes): asked again only if no one else can. */
   avoid: Set<string>
@@ -153,7 +159,7 @@ export class Transfer {
     this.#slots = pieces.map(() => ({
       held: false,
       writing: false,
-      verifying: 0,
+      spare: undefined,
       requests: new Set(),
       avoid: new Set(),
     }))
@@ -264,7 +270,7 @@ export class Transfer {
     for (const index of order) {
       if (free <= 0) return
       const slot = this.#slots[index]!
-      if (slot.writing || slot.verifying > 0) continue
+      if (slot.writing) continue
       if (slot.requests.size > 0 && !duplicate(index)) continue
       const peer = this.#choose(slot, this.#notAsked(slot, peers))
       if (!peer) continue
@@ -275,13 +281,13 @@ export class Transfer {
 
   /** Once every missing piece is requested, idle peers duplicate the outstanding ones (fewest copies first). */
   #endgame(order: number[], ready: Peer[]): void {
-    const open = order.map((i) => this.#slots[i]!).filter((s) => !s.writing && s.verifying === 0)
+    const open = order.map((i) => this.#slots[i]!).filter((s) => !s.writing)
     if (open.some((s) => s.requests.size === 0)) return
     const pending = order.filter((i) => this.#slots[i]!.requests.size > 0)
     pending.sort((a, b) => this.#slots[a]!.requests.size - this.#slots[b]!.requests.size)
     for (const index of pending) {
       const slot = this.#slots[index]!
-      if (slot.writing || slot.verifying > 0 || slot.requests.size >= ENDGAME_COPIES) continue
+      if (slot.writing || slot.requests.size >= ENDGAME_COPIES) continue
       const peer = this.#choose(slot, this.#notAsked(slot, ready))
       if (peer) this.#issue(index, peer)
     }
@@ -369,46 +375,49 @@ export class Transfer {
       this.#retire(req, 'answered')
       peer.delivered(this.#deps.clock.now(), bytes.length)
     }
-    if (slot.held || slot.writing) return this.#pump()
-    slot.verifying++
-    this.#pump()
-    let valid: boolean
-    try {
-      valid = await this.#verify(index, bytes)
-    } finally {
-      slot.verifying--
-    }
-    if (this.#state !== 'running') return
-    if (!valid) {
+    if (slot.held) return this.#pump()
+    if (bytes.length !== this.#lengthOf(index)) {
       this.#badPiece(peer, slot)
       return this.#pump()
     }
-    if (slot.held || slot.writing) return
-    slot.writing = true
-    for (const other of [...slot.requests]) this.#drop(other, 'another peer delivered this piece first')
-    try {
-      await this.#deps.write(index, bytes)
-    } catch (e) {
-      slot.writing = false
-      return this.#fail(asDcmxError(e, 'The download could not be saved'))
+    if (slot.writing) {
+      slot.spare ??= { bytes, peer }
+      return this.#pump()
     }
-    if (this.#state !== 'running') return
+    slot.writing = true
+    this.#pump()
+    let copy: Copy | undefined = { bytes, peer }
+    while (copy) {
+      try {
+        await this.#deps.write(index, copy.bytes, this.#expected[index]!)
+        break
+      } catch (e) {
+        if (this.#state !== 'running') return
+        if (!isPieceMismatch(e)) {
+          slot.writing = false
+          slot.spare = undefined
+          return this.#fail(asDcmxError(e, 'The download could not be saved'))
+        }
+        this.#badPiece(copy.peer, slot)
+        copy = slot.spare
+        slot.spare = undefined
+      }
+    }
     slot.writing = false
+    slot.spare = undefined
+    if (this.#state !== 'running') return
+    if (!copy) return this.#pump()
     slot.held = true
+    for (const other of [...slot.requests]) this.#drop(other, 'another peer delivered this piece first')
     this.#have++
     // `write` took the bytes (their buffer may be a worker's now): the verified length is known.
     this.#bytes += this.#lengthOf(index)
-    peer.written += this.#lengthOf(index)
+    copy.peer.written += this.#lengthOf(index)
     for (const waiter of this.#needs.get(index) ?? []) waiter.resolve()
     this.#needs.delete(index)
     this.events.emit('progress', this.progress)
     if (this.#have === this.#slots.length) this.#finish()
     else this.#pump()
-  }
-
-  async #verify(index: number, bytes: Uint8Array): Promise<boolean> {
-    if (bytes.length !== this.#lengthOf(index)) return false
-    return toHex(await this.#deps.sha256(bytes)) === this.#expected[index]
   }
 
   #badPiece(peer: Peer, slot: Slot): void {

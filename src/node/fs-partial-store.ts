@@ -2,13 +2,15 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isContentHash } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
-import type { PartialContent, PartialStore } from '../core/partial.ts'
+import { checkPiece, type PartialContent, type PartialStore } from '../core/partial.ts'
+import { webCryptoSha256, type Sha256 } from '../core/records.ts'
 import { writeFileAtomic } from './atomic.ts'
 import type { FsContentStore } from './fs-store.ts'
 
 /**
  * Downloads in progress under `<home>/partial/<hash>/`: `meta.json` (size, piece size) and one file
- * per verified piece, each written atomically, so a restart resumes with what was fetched.
+ * per piece, verified here (WebCrypto) and written atomically, so a restart resumes with what was
+ * fetched.
  * Completing streams the pieces in order through the content store's ingest, which hashes them as
  * it copies; only bytes whose hash is the content hash are committed.
  */
@@ -16,6 +18,7 @@ export class FsPartialStore implements PartialStore {
   constructor(
     private readonly dir: string,
     private readonly store: FsContentStore,
+    private readonly sha256: Sha256 = webCryptoSha256(globalThis.crypto.subtle),
   ) {}
 
   async open(hash: string, size: number, pieceSize: number): Promise<PartialContent> {
@@ -31,7 +34,7 @@ export class FsPartialStore implements PartialStore {
       await mkdir(dir, { recursive: true, mode: 0o700 })
       await writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ size, pieceSize }))
     }
-    return new FsPartial(hash, size, pieceSize, dir, this.store)
+    return new FsPartial(hash, size, pieceSize, dir, this.store, this.sha256)
   }
 
   async list(): Promise<string[]> {
@@ -46,6 +49,7 @@ class FsPartial implements PartialContent {
     readonly pieceSize: number,
     private readonly dir: string,
     private readonly store: FsContentStore,
+    private readonly sha256: Sha256,
   ) {}
 
   get #count(): number {
@@ -60,7 +64,8 @@ class FsPartial implements PartialContent {
       .filter((i) => i < this.#count)
   }
 
-  async write(index: number, bytes: Uint8Array): Promise<void> {
+  async write(index: number, bytes: Uint8Array, expected: string): Promise<void> {
+    await checkPiece(this.sha256, index, bytes, expected)
     // Not fsynced: a piece lost to a power cut only fails the whole-file check, which starts the
     // download again; an fsync per 256 KiB piece would halve a download's speed on a busy disk.
     await writeFileAtomic(join(this.dir, String(index)), bytes, 0o600, false).catch((error) => {

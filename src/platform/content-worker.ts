@@ -89,7 +89,8 @@ export function probeSyncAccessInWorker(tmpName: string): Promise<boolean> {
 export const partialFilesInWorker: PartialFilesApi = {
   open: (hash, size, pieceSize) => call((api) => api.partialOpen(hash, size, pieceSize)),
   have: (hash) => call((api) => api.partialHave(hash)),
-  write: (hash, index, bytes) => call((api) => api.partialWrite(hash, index, owned(bytes))),
+  write: (hash, index, bytes, expected) =>
+    call((api) => api.partialWrite(hash, index, owned(bytes), expected)),
   read: (hash, start, end) => call((api) => api.partialRead(hash, start, end)),
   complete: (hash) => call((api) => api.partialComplete(hash)),
   discard: (hash) => call((api) => api.partialDiscard(hash)),

@@ -26,7 +26,7 @@ import { OpfsStore } from './opfs-store.ts'
 const digestOf = hexDigest
 const noWait = { sleep: async () => {} }
 
-function tab(root: MemoryDir, holders: SignedHolder[], meta: TrackMeta) {
+function tab(root: MemoryDir, holders: SignedHolder[], meta: TrackMeta, penalties: string[][] = []) {
   const store = new OpfsStore(async () => root as unknown as FileSystemDirectoryHandle)
   const partials = new OpfsPartialStore(new PartialFiles(async () => root, noWait))
   const adopted: Track[] = []
@@ -43,7 +43,7 @@ function tab(root: MemoryDir, holders: SignedHolder[], meta: TrackMeta) {
     connect: () => {},
     readStored: (hash, start, end) => store.read(hash, start, end),
     adopt: async (track) => void adopted.push(track),
-    penalise: () => {},
+    penalise: (peerId, reason) => void penalties.push([peerId, reason]),
     config: { locateTimeoutMs: 1_000, transfer: { noSourceTimeoutMs: 300, pieceTimeoutMs: 200 } },
   })
   return { store, partials, fetcher, adopted, byId }
@@ -78,6 +78,30 @@ describe('OpfsPartialStore under the fetcher', () => {
     expect(paths(root)).toEqual([`content/${hash.slice(0, 2)}/${hash}`])
     expect(digestOf(await store.read(hash, 0, bytes.length))).toBe(hash)
     expect(adopted.map((t) => t.contentHash)).toEqual([hash])
+  })
+
+  it('corrupt pieces are caught as the worker writes them: their sender is charged, the pieces come from another holder', async () => {
+    const { bytes, hash, meta } = fixture()
+    const root = memoryOpfs()
+    const liar = await signedHolder('e'.repeat(32), bytes, meta)
+    const honestFetch = liar.fetchPiece
+    liar.fetchPiece = async (...args) => {
+      const piece = await honestFetch(...args)
+      piece[100]! ^= 0xff
+      return piece
+    }
+    const honest = await signedHolder('f'.repeat(32), bytes, meta, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    })
+    const penalties: string[][] = []
+    const { store, fetcher, adopted } = tab(root, [liar, honest], meta, penalties)
+    await fetcher.fetch(hash).finished
+    expect(penalties.length).toBeGreaterThan(0)
+    expect(penalties.every(([id, reason]) => id === liar.peerId && /failed its hash/.test(reason!))).toBe(
+      true,
+    )
+    expect(digestOf(await store.read(hash, 0, bytes.length))).toBe(hash)
+    expect(adopted).toHaveLength(1)
   })
 
   it('a list whose pieces verify but whose file does not is thrown away whole; only the honest file is committed', async () => {
@@ -125,7 +149,8 @@ describe('OpfsPartialStore under the fetcher', () => {
     const one = tab(root, [], meta).partials
     const two = tab(root, [], meta).partials
     const a = await one.open(hash, bytes.length, PIECE_SIZE)
-    await a.write(0, bytes.slice(0, PIECE_SIZE))
+    const first = bytes.slice(0, PIECE_SIZE)
+    await a.write(0, first, hexDigest(first))
     let opened = false
     const b = two.open(hash, bytes.length, PIECE_SIZE).then((p) => ((opened = true), p))
     await new Promise((resolve) => setTimeout(resolve, 50))

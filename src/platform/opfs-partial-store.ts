@@ -1,4 +1,5 @@
 import type { PartialContent, PartialStore } from '../core/partial.ts'
+import { sharedPieceBuffers, type PieceBuffers } from '../core/piece-buffers.ts'
 import type { PartialFilesApi } from '../workers/partial-files.ts'
 import { partialFilesInWorker } from './content-worker.ts'
 import { holdLock } from './locks.ts'
@@ -8,10 +9,11 @@ export const partialLockName = (hash: string): string => `dcmx-partial-${hash}`
 
 /**
  * Partial downloads in OPFS, written by the content worker (src/workers/partial-files.ts): each
- * download is one file sized up front, every verified piece is handed to the worker (its buffer
- * transferred, not copied) and written at its offset through a sync access handle kept open for
- * the download's life; streaming reads come from the same handle, and completion hashes the file
- * once and moves it in place. A tab holds the download's Web Lock from open to complete, discard
+ * download is one file sized up front, every piece is handed to the worker (its buffer
+ * transferred, not copied) with its expected digest, verified there and written at its offset
+ * through a sync access handle kept open for the download's life; streaming reads come from the
+ * same handle, and completion compares the whole-file hash the worker kept as the pieces came
+ * and moves the file in place. A tab holds the download's Web Lock from open to complete, discard
  * or close, so a second tab fetching the same track waits for the first instead of writing the
  * same file (sync handles are exclusive; the lock makes the second tab wait rather than fail).
  */
@@ -19,6 +21,7 @@ export class OpfsPartialStore implements PartialStore {
   constructor(
     private readonly files: PartialFilesApi = partialFilesInWorker,
     private readonly lock: (name: string) => Promise<() => Promise<void>> = holdLock,
+    private readonly buffers: PieceBuffers = sharedPieceBuffers,
   ) {}
 
   async open(hash: string, size: number, pieceSize: number): Promise<PartialContent> {
@@ -29,7 +32,7 @@ export class OpfsPartialStore implements PartialStore {
       await release()
       throw error
     }
-    return new OpfsPartial(hash, size, pieceSize, this.files, release)
+    return new OpfsPartial(hash, size, pieceSize, this.files, this.buffers, release)
   }
 
   list(): Promise<string[]> {
@@ -45,6 +48,7 @@ class OpfsPartial implements PartialContent {
     readonly size: number,
     readonly pieceSize: number,
     private readonly files: PartialFilesApi,
+    private readonly buffers: PieceBuffers,
     private readonly release: () => Promise<void>,
   ) {}
 
@@ -52,8 +56,13 @@ class OpfsPartial implements PartialContent {
     return this.files.have(this.hash)
   }
 
-  write(index: number, bytes: Uint8Array): Promise<void> {
-    return this.files.write(this.hash, index, bytes)
+  /**
+   * Verified in the worker as it writes (a mismatch rejects with HASH_MISMATCH, writing nothing);
+   * the buffer it hands back goes to the shared piece buffers, for the next piece to arrive in.
+   */
+  async write(index: number, bytes: Uint8Array, expected: string): Promise<void> {
+    const back = await this.files.write(this.hash, index, bytes, expected)
+    if (back) this.buffers.give(back)
   }
 
   read(start: number, end: number): Promise<Uint8Array> {

@@ -10,6 +10,8 @@ import { IdbPartialStore } from './partial-store.ts'
 const PIECE = 1024
 const hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const piece = (bytes: Uint8Array, i: number) => bytes.subarray(i * PIECE, (i + 1) * PIECE)
+/** A piece and the digest its (here honest) list gives it. */
+const ok = (bytes: Uint8Array) => [bytes, hex(bytes)] as const
 
 beforeEach(async () => {
   await new Promise((resolve) => (indexedDB.deleteDatabase(DB_NAME).onsuccess = resolve))
@@ -27,8 +29,8 @@ describe('IdbPartialStore', () => {
     const hash = hex(bytes)
     const first = setup()
     const partial = await first.partials.open(hash, bytes.length, PIECE)
-    await partial.write(0, piece(bytes, 0))
-    await partial.write(2, piece(bytes, 2))
+    await partial.write(0, ...ok(piece(bytes, 0)))
+    await partial.write(2, ...ok(piece(bytes, 2)))
 
     const again = new IdbPartialStore(first.store, dcmxConnection())
     expect(await again.list()).toEqual([hash])
@@ -43,7 +45,7 @@ describe('IdbPartialStore', () => {
     const hash = hex(bytes)
     const { store, partials } = setup()
     const partial = await partials.open(hash, bytes.length, PIECE)
-    for (let i = 0; i < 3; i++) await partial.write(i, piece(bytes, i))
+    for (let i = 0; i < 3; i++) await partial.write(i, ...ok(piece(bytes, i)))
     expect(await partial.complete()).toBe(true)
     expect(await store.read(hash, 0, bytes.length)).toEqual(bytes)
     expect(await partials.list()).toEqual([])
@@ -54,9 +56,9 @@ describe('IdbPartialStore', () => {
     const hash = hex(bytes)
     const { store, partials } = setup()
     const partial = await partials.open(hash, bytes.length, PIECE)
-    await partial.write(0, piece(bytes, 0))
+    await partial.write(0, ...ok(piece(bytes, 0)))
     expect(await partial.complete()).toBe(false)
-    await partial.write(1, new Uint8Array(PIECE))
+    await partial.write(1, ...ok(new Uint8Array(PIECE)))
     expect(await partial.complete()).toBe(false)
     expect(await store.has(hash)).toBe(false)
     expect(await partials.list()).toEqual([])
@@ -66,7 +68,7 @@ describe('IdbPartialStore', () => {
     const { partials } = setup()
     const hash = 'ab'.repeat(32)
     const partial = await partials.open(hash, 5 * PIECE, PIECE)
-    await partial.write(0, new Uint8Array(PIECE))
+    await partial.write(0, ...ok(new Uint8Array(PIECE)))
     const other = await partials.open(hash, 3 * PIECE, PIECE)
     expect(await other.have()).toEqual([])
   })

@@ -1,12 +1,13 @@
 import type { IDBPDatabase } from 'idb'
 import type { ContentStore } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
-import type { PartialContent, PartialStore } from '../core/partial.ts'
+import { checkPiece, type PartialContent, type PartialStore } from '../core/partial.ts'
+import { webCryptoSha256, type Sha256 } from '../core/records.ts'
 import { sharedDcmxDb, transact, type DcmxDb } from './db.ts'
 
 /**
- * Partial downloads in IndexedDB: each verified piece is a Blob under [hash, index], so a reload
- * resumes with what was fetched. Completing joins the pieces into one (disk-backed) Blob and
+ * Partial downloads in IndexedDB: each piece is verified here (WebCrypto, on the calling thread)
+ * and kept as a Blob under [hash, index], so a reload resumes with what was fetched. Completing joins the pieces into one (disk-backed) Blob and
  * ingests it like an import — the content store hashes it as it copies, and only bytes whose hash
  * is the content hash are committed. Works the same over the OPFS and the IndexedDB store.
  */
@@ -15,6 +16,7 @@ export class IdbPartialStore implements PartialStore {
     private readonly store: ContentStore,
     private readonly db: () => Promise<IDBPDatabase<DcmxDb>> = sharedDcmxDb,
     private readonly now: () => number = Date.now,
+    private readonly sha256: Sha256 = webCryptoSha256(crypto.subtle),
   ) {}
 
   async open(hash: string, size: number, pieceSize: number): Promise<PartialContent> {
@@ -28,7 +30,8 @@ export class IdbPartialStore implements PartialStore {
       const tx = db.transaction('downloads', 'readwrite')
       await transact(tx, () => tx.store.put({ hash, size, pieceSize, startedAt: this.now() }))
     }
-    return new IdbPartial(hash, size, pieceSize, this.db, this.store, () => this.#clear(hash))
+    const clear = () => this.#clear(hash)
+    return new IdbPartial(hash, size, pieceSize, this.db, this.store, this.sha256, clear)
   }
 
   async list(): Promise<string[]> {
@@ -52,6 +55,7 @@ class IdbPartial implements PartialContent {
     readonly pieceSize: number,
     private readonly db: () => Promise<IDBPDatabase<DcmxDb>>,
     private readonly store: ContentStore,
+    private readonly sha256: Sha256,
     private readonly clear: () => Promise<void>,
   ) {}
 
@@ -60,7 +64,8 @@ class IdbPartial implements PartialContent {
     return keys.map(([, index]) => index)
   }
 
-  async write(index: number, bytes: Uint8Array): Promise<void> {
+  async write(index: number, bytes: Uint8Array, expected: string): Promise<void> {
+    await checkPiece(this.sha256, index, bytes, expected)
     const tx = (await this.db()).transaction('pieces', 'readwrite')
     const blob = new Blob([bytes as BlobPart])
     await transact(tx, () => tx.store.put({ hash: this.hash, index, blob }))

@@ -100,9 +100,15 @@ const api = {
   partialOpen: (hash: string, size: number, pieceSize: number) =>
     worker(() => partials.open(hash, size, pieceSize)),
   partialHave: (hash: string) => worker(() => partials.have(hash)),
-  /** `bytes` arrives transferred (its buffer is this worker's now). */
-  partialWrite: (hash: string, index: number, bytes: Uint8Array) =>
-    worker(() => partials.write(hash, index, bytes)),
+  /**
+   * `bytes` arrives transferred (its buffer is this worker's now), is verified here against
+   * `expected`, and goes back transferred once written, unless it is kept for the file's hash.
+   */
+  partialWrite: (hash: string, index: number, bytes: Uint8Array, expected: string) =>
+    worker(async () => {
+      const back = await partials.write(hash, index, bytes, expected)
+      return back && transfer(back, [back.buffer])
+    }),
   /** Read from the download's own handle; the bytes go back transferred. */
   partialRead: (hash: string, start: number, end: number) =>
     worker(async () => {

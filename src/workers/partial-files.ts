@@ -2,12 +2,16 @@
  * Downloads in progress as OPFS files, run in the content worker: each download is one file,
  * `partial/<hash>`, sized up front and written at piece offsets through a sync access handle kept
  * open for the download's life, beside a sidecar `partial/<hash>.state` (a header and a bitmap of
- * the pieces whose bytes are flushed). Completion hashes the file in one sequential pass and, only
- * if it is the content hash, moves it to its shard path `content/<ab>/<hash>`: no join, no copy.
- * Written against the small part of the OPFS API it uses, so unit tests run it over a fake.
+ * the pieces whose bytes are flushed). Each piece is verified here against the digest its write
+ * carries, and written only if it matches; the whole-file hash grows as the written prefix does
+ * (prefix-hash.ts), so completion only compares it and, if it is the content hash, moves the file
+ * to its shard path `content/<ab>/<hash>`: no second pass, no join, no copy. Written against the
+ * small part of the OPFS API it uses, so unit tests run it over a fake.
  */
-import { createSHA256 } from 'hash-wasm'
+import { toHex } from '../core/bytes.ts'
 import { DcmxError } from '../core/errors.ts'
+import { pieceMismatch } from '../core/partial.ts'
+import { PrefixHash } from './prefix-hash.ts'
 
 /** A FileSystemSyncAccessHandle, as used here. */
 export interface SyncHandle {
@@ -39,11 +43,16 @@ export interface PartialFilesApi {
   open(hash: string, size: number, pieceSize: number): Promise<number[]>
   /** Pieces held now: flushed ones and those written since open. */
   have(hash: string): Promise<number[]>
-  /** Write a verified piece at its offset (the bytes are the worker's: transferred, not copied). */
-  write(hash: string, index: number, bytes: Uint8Array): Promise<void>
+  /**
+   * Verify a piece against `expected` (its SHA-256, hex, from the verified piece list) and write
+   * it at its offset; a mismatch writes nothing and rejects with DcmxError HASH_MISMATCH. The
+   * bytes are the worker's (transferred, not copied); they are handed back once nothing here
+   * holds them (a piece kept for the whole-file hash is not), for the next piece to arrive in.
+   */
+  write(hash: string, index: number, bytes: Uint8Array, expected: string): Promise<Uint8Array | undefined>
   /** Bytes [start, end), all inside pieces held. */
   read(hash: string, start: number, end: number): Promise<Uint8Array>
-  /** Hash the whole file; move it to its shard path if it matches, else delete it. */
+  /** Check the whole-file hash; move the file to its shard path if it matches, else delete it. */
   complete(hash: string): Promise<boolean>
   /** Delete the download. */
   discard(hash: string): Promise<void>
@@ -66,8 +75,6 @@ const HASH = /^[0-9a-f]{64}$/
  */
 const RECORD_BYTES = 8 * 1024 * 1024
 const RECORD_MS = 500
-/** Bytes read and hashed per step of the completion pass. */
-const HASH_CHUNK = 4 * 1024 * 1024
 /**
  * A handle the tab before a reload held may take a moment to close (its worker is torn down
  * after the page): opening retries that long before giving up.
@@ -86,8 +93,12 @@ export type PartialFilesOptions = {
   /** A timer (setTimeout by default); tests drive it by hand. */
   setTimer?: (fn: () => void, ms: number) => () => void
   sleep?: (ms: number) => Promise<void>
-  /** Let other calls run between steps of the completion pass (a macrotask by default). */
+  /** Let other calls run between steps of hashing read-back pieces (a macrotask by default). */
   yieldToEvents?: () => Promise<void>
+  /** SHA-256 of one piece (WebCrypto by default: native, and off this thread's JS). */
+  digest?: (bytes: Uint8Array) => Promise<ArrayBuffer>
+  /** Bytes of pieces past the hashed prefix kept in memory (see prefix-hash.ts). */
+  aheadBytes?: number
 }
 
 type Open = {
@@ -101,6 +112,8 @@ type Open = {
   bitmap: Uint8Array
   /** Pieces written this session: readable now, held across a reload only once recorded. */
   written: Set<number>
+  /** The whole-file hash over the written prefix. */
+  prefix: PrefixHash
   unrecorded: number[]
   unrecordedBytes: number
   cancelTimer: (() => void) | undefined
@@ -115,6 +128,8 @@ export class PartialFiles implements PartialFilesApi {
   readonly #setTimer: NonNullable<PartialFilesOptions['setTimer']>
   readonly #sleep: NonNullable<PartialFilesOptions['sleep']>
   readonly #yield: NonNullable<PartialFilesOptions['yieldToEvents']>
+  readonly #digest: NonNullable<PartialFilesOptions['digest']>
+  readonly #aheadBytes: number | undefined
 
   constructor(root: () => Promise<DirEntry>, options: PartialFilesOptions = {}) {
     this.#root = root
@@ -128,6 +143,8 @@ export class PartialFiles implements PartialFilesApi {
       })
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
     this.#yield = options.yieldToEvents ?? (() => this.#sleep(0))
+    this.#digest = options.digest ?? ((bytes) => crypto.subtle.digest('SHA-256', bytes as BufferSource))
+    this.#aheadBytes = options.aheadBytes
   }
 
   async open(hash: string, size: number, pieceSize: number): Promise<number[]> {
@@ -158,8 +175,17 @@ export class PartialFiles implements PartialFilesApi {
       }
       const written = new Set<number>()
       for (let i = 0; i < count; i++) if (bitmap[i >> 3]! & (1 << (i & 7))) written.add(i)
+      const file = data
+      const prefix = await PrefixHash.start({
+        size,
+        pieceSize,
+        isWritten: (i) => written.has(i),
+        readBack: (into, at) => readAll(file, into, at),
+        yieldToEvents: this.#yield,
+        ...(this.#aheadBytes !== undefined ? { aheadBytes: this.#aheadBytes } : {}),
+      })
       this.#open.set(hash, {
-        ...{ hash, size, pieceSize, count, data, state, bitmap, written },
+        ...{ hash, size, pieceSize, count, data, state, bitmap, written, prefix },
         ...{ unrecorded: [], unrecordedBytes: 0, cancelTimer: undefined },
       })
       return [...written]
@@ -176,20 +202,32 @@ export class PartialFiles implements PartialFilesApi {
     return [...this.#get(hash).written]
   }
 
-  async write(hash: string, index: number, bytes: Uint8Array): Promise<void> {
+  async write(
+    hash: string,
+    index: number,
+    bytes: Uint8Array,
+    expected: string,
+  ): Promise<Uint8Array | undefined> {
     const d = this.#get(hash)
     if (!Number.isInteger(index) || index < 0 || index >= d.count)
       throw new RangeError(`piece ${index} of ${d.count}`)
     const length = Math.min(d.pieceSize, d.size - index * d.pieceSize)
     if (bytes.length !== length)
       throw new RangeError(`piece ${index} is ${length} bytes, not ${bytes.length}`)
-    if (d.written.has(index)) return
+    if (!HASH.test(expected)) throw new RangeError(`not a piece digest: ${expected}`)
+    if (d.written.has(index)) return bytes
+    if (toHex(new Uint8Array(await this.#digest(bytes))) !== expected) throw pieceMismatch(index)
+    // Closed or discarded while the piece was hashed: nothing may be written any more.
+    if (this.#open.get(hash) !== d) throw new DcmxError('NOT_FOUND', 'This download is not open.')
+    if (d.written.has(index)) return bytes
     writeAll(d.data, bytes, index * d.pieceSize)
     d.written.add(index)
+    const kept = d.prefix.written(index, bytes)
     d.unrecorded.push(index)
     d.unrecordedBytes += bytes.length
     if (d.unrecordedBytes >= this.#recordBytes) this.#record(d)
     else d.cancelTimer ??= this.#setTimer(() => this.#recordLater(d), this.#recordMs)
+    return kept ? undefined : bytes
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
@@ -217,7 +255,7 @@ export class PartialFiles implements PartialFilesApi {
     if (d.written.size !== d.count) return false
     let matches = false
     try {
-      matches = (await hashFile(d.data, d.size, this.#yield)) === hash
+      matches = (await d.prefix.digest()) === hash
     } finally {
       // A match is recorded whole, so a move that fails resumes with every piece held.
       this.#close(d, matches)
@@ -286,6 +324,7 @@ export class PartialFiles implements PartialFilesApi {
 
   #close(d: Open, record: boolean): void {
     this.#open.delete(d.hash)
+    d.prefix.stop()
     try {
       if (record) this.#record(d)
     } finally {
@@ -343,28 +382,6 @@ function stateBytes(size: number, pieceSize: number, bitmap: Uint8Array): Uint8A
   view.setUint32(16, pieceSize)
   bytes.set(bitmap, HEADER)
   return bytes
-}
-
-/**
- * One sequential pass: the SHA-256 (hex) of the file's first `size` bytes, letting other calls
- * (another download's pieces, a stream's reads) run between steps.
- */
-async function hashFile(
-  handle: SyncHandle,
-  size: number,
-  yieldToEvents: () => Promise<void>,
-): Promise<string> {
-  const hasher = await createSHA256()
-  hasher.init()
-  const chunk = new Uint8Array(Math.min(HASH_CHUNK, Math.max(1, size)))
-  for (let at = 0; at < size;) {
-    const view = chunk.subarray(0, Math.min(chunk.length, size - at))
-    readAll(handle, view, at)
-    hasher.update(view)
-    at += view.length
-    if (at < size) await yieldToEvents()
-  }
-  return hasher.digest('hex')
 }
 
 function writeAll(handle: SyncHandle, bytes: Uint8Array, at: number): void {

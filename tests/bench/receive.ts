@@ -1,10 +1,12 @@
 /**
  * The receiver's cost of a download, per MiB, on the real platform code in Chromium with an
- * on-disk profile: 64 MiB of verified 256 KiB pieces written to the partial store and completed
- * into the content store, through the IndexedDB partial store (a transaction and a Blob per piece,
- * then join + re-hash + copy) and the OPFS one (the content worker writes each piece at its offset
- * through a sync handle, then one hash pass and a move), beside a bare sync-handle write of the
- * same bytes (the ceiling); and the main thread's share of verifying pieces with WebCrypto.
+ * on-disk profile: 64 MiB of 256 KiB pieces written with their expected digests to the partial
+ * store (which verifies them) and completed into the content store, through the IndexedDB partial
+ * store (each piece verified on the main thread, a transaction and a Blob per piece, then join +
+ * re-hash + copy) and the OPFS one (the content worker verifies each piece, writes it at its offset
+ * through a sync handle and extends the whole-file hash; completion compares it and moves the
+ * file), beside a bare sync-handle write of the same bytes (the ceiling); and the main thread's
+ * share of verifying pieces with WebCrypto, which the IndexedDB fallback still pays.
  *
  *   npm run bench:receive    (vite build -c vite.bench.config.ts && tsx tests/bench/receive.ts)
  *
@@ -121,40 +123,41 @@ const speedup = perMiB('idb', (s) => s.ms) / perMiB('opfs', (s) => s.ms)
 
 const markdown = `## Receiving a download (issue 15, item 1)
 
-The receiver's side of a download, without the network: ${MIB} MiB of verified 256 KiB pieces (each
-in a fresh buffer, as the link layer assembles them, cut before the clock starts; ${WRITE_WINDOW} writes in flight) written to a partial
-store by the page, then \`complete()\` into the content store (OPFS). Chromium with an on-disk
+The receiver's side of a download, without the network: ${MIB} MiB of 256 KiB pieces (each in a
+fresh buffer, as the link layer assembles them, cut before the clock starts; ${WRITE_WINDOW} writes in flight) written by the page
+to a partial store with the digest the piece list gives each (the store verifies every piece and
+writes only what matches), then \`complete()\` into the content store (OPFS). Chromium with an on-disk
 profile, the bench page (\`tests/bench/page/receive-bench.ts\`) on the real platform code. Medians of
 ${REPEATS} runs after a warm-up (each column its own median), in ms per MiB. "Main thread" is the page's CDP
 \`Performance.getMetrics\` TaskDuration; "browser CPU" is user + system time of every process of
 this browser (renderer, its workers, storage and browser processes), from \`/proc\`.
 
-- **IndexedDB partial store** (\`IdbPartialStore\`, the path before this change and still the
-  fallback): one transaction and one Blob per piece; completion joins the Blobs and ingests them
-  (the content worker hashes and copies them into a temporary, then it is moved into place).
+- **IndexedDB partial store** (\`IdbPartialStore\`, the fallback where OPFS sync handles are
+  missing): each piece verified with WebCrypto on the main thread, one transaction and one Blob per
+  piece; completion joins the Blobs and ingests them (the content worker hashes and copies them
+  into a temporary, then it is moved into place).
 - **OPFS partial store** (\`OpfsPartialStore\`): each piece's buffer is transferred to the content
-  worker, which writes it at its offset through a sync access handle open for the download's life
-  (held pieces recorded after a flush, every 8 MiB); completion is one hash pass over the file and a
-  move to \`content/<ab>/<hash>\`.
+  worker with its digest; the worker verifies it (WebCrypto), writes it at its offset through a
+  sync access handle open for the download's life (held pieces recorded after a flush, every
+  8 MiB) and extends the whole-file SHA-256 over the written prefix (hash-wasm); completion only
+  compares that hash and moves the file to \`content/<ab>/<hash>\`.
 - **Ceiling**: the same bytes written through a bare sync access handle in a worker, in 4 MiB
   steps, with no pieces, hashing or commit (\`raw-opfs.worker.ts\`).
 
 | receive ${MIB} MiB | write pieces | complete | total | main thread | browser CPU |
 | --- | ---: | ---: | ---: | ---: | ---: |
-${row('IndexedDB partial store (before)', 'idb')}
-${row('**OPFS partial store** (now)', 'opfs')}
+${row('IndexedDB partial store (the fallback)', 'idb')}
+${row('**OPFS partial store**', 'opfs')}
 | bare sync-handle write (**ceiling**, write only) | — | — | ${f1(perMiB('raw', (s) => s.ms))} | ${f1(perMiB('raw', (s) => s.mainMs))} | ${f1(perMiB('raw', (s) => s.cpuMs))} |
 
 The OPFS path takes ${speedup.toFixed(1)}× less time per MiB than the IndexedDB one, and
 ${f1(perMiB('opfs', (s) => s.ms) / perMiB('raw', (s) => s.ms))}× the bare write (which neither hashes nor commits).
 
-**Verifying pieces on the main thread.** The transfer verifies each piece with
-\`crypto.subtle.digest\` before it is written. Digesting the same ${MIB} MiB one piece per task costs
-the main thread ${f1(verifyMain)} ms per MiB more than the same tasks without hashing
-(${f1(verifyWall)} ms per MiB of wall time more): Chromium computes WebCrypto digests off the
-calling thread, so only the call and a copy of its input run there. So the transfer still verifies
-pieces where it runs, and the content worker only writes them: hashing in the worker would save at
-most that figure per MiB, and the scheduler would lose its own check of what each peer sent.
+**Verifying pieces on the main thread** (what the IndexedDB fallback still does, and the OPFS
+path no longer does). Digesting the same ${MIB} MiB with \`crypto.subtle.digest\` one piece per task
+costs the main thread ${f1(verifyMain)} ms per MiB more than the same tasks without hashing
+(${f1(verifyWall)} ms per MiB of wall time more). In the OPFS path that work, and the whole-file
+hash, run in the content worker, beside the write they guard.
 
 Taken with \`npm run bench:receive\` in ${seconds} s; 1-minute load average ${loadBefore.toFixed(1)} at the start
 and ${loadAfter.toFixed(1)} at the end on 2 cores${loadBefore > 2 || loadAfter > 2 ? ' (taken under parallel load: other work shared the machine)' : ''}.

@@ -98,7 +98,7 @@ type PumpVariant = { high: number; low: number; runs: PumpRun[] }
 type FetchRun = {
   ms: number
   mbs: number
-  /** Until the last piece was verified and written (the rest is hashing the whole file and committing it). */
+  /** Until the last piece was verified and written (the rest is checking the whole-file hash and committing it). */
   piecesMs: number
   piecesMbs: number
   /** fetch() to the first verified piece (holder lookup, piece list, first piece). */
@@ -1060,9 +1060,10 @@ send to the receiver holding the last byte; median of ${o.pumpRuns} runs after a
 The app's link (\`src/platform/rtc-link.ts\`) uses 1 MiB / 256 KiB; the best pump is the ceiling.
 
 A DCMX fetch is \`window.dcmx.fetcher.fetch(hash).finished\` on the receiving node: holder lookup,
-piece list, every piece requested, verified (SHA-256) and handed to the content worker, which
-writes it at its offset in one OPFS file per download, then that file hashed in one pass and moved
-into the content store (OPFS) and the track added to the library. "To last piece" stops when the last piece is written. B and C each fetch a small track
+piece list, every piece requested and handed to the content worker, which verifies it (SHA-256),
+writes it at its offset in one OPFS file per download and extends the whole-file hash over the
+written prefix; then that hash is compared, the file moved into the content store (OPFS) and the
+track added to the library. "To last piece" stops when the last piece is written. B and C each fetch a small track
 first (warm-up). One fetch per large track: ${r.single.length} single-holder (A → B) and ${r.triple.length} three-holder (A, B and D →
 C; B holds the copy it fetched, D imported the same file). Medians, with ranges in brackets;
 percentages are of the ceiling${appPump && appPump !== ceiling ? ", and in brackets of the pump with the app's watermarks" : ''}.

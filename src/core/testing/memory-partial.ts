@@ -1,11 +1,12 @@
 import type { ContentStore } from '../content.ts'
 import { DcmxError } from '../errors.ts'
-import type { PartialContent, PartialStore } from '../partial.ts'
+import { pieceMismatch, type PartialContent, type PartialStore } from '../partial.ts'
+import { hexDigest } from './signed-holder.ts'
 
 /**
- * Partial downloads in memory, completing into a ContentStore through `ingest` (which hashes), as
- * the IndexedDB one does. `written` records every piece write, so a test can prove that no
- * unverified byte was ever stored.
+ * Partial downloads in memory, verifying each piece as it is written and completing into a
+ * ContentStore through `ingest` (which hashes), as the IndexedDB one does. `written` records every
+ * piece stored, so a test can prove that no unverified byte was ever stored.
  */
 export class MemoryPartialStore implements PartialStore {
   readonly downloads = new Map<string, { size: number; pieceSize: number; pieces: Map<number, Uint8Array> }>()
@@ -26,7 +27,8 @@ export class MemoryPartialStore implements PartialStore {
       size,
       pieceSize,
       have: async () => [...pieces.keys()],
-      write: async (index, bytes) => {
+      write: async (index, bytes, expected) => {
+        if (hexDigest(bytes) !== expected) throw pieceMismatch(index)
         this.written.push({ hash, index, bytes: bytes.slice() })
         pieces.set(index, bytes.slice())
       },

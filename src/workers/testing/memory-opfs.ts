@@ -20,6 +20,8 @@ export class MemoryFile {
   handle: MemorySyncHandle | undefined
   /** Open read-only handles: they share the file with each other, never with `handle`. */
   readonly readers = new Set<MemorySyncHandle>()
+  /** Bytes read through sync handles (shows whether a pass re-read the file). */
+  bytesRead = 0
   /** Faults for the next operations (each used once). */
   faults: { flush?: boolean; shortWrite?: number } = {}
 
@@ -78,6 +80,7 @@ export class MemorySyncHandle {
     const data = this.#live().data
     const n = Math.max(0, Math.min(buffer.length, data.length - options.at))
     buffer.set(data.subarray(options.at, options.at + n))
+    this.file.bytesRead += n
     return n
   }
 

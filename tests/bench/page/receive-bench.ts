@@ -1,5 +1,6 @@
-// The receiver's side of a download, on the real platform code: verified pieces written to a
-// partial store and completed into the content store (tests/bench/receive.ts drives it).
+// The receiver's side of a download, on the real platform code: pieces written to a partial store
+// with their expected digests (the store verifies them) and completed into the content store
+// (tests/bench/receive.ts drives it).
 import { PIECE_SIZE } from '../../../src/core/content.ts'
 import type { PartialStore } from '../../../src/core/partial.ts'
 import { OpfsPartialStore } from '../../../src/platform/opfs-partial-store.ts'
@@ -9,7 +10,7 @@ import { IdbPartialStore } from '../../../src/platform/partial-store.ts'
 /** Writes in flight at once, as a transfer with several requests outstanding has. */
 const WRITE_WINDOW = 8
 
-let prepared: { bytes: Uint8Array; hash: string } | undefined
+let prepared: { bytes: Uint8Array; hash: string; digests: string[] } | undefined
 
 const hex = (buffer: ArrayBuffer) =>
   [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('')
@@ -25,7 +26,7 @@ function pieces(): Uint8Array[] {
 }
 
 const receiveBench = {
-  /** `mib` MiB of pseudo-random bytes unlike any earlier run's, and their SHA-256. */
+  /** `mib` MiB of pseudo-random bytes unlike any earlier run's, their SHA-256 and their piece list. */
   async prepare(mib: number, seed: number) {
     const bytes = new Uint8Array(mib * 1024 * 1024)
     const words = new Uint32Array(bytes.buffer)
@@ -36,7 +37,13 @@ const receiveBench = {
       x ^= x << 5
       words[i] = x >>> 0
     }
-    prepared = { bytes, hash: hex(await crypto.subtle.digest('SHA-256', bytes)) }
+    const count = Math.ceil(bytes.length / PIECE_SIZE)
+    const digests = await Promise.all(
+      Array.from({ length: count }, async (_, i) =>
+        hex(await crypto.subtle.digest('SHA-256', bytes.subarray(i * PIECE_SIZE, (i + 1) * PIECE_SIZE))),
+      ),
+    )
+    prepared = { bytes, hash: hex(await crypto.subtle.digest('SHA-256', bytes)), digests }
     return prepared.hash
   },
 
@@ -48,9 +55,12 @@ const receiveBench = {
     return count
   },
 
-  /** Write every prepared piece to the `kind` partial store, then complete it; the blob is deleted after. */
+  /**
+   * Write every prepared piece, with its digest, to the `kind` partial store (which verifies it),
+   * then complete it; the blob is deleted after.
+   */
   async receive(kind: 'idb' | 'opfs') {
-    const { bytes, hash } = prepared!
+    const { bytes, hash, digests } = prepared!
     const store = new OpfsStore()
     const partials: PartialStore = kind === 'opfs' ? new OpfsPartialStore() : new IdbPartialStore(store)
     const all = pieces()
@@ -58,7 +68,7 @@ const receiveBench = {
     const partial = await partials.open(hash, bytes.length, PIECE_SIZE)
     let next = 0
     const lane = async () => {
-      for (let i = next++; i < all.length; i = next++) await partial.write(i, all[i]!)
+      for (let i = next++; i < all.length; i = next++) await partial.write(i, all[i]!, digests[i]!)
     }
     await Promise.all(Array.from({ length: WRITE_WINDOW }, lane))
     const writeMs = performance.now() - t0
@@ -81,7 +91,7 @@ const receiveBench = {
     return { ms: result.writeMs }
   },
 
-  /** Verify every prepared piece with WebCrypto, as the transfer does, one arrival at a time. */
+  /** Verify every prepared piece with WebCrypto on this thread, as the IndexedDB fallback does, one arrival at a time. */
   async verifyPieces() {
     const all = pieces()
     const t0 = performance.now()
