@@ -1,6 +1,7 @@
 import type { Identity } from '../core/identity.ts'
 import { DcmxNode, DEFAULT_NODE_CONFIG, type NodeDeps } from '../core/node.ts'
 import { DcmxError } from '../core/errors.ts'
+import { holdEvents } from '../core/emitter.ts'
 import { SignalingClient } from '../core/signaling-client.ts'
 import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import type { LinkFactory } from '../core/link.ts'
@@ -68,22 +69,34 @@ function markOnce(name: string) {
 /** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
 type RtcModule = { createRtcLink: typeof createRtcLink }
 
+/** What the signaling client says before the node starts: held, then told to the node when it does. */
+const HELD_SIGNALING_EVENTS = ['state', 'peers', 'signal', 'error', 'ice'] as const
 /**
- * Build this tab's node from its identity and the browser's WebCrypto, IndexedDB, WebSocket and
- * WebRTC, without starting it: `start` loads the WebRTC code (not needed to show the app) and then
- * joins the room. Nothing can dial or answer a peer before that, since the node is not online.
+ * Signaling events held until the WebRTC code has loaded: a join's sample, a few offers and their
+ * ICE (tens); a room that relays more meanwhile loses its oldest, which the peers' retries resend.
  */
-export function createBrowserNode(
+const MAX_HELD_SIGNALING_EVENTS = 256
+
+/** The tab's signaling connection, opened before its node exists. */
+export type EarlySignaling = {
+  client: SignalingClient
+  /** Tell the node what the server said so far (once, right after the node subscribes). */
+  release(): void
+}
+
+/**
+ * Open the signaling connection and join the room now, with only the identity known: the socket,
+ * the welcome and the join's round trip then overlap the library's opening, the first render and
+ * the WebRTC code's loading instead of following them. What the server says meanwhile (the peers
+ * to link to, their offers) is held for the node; nothing can dial or answer before it starts.
+ */
+export function openSignaling(
   identity: Identity,
   options: BrowserNodeOptions = readOptions(new URL(location.href)),
-  local?: LocalTracks,
-  content?: NodeDeps['content'],
-  privacy?: RelayOnlySetting,
-) {
+): EarlySignaling {
   markOnce('dcmx:identity-ready')
-  let rtc: RtcModule | undefined
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  const signaling = new SignalingClient({
+  const client = new SignalingClient({
     url: `${scheme}://${location.host}${SIGNALING_PATH}`,
     room: options.room,
     peerId: identity.peerId,
@@ -91,6 +104,27 @@ export function createBrowserNode(
     clock: systemClock,
     random: Math.random,
   })
+  const held = holdEvents(client.events, HELD_SIGNALING_EVENTS, MAX_HELD_SIGNALING_EVENTS)
+  client.start()
+  return { client, release: () => held.release() }
+}
+
+/**
+ * Build this tab's node from its identity, its signaling connection (`openSignaling`) and the
+ * browser's WebCrypto, IndexedDB and WebRTC, without starting it: `start` loads the WebRTC code
+ * (not needed to show the app) and then starts the node. Nothing can dial or answer a peer before
+ * that, since the node is not online.
+ */
+export function createBrowserNode(
+  identity: Identity,
+  early: EarlySignaling,
+  options: BrowserNodeOptions = readOptions(new URL(location.href)),
+  local?: LocalTracks,
+  content?: NodeDeps['content'],
+  privacy?: RelayOnlySetting,
+) {
+  let rtc: RtcModule | undefined
+  const signaling = early.client
   const createLink: LinkFactory = (linkOptions) => {
     if (!rtc) throw new DcmxError('UNSUPPORTED', 'The WebRTC code is not loaded yet.')
     const link = rtc.createRtcLink({
@@ -122,8 +156,12 @@ export function createBrowserNode(
     if (node.signaling.state === 'online') markOnce('dcmx:signaling-online')
     if (node.peers.some((p) => p.state === 'connected')) markOnce('dcmx:first-peer-verified')
   })
-  // Closing the tab closes its links at once, so other nodes drop it without waiting for pings.
-  addEventListener('pagehide', () => node.stop())
+  // Closing the tab closes its links at once, so other nodes drop it without waiting for pings
+  // (and leaves the room, also when the node has not started yet).
+  addEventListener('pagehide', () => {
+    node.stop()
+    signaling.stop()
+  })
   // A page restored from the back/forward cache comes back to life as the same node.
   addEventListener('pageshow', (event) => event.persisted && rtc && node.start())
   // The network is back: try the signaling server now instead of when the backoff timer says
@@ -142,6 +180,7 @@ export function createBrowserNode(
         rtc = module
         markOnce('dcmx:rtc-loaded')
         node.start()
+        early.release()
       },
       (error: unknown) => {
         started = undefined
