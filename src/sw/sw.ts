@@ -41,9 +41,7 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', precache.activate)
 registerRoute(new PrecacheRoute(precache))
 cleanupOutdatedCaches()
-registerRoute(
-  new NavigationRoute(precache.createHandlerBoundToURL('/index.html'), { denylist: NOT_THE_APP }),
-)
+registerRoute(new NavigationRoute(precache.createHandlerBoundToURL('/index.html'), { denylist: NOT_THE_APP }))
 
 // No skipWaiting on install: an update waits until the page's banner is accepted, so a playing
 // song is never cut off and a page never runs against files of another version behind its back.
