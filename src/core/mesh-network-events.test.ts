@@ -1,25 +1,23 @@
 import { describe, expect, it } from 'vitest'
-import type { Track } from './catalog.ts'
-import { Emitter } from './emitter.ts'
 import { Mesh } from './mesh.ts'
-import type { LocalTracks, NetworkChange } from './mesh-types.ts'
+import type { NetworkChange } from './mesh-types.ts'
 import { FakeClock } from './testing/fake-clock.ts'
-import { mulberry32, simHash, simSha256, simSigner, simTrack, simVerifier } from './testing/mesh-sim.ts'
-
-class Tracks implements LocalTracks {
-  readonly events = new Emitter<{ tracks: [] }>()
-  constructor(public tracks: Track[] = []) {}
-  set(tracks: Track[]) {
-    this.tracks = tracks
-    this.events.emit('tracks')
-  }
-}
+import {
+  mulberry32,
+  SimLibrary,
+  simHash,
+  simSha256,
+  simSigner,
+  simTrack,
+  simVerifier,
+} from './testing/mesh-sim.ts'
 
 describe('Mesh network events', () => {
   it('tell the first change after a quiet spell in the next task, and coalesce what follows for 50 ms', async () => {
     const clock = new FakeClock()
     const [a, b, c] = ['a', 'b', 'c'].map((label) => simTrack(simHash(label)))
-    const local = new Tracks([a!])
+    const local = new SimLibrary()
+    local.set([a!])
     const mesh = new Mesh({
       signer: simSigner(),
       sha256: simSha256,
