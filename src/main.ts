@@ -1,6 +1,5 @@
 import { mount } from 'svelte'
 import type { ContentReader } from './core/content-reader.ts'
-import type { DcmxNode } from './core/node.ts'
 import { deferredPartials } from './core/deferred-store.ts'
 import { loadTabIdentity } from './platform/identity-store.ts'
 import { emptyReader, firstOf, localReader } from './platform/local-reader.ts'
@@ -48,29 +47,6 @@ function afterFirstRender(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0))
 }
 
-/**
- * The content store's probe (the content worker: its script, the hashing WASM, OPFS) waits until
- * the node's first link is up, or this long after the first render when none comes: on a first
- * visit it would otherwise compete with the WebRTC code and the link's setup for the CPU, and
- * neither imports nor downloads need it before then (an import made meanwhile waits for it).
- */
-const STORE_PROBE_LATEST_MS = 1000
-
-/** Resolves once `node` has a verified link, or after `ms`, whichever comes first. */
-function firstLinkOr(node: { peers: { state: string }[]; events: DcmxNode['events'] }, ms: number) {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      off()
-      clearTimeout(timer)
-      resolve()
-    }
-    const off = node.events.on('change', () => {
-      if (node.peers.some((p) => p.state === 'connected')) done()
-    })
-    const timer = setTimeout(done, ms)
-  })
-}
-
 /** The reader the service worker's questions go to, known once the library and the node are made. */
 function lateReader(): { reader: ContentReader; bind(reader: ContentReader): void } {
   let bind!: (reader: ContentReader) => void
@@ -95,12 +71,11 @@ try {
   // Registered first: on a first visit the worker takes control once it has precached the shell,
   // and until then a remote track cannot play.
   const content = serveContent(served.reader)
-  // When the content store is chosen: after the first render and the first link (see STORE_PROBE_LATEST_MS).
-  let chooseStore!: () => void
-  const storeChosenAfter = new Promise<void>((resolve) => (chooseStore = resolve))
+  let rendered!: () => void
+  const firstRender = new Promise<void>((resolve) => (rendered = resolve))
   // The library's catalog and the node's key pair are what the first render shows; the content
-  // store is chosen after it and the first link (the OPFS probe runs in the content worker), and
-  // the node starts after the render too (its WebRTC code is a chunk of its own). The library opens before the node is made: the
+  // store is chosen after it (the OPFS probe runs in the content worker), and the node starts after
+  // it too (its WebRTC code is a chunk of its own). The library opens before the node is made: the
   // node announces its tracks and stores what it downloads there. The signaling connection needs
   // only the key pair: it joins the room while the rest loads.
   const identityLoaded = loadTabIdentity()
@@ -108,7 +83,7 @@ try {
   const [identity, early, { opened, libraryError }] = await Promise.all([
     identityLoaded,
     joined,
-    openLibrary(storeChosenAfter),
+    openLibrary(firstRender),
   ])
   const privacy = new RelayOnlySetting(new URL(location.href), localStorage)
   const { node, start } = createBrowserNode(
@@ -156,8 +131,8 @@ try {
   }
   mount(App, { target, props: { app, room: options.room, updates: content.updates } })
   void afterFirstRender().then(() => {
+    rendered()
     start().catch((error: unknown) => console.error(error))
-    void firstLinkOr(node, STORE_PROBE_LATEST_MS).then(chooseStore)
   })
 
   void player.restore().then(() => {
