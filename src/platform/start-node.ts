@@ -1,8 +1,7 @@
 import type { Identity } from '../core/identity.ts'
 import { DcmxNode, DEFAULT_NODE_CONFIG, type NodeDeps } from '../core/node.ts'
 import { DcmxError } from '../core/errors.ts'
-import { holdEvents } from '../core/emitter.ts'
-import { SignalingClient } from '../core/signaling-client.ts'
+import { holdSignaling, SignalingClient } from '../core/signaling-client.ts'
 import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import type { LinkFactory } from '../core/link.ts'
 import type { LocalTracks } from '../core/mesh-types.ts'
@@ -69,14 +68,6 @@ function markOnce(name: string) {
 /** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
 type RtcModule = { createRtcLink: typeof createRtcLink }
 
-/** What the signaling client says before the node starts: held, then told to the node when it does. */
-const HELD_SIGNALING_EVENTS = ['state', 'peers', 'signal', 'error', 'ice'] as const
-/**
- * Signaling events held until the WebRTC code has loaded: a join's sample, a few offers and their
- * ICE (tens); a room that relays more meanwhile loses its oldest, which the peers' retries resend.
- */
-const MAX_HELD_SIGNALING_EVENTS = 256
-
 /** The tab's signaling connection, opened before its node exists. */
 export type EarlySignaling = {
   client: SignalingClient
@@ -104,7 +95,7 @@ export function openSignaling(
     clock: systemClock,
     random: Math.random,
   })
-  const held = holdEvents(client.events, HELD_SIGNALING_EVENTS, MAX_HELD_SIGNALING_EVENTS)
+  const held = holdSignaling(client.events)
   client.start()
   return { client, release: () => held.release() }
 }
