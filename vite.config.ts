@@ -53,8 +53,8 @@ export default defineConfig({
   build: { target: 'es2022', sourcemap: true },
   // The content worker is one script, music-metadata's per-format parsers inlined: it loads after
   // the first render anyway (src/platform/open-store.ts), and a first visit's service worker
-  // precaches one entry at a time, so fifteen parser chunks would hold up the moment it takes
-  // control (and a remote track can play) by as many round trips.
+  // precaches a few entries at a time (src/sw/precache.ts), so fifteen parser chunks would hold up
+  // the moment it takes control (and a remote track can play) by several round trips.
   worker: { format: 'es', rollupOptions: { output: { inlineDynamicImports: true } } },
   server: {
     // `npm run dev` serves the UI; run `npm run serve` beside it for signaling.

@@ -7,7 +7,7 @@ import { partialStoreFor } from './platform/open-partials.ts'
 import { IdbPlaylistStore, IdbQueueStore } from './platform/player-db.ts'
 import { startBrowserLibrary } from './platform/start-library.ts'
 import { RelayOnlySetting } from './platform/privacy.ts'
-import { createBrowserNode, readOptions } from './platform/start-node.ts'
+import { createBrowserNode, openSignaling, readOptions, type EarlySignaling } from './platform/start-node.ts'
 import { serveContent } from './platform/sw-bridge.ts'
 import App from './ui/App.svelte'
 import type { AppState } from './ui/app-context.ts'
@@ -61,6 +61,8 @@ function lateReader(): { reader: ContentReader; bind(reader: ContentReader): voi
 }
 
 const served = lateReader()
+/** The signaling connection, opened before the node is made: a failed start leaves the room. */
+let joined: Promise<EarlySignaling> | undefined
 try {
   const url = new URL(location.href)
   const options = readOptions(url)
@@ -74,14 +76,19 @@ try {
   // The library's catalog and the node's key pair are what the first render shows; the content
   // store is chosen after it (the OPFS probe runs in the content worker), and the node starts after
   // it too (its WebRTC code is a chunk of its own). The library opens before the node is made: the
-  // node announces its tracks and stores what it downloads there.
-  const [identity, { opened, libraryError }] = await Promise.all([
-    loadTabIdentity(),
+  // node announces its tracks and stores what it downloads there. The signaling connection needs
+  // only the key pair: it joins the room while the rest loads.
+  const identityLoaded = loadTabIdentity()
+  joined = identityLoaded.then((identity) => openSignaling(identity, options))
+  const [identity, early, { opened, libraryError }] = await Promise.all([
+    identityLoaded,
+    joined,
     openLibrary(firstRender),
   ])
   const privacy = new RelayOnlySetting(new URL(location.href), localStorage)
   const { node, start } = createBrowserNode(
     identity,
+    early,
     options,
     opened?.library,
     opened && {
@@ -140,6 +147,7 @@ try {
 } catch (error) {
   console.error(error)
   served.bind(emptyReader)
+  void joined?.then((early) => early.client.stop()).catch(() => {})
   // Plain http from another address: the browser withholds WebCrypto and service workers.
   if (!isSecureContext) mount(InsecureContext, { target, props: { url: new URL(location.href) } })
   else

@@ -43,6 +43,8 @@ const REFRESHES_PER_ROUND = 16
  * only ever shortens the period, so a record is always refreshed within its ttl.
  */
 const REFRESH_JITTER = 0.25
+/** The network view is told of changes at most this often: a gossip burst is one update, not hundreds. */
+const NETWORK_UPDATE_MS = 50
 
 export type MeshEvents = {
   /** The network track list changed (coalesced): which tracks, so a view can update only those. */
@@ -82,6 +84,7 @@ export class Mesh {
   #localDesc = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
   #stoppers: (() => void)[] = []
   #networkTimer: TimerHandle | undefined
+  #networkEmittedAt = -Infinity
   #network: NetworkTrack[] | undefined
   /** Every network track by hash, kept current one changed hash at a time (see `#sync`). */
   #entries = new Map<string, NetworkTrack>()
@@ -305,13 +308,18 @@ export class Mesh {
     if (!any) return
     this.#network = undefined
     if (this.#networkTimer !== undefined) return
+    // At most one update per NETWORK_UPDATE_MS, the first after a quiet spell in the next task:
+    // a first link's tracks are listed as soon as they are described, not a coalescing wait later.
+    const now = this.deps.clock.now()
+    const wait = Math.max(0, this.#networkEmittedAt + NETWORK_UPDATE_MS - now)
     this.#networkTimer = this.deps.clock.setTimeout(() => {
       this.#networkTimer = undefined
+      this.#networkEmittedAt = this.deps.clock.now()
       const change: NetworkChange = this.#changedAll ? 'all' : { hashes: [...this.#changed] }
       this.#changedAll = false
       this.#changed.clear()
       this.events.emit('network', change)
-    }, 50)
+    }, wait)
   }
 }
 

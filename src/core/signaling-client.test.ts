@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SignalingClient, type SocketLike } from './signaling-client.ts'
+import { holdSignaling, SignalingClient, type SocketLike } from './signaling-client.ts'
 import type { ServerMessage } from './signaling-protocol.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 
@@ -86,5 +86,33 @@ describe('SignalingClient and a draining server', () => {
     expect(delays[1]).toBeLessThanOrEqual(1_010)
     expect(delays[2]).toBeGreaterThan(1_990)
     expect(delays[2]).toBeLessThanOrEqual(2_000)
+  })
+})
+
+describe('holdSignaling', () => {
+  it('tells a node that starts late everything the server said, offers before the peers to dial', () => {
+    const { sockets, client } = setup(() => 0.5)
+    const held = holdSignaling(client.events)
+    client.start()
+    const other = { session: 'session-other', peerId: 'cd'.repeat(16) }
+    sockets[0]!.deliver({ type: 'welcome', session: 'session-mine', iceServers: [] })
+    sockets[0]!.deliver({ type: 'joined', room: 'r', peers: [other] })
+    // The other peer learnt of us meanwhile and is already dialling.
+    sockets[0]!.deliver({ type: 'signal', from: other, data: { type: 'offer', sdp: 'v=0' } })
+
+    // The node subscribes once its WebRTC code is in; until then it heard nothing.
+    const heard: string[] = []
+    client.events.on('state', (state) => heard.push(`state ${state.state}`))
+    client.events.on('signal', (from, data) => heard.push(`signal ${data.type} from ${from.session}`))
+    client.events.on('peers', (peers) => heard.push(`peers ${peers.map((p) => p.session).join()}`))
+    expect(heard).toEqual([])
+    held.release()
+    // The offer first: its inbound link exists by the time the join's sample is dialled.
+    expect(heard).toEqual([
+      'state connecting',
+      'state online',
+      'signal offer from session-other',
+      'peers session-other',
+    ])
   })
 })

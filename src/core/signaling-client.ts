@@ -1,6 +1,6 @@
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffConfig } from './backoff.ts'
 import type { Clock, Random, TimerHandle } from './clock.ts'
-import { Emitter } from './emitter.ts'
+import { Emitter, holdEvents } from './emitter.ts'
 import { assertNever } from './result.ts'
 import {
   decodeServerMessage,
@@ -246,5 +246,29 @@ export class SignalingClient {
   #setState(state: SignalingState) {
     this.#state = state
     this.events.emit('state', state)
+  }
+}
+
+/**
+ * Signaling events held until the node starts (its WebRTC code loads meanwhile): a join's sample,
+ * a few offers and their ICE (tens); a room that relays more meanwhile loses its oldest, which the
+ * peers' retries resend.
+ */
+const MAX_HELD_SIGNALING_EVENTS = 256
+
+/**
+ * Hold what a signaling client says before its node starts, and tell it on `release` (right after
+ * the node subscribes), the peers to dial last: an offer that came in meanwhile is a peer already
+ * dialling us, so its link exists when the join's sample is dialled and we never dial it back (two
+ * offers crossing would break both links).
+ */
+export function holdSignaling(events: Emitter<SignalingEvents>): { release(): void } {
+  const first = holdEvents(events, ['state', 'signal', 'error', 'ice'], MAX_HELD_SIGNALING_EVENTS)
+  const last = holdEvents(events, ['peers'], MAX_HELD_SIGNALING_EVENTS)
+  return {
+    release() {
+      first.release()
+      last.release()
+    },
   }
 }

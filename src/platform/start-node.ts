@@ -1,7 +1,7 @@
 import type { Identity } from '../core/identity.ts'
 import { DcmxNode, DEFAULT_NODE_CONFIG, type NodeDeps } from '../core/node.ts'
 import { DcmxError } from '../core/errors.ts'
-import { SignalingClient } from '../core/signaling-client.ts'
+import { holdSignaling, SignalingClient } from '../core/signaling-client.ts'
 import { isRoom, SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import type { LinkFactory } from '../core/link.ts'
 import type { LocalTracks } from '../core/mesh-types.ts'
@@ -68,22 +68,26 @@ function markOnce(name: string) {
 /** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
 type RtcModule = { createRtcLink: typeof createRtcLink }
 
+/** The tab's signaling connection, opened before its node exists. */
+export type EarlySignaling = {
+  client: SignalingClient
+  /** Tell the node what the server said so far (once, right after the node subscribes). */
+  release(): void
+}
+
 /**
- * Build this tab's node from its identity and the browser's WebCrypto, IndexedDB, WebSocket and
- * WebRTC, without starting it: `start` loads the WebRTC code (not needed to show the app) and then
- * joins the room. Nothing can dial or answer a peer before that, since the node is not online.
+ * Open the signaling connection and join the room now, with only the identity known: the socket,
+ * the welcome and the join's round trip then overlap the library's opening, the first render and
+ * the WebRTC code's loading instead of following them. What the server says meanwhile (the peers
+ * to link to, their offers) is held for the node; nothing can dial or answer before it starts.
  */
-export function createBrowserNode(
+export function openSignaling(
   identity: Identity,
   options: BrowserNodeOptions = readOptions(new URL(location.href)),
-  local?: LocalTracks,
-  content?: NodeDeps['content'],
-  privacy?: RelayOnlySetting,
-) {
+): EarlySignaling {
   markOnce('dcmx:identity-ready')
-  let rtc: RtcModule | undefined
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  const signaling = new SignalingClient({
+  const client = new SignalingClient({
     url: `${scheme}://${location.host}${SIGNALING_PATH}`,
     room: options.room,
     peerId: identity.peerId,
@@ -91,6 +95,27 @@ export function createBrowserNode(
     clock: systemClock,
     random: Math.random,
   })
+  const held = holdSignaling(client.events)
+  client.start()
+  return { client, release: () => held.release() }
+}
+
+/**
+ * Build this tab's node from its identity, its signaling connection (`openSignaling`) and the
+ * browser's WebCrypto, IndexedDB and WebRTC, without starting it: `start` loads the WebRTC code
+ * (not needed to show the app) and then starts the node. Nothing can dial or answer a peer before
+ * that, since the node is not online.
+ */
+export function createBrowserNode(
+  identity: Identity,
+  early: EarlySignaling,
+  options: BrowserNodeOptions = readOptions(new URL(location.href)),
+  local?: LocalTracks,
+  content?: NodeDeps['content'],
+  privacy?: RelayOnlySetting,
+) {
+  let rtc: RtcModule | undefined
+  const signaling = early.client
   const createLink: LinkFactory = (linkOptions) => {
     if (!rtc) throw new DcmxError('UNSUPPORTED', 'The WebRTC code is not loaded yet.')
     const link = rtc.createRtcLink({
@@ -122,8 +147,12 @@ export function createBrowserNode(
     if (node.signaling.state === 'online') markOnce('dcmx:signaling-online')
     if (node.peers.some((p) => p.state === 'connected')) markOnce('dcmx:first-peer-verified')
   })
-  // Closing the tab closes its links at once, so other nodes drop it without waiting for pings.
-  addEventListener('pagehide', () => node.stop())
+  // Closing the tab closes its links at once, so other nodes drop it without waiting for pings
+  // (and leaves the room, also when the node has not started yet).
+  addEventListener('pagehide', () => {
+    node.stop()
+    signaling.stop()
+  })
   // A page restored from the back/forward cache comes back to life as the same node.
   addEventListener('pageshow', (event) => event.persisted && rtc && node.start())
   // The network is back: try the signaling server now instead of when the backoff timer says
@@ -142,6 +171,7 @@ export function createBrowserNode(
         rtc = module
         markOnce('dcmx:rtc-loaded')
         node.start()
+        early.release()
       },
       (error: unknown) => {
         started = undefined

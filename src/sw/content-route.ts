@@ -149,7 +149,14 @@ export async function contentResponse(
   return new Response(body, { status: 206, headers: partial })
 }
 
-/** A long range, read a piece at a time as the consumer pulls (at most two pieces in memory). */
+/**
+ * Pieces a long range's stream holds for its consumer: the piece being delivered and the next, so
+ * the next piece's read (a round trip to the page, and for a remote track its fetch) overlaps the
+ * delivery of the current one instead of starting only once the media element has taken it.
+ */
+const PIECES_AHEAD = 2
+
+/** A long range, read a piece at a time ahead of the consumer (at most three pieces in memory). */
 function rangeStream(
   source: ContentSource,
   hash: string,
@@ -161,23 +168,26 @@ function rangeStream(
   const cancelled = new AbortController()
   const signal = AbortSignal.any([requestSignal, cancelled.signal])
   let offset = from
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(new Uint8Array(first))
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controller.enqueue(new Uint8Array(first))
+      },
+      async pull(controller) {
+        // A piece at a time: a remote track's bytes reach the media element as each piece is verified.
+        const next = pieceEnd(offset, end)
+        const chunk = await readExact(source, hash, offset, next, signal)
+        if (!chunk.ok) return controller.error(new Error(`${chunk.error.code}: ${chunk.error.message}`))
+        controller.enqueue(new Uint8Array(chunk.value))
+        offset = next
+        if (offset >= end) controller.close()
+      },
+      cancel() {
+        cancelled.abort()
+      },
     },
-    async pull(controller) {
-      // A piece at a time: a remote track's bytes reach the media element as each piece is verified.
-      const next = pieceEnd(offset, end)
-      const chunk = await readExact(source, hash, offset, next, signal)
-      if (!chunk.ok) return controller.error(new Error(`${chunk.error.code}: ${chunk.error.message}`))
-      controller.enqueue(new Uint8Array(chunk.value))
-      offset = next
-      if (offset >= end) controller.close()
-    },
-    cancel() {
-      cancelled.abort()
-    },
-  })
+    new CountQueuingStrategy({ highWaterMark: PIECES_AHEAD }),
+  )
 }
 
 /** A read that delivered exactly the bytes asked for, or a failure. */

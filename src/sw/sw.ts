@@ -1,12 +1,13 @@
-import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching'
+import { cleanupOutdatedCaches, PrecacheController, PrecacheRoute } from 'workbox-precaching'
 import { NavigationRoute, registerRoute } from 'workbox-routing'
 import { contentHashOf, contentResponse, documentRefusal, failure } from './content-route.ts'
 import { pageSource } from './page-source.ts'
+import { installPrecache, type ManifestEntry } from './precache.ts'
 import { isWorkerControl } from './protocol.ts'
 
 /**
  * DCMX's service worker:
- * - precaches the app shell (the build injects its revisioned file list as `self.__WB_MANIFEST`),
+ * - precaches the app shell (the build injects its revisioned file list),
  *   so the app opens with no network, and answers every navigation with the cached index.html;
  * - serves `/content/<hash>` with HTTP Range support, asking the page for the bytes (the page holds
  *   the store and the peer links), so `<audio src>` streams and seeks, online or not; every such
@@ -14,9 +15,7 @@ import { isWorkerControl } from './protocol.ts'
  * An update installs beside the running worker and waits until the user accepts it.
  */
 
-declare const self: ServiceWorkerGlobalScope & {
-  __WB_MANIFEST: (string | { url: string; revision: string | null })[]
-}
+declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: ManifestEntry[] }
 
 /** Paths the server answers itself (or that are not pages): a navigation there is not the app. */
 const NOT_THE_APP = [/^\/content\//, /^\/signal/, /^\/healthz$/, /^\/metrics$/]
@@ -29,10 +28,20 @@ for (const method of ['GET', 'HEAD'] as const) {
     method,
   )
 }
-precacheAndRoute(self.__WB_MANIFEST)
-// Entries of older Workbox precache formats; our own old revisions are pruned on activation.
+// Workbox's precache, filled a few entries at a time rather than one (src/sw/precache.ts): the
+// worker activates, and a first visit's page can stream, once the whole shell is in.
+// The build replaces the one mention of the list below with the list itself.
+const shell = self.__WB_MANIFEST
+const precache = new PrecacheController()
+precache.addToCacheList(shell)
+self.addEventListener('install', (event) => {
+  event.waitUntil(installPrecache(precache, shell, event, self.location.href))
+})
+// Our own old revisions are pruned on activation; entries of older Workbox formats by cleanupOutdatedCaches.
+self.addEventListener('activate', precache.activate)
+registerRoute(new PrecacheRoute(precache))
 cleanupOutdatedCaches()
-registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: NOT_THE_APP }))
+registerRoute(new NavigationRoute(precache.createHandlerBoundToURL('/index.html'), { denylist: NOT_THE_APP }))
 
 // No skipWaiting on install: an update waits until the page's banner is accepted, so a playing
 // song is never cut off and a page never runs against files of another version behind its back.

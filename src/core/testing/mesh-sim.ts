@@ -131,7 +131,8 @@ export function simTrack(hash: string, title = `Track ${hash.slice(0, 6)}`): Tra
   }
 }
 
-class SimLibrary implements LocalTracks {
+/** A node's own tracks, set by the test. */
+export class SimLibrary implements LocalTracks {
   readonly events = new Emitter<{ tracks: [] }>()
   tracks: Track[] = []
   set(tracks: Track[]) {
