@@ -205,9 +205,13 @@ function hasAll(text: string, words: readonly string[], from: number): boolean {
   return true
 }
 
+/** Reused between searches: a result is copied out of it at its own length. */
+let scratch = new Int32Array(0)
+
 /**
- * The positions (of `within`, or of every row) whose text has each word of `words[from…]`: one
- * loop over the texts, no closure per row, the result a typed array.
+ * The positions (of `within`, or of every row) whose text has each word of `words[from…]`: a loop
+ * over the texts with no closure per row, one loop per case so each stays simple for the JIT, the
+ * result a typed array of its own length.
  */
 function scan(
   texts: readonly string[],
@@ -216,20 +220,46 @@ function scan(
   from: number,
 ): Int32Array {
   const n = within ? within.length : texts.length
-  const out = new Int32Array(n)
+  if (scratch.length < n) scratch = new Int32Array(Math.max(n, scratch.length * 2))
+  const one = words.length - from === 1 ? words[from]! : undefined
+  const m =
+    one === undefined
+      ? scanAll(texts, within, n, words, from, scratch)
+      : within
+        ? scanWithin(texts, within, one, scratch)
+        : scanEvery(texts, one, scratch)
+  return scratch.slice(0, m)
+}
+
+function scanEvery(texts: readonly string[], word: string, out: Int32Array): number {
   let m = 0
-  if (words.length - from === 1) {
-    const word = words[from]!
-    if (within) {
-      for (let i = 0; i < n; i++) if (texts[within[i]!]!.includes(word)) out[m++] = within[i]!
-    } else for (let i = 0; i < n; i++) if (texts[i]!.includes(word)) out[m++] = i
-  } else {
-    for (let i = 0; i < n; i++) {
-      const at = within ? within[i]! : i
-      if (hasAll(texts[at]!, words, from)) out[m++] = at
-    }
+  for (let i = 0; i < texts.length; i++) if (texts[i]!.includes(word)) out[m++] = i
+  return m
+}
+
+function scanWithin(texts: readonly string[], within: Int32Array, word: string, out: Int32Array): number {
+  let m = 0
+  for (let i = 0; i < within.length; i++) {
+    const at = within[i]!
+    if (texts[at]!.includes(word)) out[m++] = at
   }
-  return out.slice(0, m)
+  return m
+}
+
+function scanAll(
+  texts: readonly string[],
+  within: Int32Array | undefined,
+  n: number,
+  words: readonly string[],
+  from: number,
+  out: Int32Array,
+): number {
+  let m = 0
+  for (let i = 0; i < n; i++) {
+    const at = within ? within[i]! : i
+    if (hasAll(texts[at]!, words, from)) out[m++] = at
+  }
+  return m
 }
 
 /**
