@@ -91,7 +91,8 @@ export class TrackIndex<T extends Searchable & { contentHash: string }> {
       return
     }
     const tracks = this.#tracks.slice()
-    const texts = this.#texts.slice()
+    // The texts are never handed out: spliced in place. The tracks are (`all`), so they are copied.
+    const texts = this.#texts
     let positions = current?.positions
     for (const at of gone) {
       tracks.splice(at, 1)
