@@ -6,8 +6,12 @@ import {
   type VirtualItem,
 } from '@tanstack/virtual-core'
 
-/** Rows rendered beyond each edge of the viewport: a fast flick or a Tab press finds them ready. */
-export const OVERSCAN = 8
+/**
+ * Rows rendered beyond each edge of the viewport: a Tab press or a short scroll finds them ready.
+ * Each is built again when a search changes what is listed, so few: 8 each side doubled the rows a
+ * keystroke renders on a 720 px screen.
+ */
+export const OVERSCAN = 4
 
 /** The nearest ancestor that scrolls (the app's `main`), else the document's scrolling element. */
 export function scrollParent(node: Element): Element {

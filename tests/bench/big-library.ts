@@ -314,7 +314,7 @@ seeding them took ${Math.round(seedS)} s). Times in ms, p50 / p95; a frame is 16
 
 JS heap after a full GC: ${emptyHeap.toFixed(1)} MiB with nothing seeded, ${libraryHeap.toFixed(1)} MiB with the 10,000-track
 library, ${fullHeap.toFixed(1)} MiB with the 100,000-track network too. Body rows in the DOM at the end, both tables together: ${domRows}
-(only the visible ones and an overscan of 8 each side).
+(only the visible ones and an overscan of 4 each side).
 
 The keystroke figures are per key of the queries ${[...QUERIES.library, ...QUERIES.network].map((q) => `“${q}”`).join(', ')}, typed one
 character at a time: a query extending the previous one checks only its new part against the previous result (one typed
