@@ -8,8 +8,8 @@ import {
 
 /**
  * Rows rendered beyond each edge of the viewport: a Tab press or a short scroll finds them ready.
- * Each is built again when a search changes what is listed, so few: 8 each side doubled the rows a
- * keystroke renders on a 720 px screen.
+ * Each is built again when a search changes what is listed, so few: with 8 each side, a keystroke
+ * built about 26 rows for the 10 a 720 px screen shows.
  */
 export const OVERSCAN = 4
 
