@@ -182,6 +182,11 @@ export class Directory {
     return this.#holders.keys()
   }
 
+  /** How many tracks some peer announces right now (O(1): the stats read it every second). */
+  get trackCount(): number {
+    return this.#holders.size
+  }
+
   origins(): IterableIterator<Origin> {
     return this.#origins.values()
   }

@@ -237,7 +237,7 @@ export class Mesh {
       rejected,
       gossipRounds: this.gossip.rounds,
       knownPeers: Math.max(0, this.directory.size - 1),
-      knownTracks: [...this.directory.trackHashes()].length,
+      knownTracks: this.directory.trackCount,
     }
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Track } from '../core/catalog.ts'
 import type { NetworkTrack } from '../core/mesh-types.ts'
 import { mulberry32 } from '../core/testing/random.ts'
@@ -74,6 +74,78 @@ describe('TrackIndex', () => {
     expect(index.filter('blue')).toEqual(visibleNetwork(index.all, 'blue'))
   })
 
+  it('stays exact while a query is typed, shortened and retyped letter by letter between changes', () => {
+    const random = mulberry32(5)
+    let list = Array.from({ length: 800 }, (_, n) => networkTrack(random, n))
+    const index = new TrackIndex<NetworkTrack>(compareNetworkTracks)
+    index.reset(list)
+    const phrases = ['blue night 1', 'track 10 red', 'café bluer', 'zed energy 52']
+    let query = ''
+    let next = 800
+    for (let step = 0; step < 300; step++) {
+      const roll = random()
+      const phrase = phrases[Math.floor(random() * phrases.length)]!
+      // Mostly one letter more or less, sometimes a jump to another phrase's prefix.
+      if (roll < 0.45 && query.length < 14) query = query + (phrase[query.length] ?? 'x')
+      else if (roll < 0.85) query = query.slice(0, -1)
+      else query = phrase.slice(0, 1 + Math.floor(random() * phrase.length))
+      expect(index.filter(query)).toEqual(visibleNetwork(list, query))
+      if (step % 7 === 0) {
+        const victim = list[Math.floor(random() * list.length)]!
+        const changed = [networkTrack(random, next++), { ...victim, title: `${victim.title} blue` }]
+        const removed = [list[Math.floor(random() * list.length)]!.contentHash]
+        const byHash = new Map(list.map((t) => [t.contentHash, t]))
+        for (const hash of removed) byHash.delete(hash)
+        for (const t of changed) byHash.set(t.contentHash, t)
+        list = [...byHash.values()]
+        index.update(changed, removed)
+        expect(index.filter(query)).toEqual(visibleNetwork(list, query))
+      }
+    }
+  })
+
+  it('answers a query typed back from the earlier result, and a change from the changed rows alone', () => {
+    const random = mulberry32(13)
+    const list = Array.from({ length: 5000 }, (_, n) => networkTrack(random, n))
+    const index = new TrackIndex<NetworkTrack>(compareNetworkTracks)
+    index.reset(list)
+    const bl = visibleNetwork(list, 'bl').length
+    const moved = { ...list[77]!, title: 'blue moved', holders: 2, described: true }
+    const includes = vi.spyOn(String.prototype, 'includes')
+    const calls: number[] = []
+    const got: NetworkTrack[][] = []
+    try {
+      for (const q of ['b', 'bl', 'blu', 'blue', 'blue n']) index.filter(q)
+      includes.mockClear()
+      // Backspace to "blu", then "bl": each an earlier result, no row searched again.
+      got.push(index.filter('blu'), index.filter('bl'))
+      calls.push(includes.mock.calls.length)
+      includes.mockClear()
+      // Extending again ("blu" after "bl") checks only the rows "bl" found.
+      got.push(index.filter('blu'))
+      calls.push(includes.mock.calls.length)
+      includes.mockClear()
+      // A change while searching: the changed track's text is checked, no other row's.
+      index.update([moved], [list[78]!.contentHash])
+      calls.push(includes.mock.calls.length)
+      got.push(index.filter('blu'))
+    } finally {
+      includes.mockRestore()
+    }
+    expect(calls[0]).toBe(0)
+    expect(calls[1]).toBeLessThanOrEqual(bl)
+    expect(calls[2]).toBeLessThanOrEqual(1)
+    const after = list
+      .filter((t) => t.contentHash !== list[78]!.contentHash)
+      .map((t) => (t === list[77] ? moved : t))
+    expect(got).toEqual([
+      visibleNetwork(list, 'blu'),
+      visibleNetwork(list, 'bl'),
+      visibleNetwork(list, 'blu'),
+      visibleNetwork(after, 'blu'),
+    ])
+  })
+
   it('narrows the previous result when the query extends it, and never changes an array it handed out', () => {
     const random = mulberry32(11)
     const list = Array.from({ length: 2000 }, (_, n) => networkTrack(random, n))
@@ -85,7 +157,7 @@ describe('TrackIndex', () => {
     const bluer = index.filter('bluer')
     expect(bluer).toEqual(visibleNetwork(list, 'bluer'))
     expect(index.filter('bluer n')).toEqual(visibleNetwork(list, 'bluer n'))
-    // Shorter again: a full scan, not a filter of the narrower result.
+    // Shorter again: not a filter of the narrower result.
     expect(index.filter('blu')).toEqual(visibleNetwork(list, 'blu'))
     index.update([{ ...blue[0]!, title: 'blue renamed' }], [blue[1]!.contentHash])
     expect(blue).toEqual(copy)

@@ -6,8 +6,12 @@ import {
   type VirtualItem,
 } from '@tanstack/virtual-core'
 
-/** Rows rendered beyond each edge of the viewport: a fast flick or a Tab press finds them ready. */
-export const OVERSCAN = 8
+/**
+ * Rows rendered beyond each edge of the viewport: a Tab press or a short scroll finds them ready.
+ * Each is built again when a search changes what is listed, so few: with 8 each side, a keystroke
+ * built about 26 rows for the 10 a 720 px screen shows.
+ */
+export const OVERSCAN = 4
 
 /** The nearest ancestor that scrolls (the app's `main`), else the document's scrolling element. */
 export function scrollParent(node: Element): Element {
@@ -34,6 +38,8 @@ export class VirtualRows {
   #count = 0
   #rem: number
   #estimate = 56
+  /** Whether a row measured other than the estimate (the phone layout): sizes then depend on the row. */
+  #uneven = false
   #virtualizer: Virtualizer<Element, HTMLElement> | undefined
 
   /** `rem`: a row's height in rem before it is measured (the desktop layout's fixed height). */
@@ -47,7 +53,9 @@ export class VirtualRows {
     const v = this.#virtualizer
     if (!v) return
     v.setOptions({ ...v.options, count })
-    v.measure()
+    // Sizes are kept by index: once rows differ in height, another list's rows need measuring
+    // again. Rows of one height (a desktop) keep theirs, and a new count costs no re-measuring.
+    if (this.#uneven) v.measure()
     this.#publish()
   }
 
@@ -67,9 +75,17 @@ export class VirtualRows {
       observeElementRect,
       observeElementOffset,
       overscan: OVERSCAN,
-      // A hidden panel's rows measure 0 px: taken at their word, every row of the list would fit
-      // on screen and be rendered. Such a row keeps its estimate until it is seen.
-      measureElement: (row) => row.getBoundingClientRect().height || this.#estimate,
+      // Sizes come from the ResizeObserver's entry, read after layout: a row attached to the DOM
+      // is first called without one, and keeps the size it has until then rather than forcing a
+      // layout per row. A hidden panel's rows measure 0 px: taken at their word, every row of the
+      // list would fit on screen and be rendered. Such a row keeps its estimate until it is seen.
+      measureElement: (row, entry, v) => {
+        const size = entry
+          ? (entry.borderBoxSize[0]?.blockSize ?? entry.target.getBoundingClientRect().height)
+          : (v.measurementsCache[Number(row.dataset['index'])]?.size ?? this.#estimate)
+        if (size > 0 && Math.abs(size - this.#estimate) >= 0.5) this.#uneven = true
+        return size || this.#estimate
+      },
       scrollMargin: margin(),
       onChange: () => this.#publish(),
     })

@@ -112,6 +112,17 @@ test('10,000 library tracks and 100,000 network tracks: bounded rows, right resu
   expect(await netRows.count()).toBeLessThanOrEqual(MAX_DOM_ROWS)
   await scrollMain(page, 'top')
 
+  // Rows take their heights from their resize observers' entries, read after layout: a keystroke
+  // that renders new rows forces no layout per row (a row's getBoundingClientRect would).
+  await page.evaluate(() => {
+    const own = Element.prototype.getBoundingClientRect
+    const counted = window as unknown as { __rowRects: number }
+    counted.__rowRects = 0
+    Element.prototype.getBoundingClientRect = function (this: Element) {
+      if (this.localName === 'tr') counted.__rowRects++
+      return own.call(this)
+    }
+  })
   const netSearch = page.getByRole('searchbox', { name: 'Search network' })
   for (const query of ['b', 'band 4', 'band 42', 'band 42 record 1']) {
     await netSearch.fill(query)
@@ -120,6 +131,12 @@ test('10,000 library tracks and 100,000 network tracks: bounded rows, right resu
     expect(await firstTitles(network, Math.min(3, want.length))).toEqual(want.slice(0, 3).map((t) => t.title))
     expect(await netRows.count()).toBeLessThanOrEqual(MAX_DOM_ROWS)
   }
+  expect(await page.evaluate(() => (window as unknown as { __rowRects: number }).__rowRects)).toBe(0)
+  // Typed back: an earlier result again, the same rows as a search from scratch.
+  await netSearch.fill('band 4')
+  const back = visibleNetwork(all, 'band 4')
+  await expect(network).toHaveAttribute('aria-rowcount', String(back.length + 1))
+  expect(await firstTitles(network, 3)).toEqual(back.slice(0, 3).map((t) => t.title))
 
   // One gossip change while searching: an origin announces one more track, which matches.
   await netSearch.fill('tune 95000')
