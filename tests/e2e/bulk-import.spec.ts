@@ -76,7 +76,8 @@ test('a batch of 300 small WAVs with a broken file among them: every good one li
   expect(rendered).toBeLessThanOrEqual(40)
   await expect(queue(a.page).getByRole('listitem').first()).toHaveAttribute('aria-setsize', String(FILES + 1))
   // The broken file has its own sentence, in reach without scrolling (and told as it failed)…
-  const failures = a.page.getByRole('list', { name: 'Not imported' }).getByRole('listitem')
+  const failed = a.page.locator('[aria-live="polite"]').getByRole('list', { name: 'Not imported' })
+  const failures = failed.getByRole('listitem')
   await expect(failures).toHaveCount(1)
   await expect(failures).toContainText('broken.wav')
   await expect(failures).toContainText(/not an audio file|damaged|empty/)
