@@ -68,6 +68,31 @@ describe('ImportsState', () => {
     expect(view.progress).toMatchObject({ files: 500, ended: 500, added: 499, failed: 1, active: 0 })
   })
 
+  it('keeps the failed rows, in queue order, each once, and drops them when the queue is cleared', async () => {
+    const { clock, queue, view } = setup()
+    queue.queue(40)
+    const failAt = [3, 17, 38]
+    for (const [i, job] of queue.imports.entries()) {
+      queue.change(job, { state: 'storing', bytesDone: 50 })
+      queue.change(
+        job,
+        failAt.includes(i)
+          ? { state: 'failed', message: `Bad file ${i}.`, code: 'NOT_AUDIO' }
+          : { state: 'done', bytesDone: 100 },
+      )
+      await clock.advance(i % 2 === 0 ? 10 : VIEW_EVERY_MS)
+    }
+    await clock.advance(VIEW_EVERY_MS)
+    expect(view.failures.map((row) => row.message)).toEqual(['Bad file 3.', 'Bad file 17.', 'Bad file 38.'])
+    // A failed job told again (a re-sync) is not listed twice.
+    queue.change(queue.imports[3]!, { state: 'failed' })
+    await clock.advance(VIEW_EVERY_MS)
+    expect(view.failures).toHaveLength(3)
+    queue.imports = queue.imports.filter((job) => job.state === 'done')
+    queue.events.emit('imports')
+    expect(view.failures).toEqual([])
+  })
+
   it('shows changes at most once per VIEW_EVERY_MS during a batch, the first at once', async () => {
     const { clock, queue, view } = setup()
     queue.queue(3)

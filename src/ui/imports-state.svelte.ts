@@ -65,6 +65,11 @@ export class ImportRow {
  */
 export class ImportsState {
   jobs = $state.raw<ImportRow[]>([])
+  /**
+   * The rows that failed, in queue order: the queue shows only the rows scrolled into view, and a
+   * failure must stay in reach (and be told) with its own error however far down it sits.
+   */
+  failures = $state.raw<ImportRow[]>([])
   progress = $state.raw<ImportProgress>(noProgress())
 
   #library: ImportSource
@@ -134,6 +139,7 @@ export class ImportsState {
     this.#rows = rows
     this.#totals = totals
     this.jobs = [...rows.values()]
+    this.failures = this.jobs.filter((row) => row.state === 'failed')
     this.progress = withFraction(totals)
     if (totals.ended > before) this.#ended()
     if (totals.added > 0) this.#deps.done()
@@ -145,6 +151,7 @@ export class ImportsState {
     this.#dirty.clear()
     let ended = false
     let done = false
+    const failed: ImportRow[] = []
     for (const job of jobs) {
       const row = this.#rows.get(job.id)
       if (!row) return this.#read()
@@ -154,7 +161,10 @@ export class ImportsState {
       countJob(this.#totals, row, 1)
       ended ||= !wasEnded && isEnded(row)
       done ||= row.state === 'done'
+      // A job ends once: it joins the failures then, never twice.
+      if (!wasEnded && row.state === 'failed') failed.push(row)
     }
+    if (failed.length > 0) this.failures = [...this.failures, ...failed].sort((a, b) => a.id - b.id)
     this.progress = withFraction(this.#totals)
     if (ended) this.#ended()
     if (done) this.#deps.done()

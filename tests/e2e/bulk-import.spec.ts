@@ -10,8 +10,21 @@ const FILES = 300
 const listed = (page: Page, n: number) =>
   page.getByRole('region', { name: 'Library', exact: true }).getByText(new RegExp(`^${n} tracks,`))
 
-const importItem = (page: Page, name: string) =>
-  page.getByRole('list', { name: 'Imports' }).getByRole('listitem').filter({ hasText: name })
+const queue = (page: Page) => page.getByRole('list', { name: 'Imports' })
+const importItem = (page: Page, name: string) => queue(page).getByRole('listitem').filter({ hasText: name })
+
+/**
+ * The queue renders only the rows scrolled into view: page down its scroller (a bounded number of
+ * times) until `name`'s row is there, as a keyboard user looks for it.
+ */
+async function pageDownTo(page: Page, name: string) {
+  await queue(page).locator('..').focus()
+  for (let i = 0; i < 200 && (await importItem(page, name).count()) === 0; i++) {
+    await page.keyboard.press('PageDown')
+    await page.waitForTimeout(50)
+  }
+  await expect(importItem(page, name)).toBeVisible()
+}
 
 /** Discover frames this node has sent (each new announcement is pushed to every link as one). */
 const discoversSent = (page: Page) => page.evaluate(() => window.dcmx!.stats.sent['discover']?.messages ?? 0)
@@ -57,10 +70,28 @@ test('a batch of 300 small WAVs with a broken file among them: every good one li
   )
   const elapsed = Date.now() - started
 
-  // The broken file has its own sentence; the files after it went on.
+  // The queue keeps only the rows in view in the DOM, each telling where it sits in the whole batch.
+  const rendered = await queue(a.page).getByRole('listitem').count()
+  expect(rendered).toBeGreaterThan(0)
+  expect(rendered).toBeLessThanOrEqual(40)
+  await expect(queue(a.page).getByRole('listitem').first()).toHaveAttribute('aria-setsize', String(FILES + 1))
+  // The broken file has its own sentence, in reach without scrolling (and told as it failed)…
+  const failed = a.page.locator('[aria-live="polite"]').getByRole('list', { name: 'Not imported' })
+  const failures = failed.getByRole('listitem')
+  await expect(failures).toHaveCount(1)
+  await expect(failures).toContainText('broken.wav')
+  await expect(failures).toContainText(/not an audio file|damaged|empty/)
+  // …and in its row, halfway down the queue; the files after it went on, to the last one.
+  await pageDownTo(a.page, 'broken.wav')
   await expect(importItem(a.page, 'broken.wav')).toContainText('Failed')
   await expect(importItem(a.page, 'broken.wav')).toContainText(/not an audio file|damaged|empty/)
+  // One End goes all the way down (a scroll under way is not cut short by the rows' window moving).
+  await a.page.keyboard.press('End')
   await expect(importItem(a.page, `bulk-${FILES - 1}.wav`)).toContainText('Added')
+  await expect(importItem(a.page, `bulk-${FILES - 1}.wav`)).toHaveAttribute(
+    'aria-posinset',
+    String(FILES + 1),
+  )
   // Every good one is listed here…
   await expect(listed(a.page, FILES)).toBeVisible()
   // …and announced: the other node's network lists each of them.
