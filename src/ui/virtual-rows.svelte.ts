@@ -41,10 +41,15 @@ export class VirtualRows {
   /** Whether a row measured other than the estimate (the phone layout): sizes then depend on the row. */
   #uneven = false
   #virtualizer: Virtualizer<Element, HTMLElement> | undefined
+  readonly #overscan: number
 
-  /** `rem`: a row's height in rem before it is measured (the desktop layout's fixed height). */
-  constructor(rem: number) {
+  /**
+   * `rem`: a row's height in rem before it is measured (the desktop layout's fixed height).
+   * `overscan`: rows rendered beyond each edge (OVERSCAN unless a list's rows are cheap to build).
+   */
+  constructor(rem: number, overscan = OVERSCAN) {
     this.#rem = rem
+    this.#overscan = overscan
   }
 
   /** How many rows the whole list has. */
@@ -74,7 +79,7 @@ export class VirtualRows {
       scrollToFn: elementScroll,
       observeElementRect,
       observeElementOffset,
-      overscan: OVERSCAN,
+      overscan: this.#overscan,
       // Sizes come from the ResizeObserver's entry, read after layout: a row attached to the DOM
       // is first called without one, and keeps the size it has until then rather than forcing a
       // layout per row. A hidden panel's rows measure 0 px: taken at their word, every row of the
