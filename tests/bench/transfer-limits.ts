@@ -47,7 +47,9 @@ export const THROTTLE = `(() => {
     let q = queues.get(this)
     if (this.label === 'bench-pump' || (!(t.bytesPerMs > 0) && !(q && q.frames.length > 0))) return send.call(this, data)
     if (!q) queues.set(this, (q = { frames: [], bytes: 0, credit: 0, last: performance.now(), timer: undefined, above: false }))
-    q.frames.push(data)
+    // The real send copies what it is given at once (the app reuses its frame buffers after it
+    // returns): so does this queue.
+    q.frames.push(ArrayBuffer.isView(data) ? data.slice() : data instanceof ArrayBuffer ? data.slice(0) : data)
     q.bytes += sizeOf(data)
     if (buffered.call(this) + q.bytes > this.bufferedAmountLowThreshold) q.above = true
     if (q.timer === undefined) release(this, q)

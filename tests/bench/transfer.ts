@@ -371,16 +371,36 @@ export const seesHolders = (node: Node, hash: string, holders: number) =>
     ),
   )
 
+/**
+ * Drop files on the page and wait until each is imported. The import queue renders only the rows
+ * near its scroll position, so this pages through it (a bounded scan, one step per poll) until it
+ * has seen every file's row finished.
+ */
 export async function importFiles(node: Node, paths: string[], names: string[]) {
   await node.page.getByLabel('Add music files').setInputFiles(paths)
   const imports = node.page.getByRole('list', { name: 'Imports' }).getByRole('listitem')
-  for (const name of names)
-    await imports
-      .filter({ hasText: name })
-      .filter({ hasText: /Added|Already/ })
-      .first()
-      .waitFor({ timeout: 120_000 })
+  const waiting = new Set(names)
+  const deadline = Date.now() + 120_000
+  while (waiting.size > 0) {
+    for (const name of [...waiting]) {
+      const done = imports.filter({ hasText: name }).filter({ hasText: /Added|Already/ })
+      if ((await done.count()) > 0) waiting.delete(name)
+    }
+    if (waiting.size === 0) break
+    if (Date.now() > deadline) throw new Error(`imports not finished: ${[...waiting].join(', ')}`)
+    await node.page.evaluate(SCROLL_QUEUE)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
+
+/** Scroll the import queue's scroller one screen on, back to its top after its end. */
+const SCROLL_QUEUE = `(() => {
+  let el = document.querySelector('[aria-label="Imports"]')
+  while (el && !/auto|scroll/.test(getComputedStyle(el).overflowY)) el = el.parentElement
+  if (!el) return
+  const end = el.scrollTop + el.clientHeight >= el.scrollHeight - 1
+  el.scrollTop = end ? 0 : el.scrollTop + el.clientHeight
+})()`
 
 const contentSent = async (node: Node) =>
   (await node.page.evaluate(`window.dcmx.stats.sent['content-piece']?.bytes ?? 0`)) as number
