@@ -8,7 +8,7 @@
  *   and the main thread's CPU for it through the next frame (CDP's ThreadTime);
  * - one gossip change: the node's change event → the table updated (beside the full rebuild it
  *   replaced; wall and CPU), and end to end (an origin's delta received → its row on screen, through signature
- *   check, metadata request and the 50 ms coalescing);
+ *   check, metadata request and the network change, told at once after a quiet spell and at most once per 50 ms);
  * - the page's JS heap after a full GC, beside the same app with nothing seeded.
  */
 import type { CDPSession, Page } from '@playwright/test'
@@ -310,7 +310,7 @@ seeding them took ${Math.round(seedS)} s). Times in ms, p50 / p95; a frame is 16
 | network: whole list rebuilt → DOM laid out (n=${r.rebuild.n}) | ${cell(r.rebuild)} | — | plain filter + sort of the list: ${cell(r.plainRebuild)} |
 | network: keystroke → DOM laid out (n=${r.netKey.n}) | ${cell(r.netKey)} | ${cell(r.netKeyCpu)} | plain filter: ${cell(r.netFilter)}; filter + sort (before): ${cell(r.netSort)} |
 | network: one gossip change → DOM laid out (n=${r.apply.n}) | ${cell(r.apply)} | ${cell(r.applyCpu)} | full filter + sort it replaced: ${cell(r.full)} |
-| network: one origin's delta received → row on screen (n=${r.endToEnd.n}) | ${cell(r.endToEnd)} | — | includes the 50 ms coalescing, signature and metadata checks |
+| network: one origin's delta received → row on screen (n=${r.endToEnd.n}) | ${cell(r.endToEnd)} | — | includes the signature and metadata checks and the network change (at most one per 50 ms; a lone change is told at once) |
 
 JS heap after a full GC: ${emptyHeap.toFixed(1)} MiB with nothing seeded, ${libraryHeap.toFixed(1)} MiB with the 10,000-track
 library, ${fullHeap.toFixed(1)} MiB with the 100,000-track network too. Body rows in the DOM at the end, both tables together: ${domRows}
