@@ -21,6 +21,8 @@ export interface FetchPeer {
   request(msg: Unnumbered<WireOf<'pieces-req'>>): Promise<Wire>
   /** The link's smoothed round trip, once measured. */
   rttMs?(): number | undefined
+  /** Its link is restoring a broken path by itself (see Link.repairing). */
+  repairing?(): boolean
 }
 
 export type FetcherConfig = {
@@ -352,6 +354,7 @@ export class Download {
           .map((p): PieceSource => ({
             peerId: p.peerId,
             rttMs: () => p.rttMs?.(),
+            repairing: () => p.repairing?.() === true,
             fetchPiece: (index, signal) =>
               p.fetchPiece(
                 this.hash,

@@ -371,6 +371,7 @@ export class DcmxNode {
       post: (msg) => peer.post(msg),
       queuedBytes: () => peer.queuedBytes,
       rttMs: () => peer.rttMs,
+      repairing: () => peer.link.repairing === true,
       fetchPiece: async (hash, index, length, signal) => {
         const bytes = await peer.fetchPiece(hash, index, length, signal)
         this.links.credit(ref.peerId, bytes.length)

@@ -442,6 +442,45 @@ describe('Transfer: per-peer windows and timeouts', () => {
     expect(t.result.failedAt! - t.startedAt).toBeLessThanOrEqual(2 * 8_000 + 15_000 + 1_000)
     expect(t.writes.size).toBe(0)
   })
+
+  it('a sole holder that goes quiet while its link repairs itself is waited for, and the download completes', async () => {
+    // Silent for 40 s (longer than two deadlines plus the no-source grace), then answering again.
+    let quietUntil = Infinity
+    let clockNow = () => 0
+    const t = setup({
+      holders: {
+        S: { latencyMs: 5, msPerPiece: 10, silent: (_i, nth) => nth >= 4 && clockNow() < quietUntil },
+      },
+    })
+    quietUntil = t.startedAt + 40_000
+    clockNow = () => t.clock.now()
+    const source = t.holders.S!
+    t.transfer.start()
+    await t.runUntil(() => t.writes.size >= 4, 1_000)
+    source.repairingNow = true
+    await t.runUntil(() => t.clock.now() >= quietUntil, 60_000, 250)
+    expect(t.transfer.state).toBe('running')
+    source.repairingNow = false
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+  })
+
+  it('a repair that ends with the link closing fails the download within the no-source grace', async () => {
+    const t = setup({ holders: { S: { latencyMs: 5, msPerPiece: 10, silent: (_i, nth) => nth >= 4 } } })
+    const source = t.holders.S!
+    t.transfer.start()
+    await t.runUntil(() => t.writes.size >= 4, 1_000)
+    source.repairingNow = true
+    await t.runUntil(() => t.clock.now() >= t.startedAt + 30_000, 60_000, 250)
+    expect(t.transfer.state).toBe('running')
+    source.repairingNow = false
+    source.vanish()
+    const gaveUpAt = t.clock.now()
+    await t.finish(120_000)
+    expect(t.transfer.state).toBe('failed')
+    expect(t.result.failedAt! - gaveUpAt).toBeLessThanOrEqual(15_000 + 8_000 + 1_000)
+  })
 })
 
 describe('Transfer: holders that leave', () => {

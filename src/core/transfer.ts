@@ -17,6 +17,11 @@ export interface PieceSource {
   fetchPiece(index: number, signal: AbortSignal): Promise<Uint8Array>
   /** The link's smoothed round trip, once measured (sizes the peer's window). */
   rttMs?(): number | undefined
+  /**
+   * Its link is restoring a broken path by itself (bounded, then it closes): a holder that has
+   * gone quiet meanwhile is waited for, not given up on.
+   */
+  repairing?(): boolean
 }
 
 export type TransferConfig = {
@@ -31,6 +36,9 @@ export type TransferConfig = {
   /** When every missing piece is requested, idle peers duplicate outstanding requests. */
   endgame: boolean
 }
+
+/** While the only holders left are repairing their links, how often to look at them again. */
+const REPAIR_RECHECK_MS = 1_000
 
 export const DEFAULT_TRANSFER_CONFIG: TransferConfig = {
   pieceTimeoutMs: 8_000,
@@ -455,11 +463,20 @@ export class Transfer {
     }
   }
 
-  /** Fail once no usable holder has been seen for noSourceTimeoutMs. */
+  /** Fail once no usable holder has been seen for noSourceTimeoutMs (a repairing link counts). */
   #watchSources(now: number): void {
-    if ([...this.#peers.values()].some((p) => p.usable)) {
+    const peers = [...this.#peers.values()]
+    if (peers.some((p) => p.usable)) {
       this.#noSourceSince = undefined
       this.#clearNoSourceTimer()
+      return
+    }
+    if (peers.some((p) => p.present && !p.banned && p.source?.repairing?.() === true)) {
+      // A quiet holder whose link is restoring its path: wait, and look again shortly (the link
+      // bounds its repair and closes if it fails; the countdown starts only after that).
+      this.#noSourceSince = undefined
+      this.#clearNoSourceTimer()
+      this.#noSourceTimer = this.#deps.clock.setTimeout(() => this.#pump(), REPAIR_RECHECK_MS)
       return
     }
     if (this.#noSourceSince === undefined) {

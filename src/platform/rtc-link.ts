@@ -232,8 +232,13 @@ class SimplePeerLink implements RtcLink {
         if (this.#restarting) this.#arm('restart', RESUME_TIMEOUT_MS, () => this.#retryRestart())
         return true
       case 'disconnected':
+        // Mid-restart, the old path failing before the new one took over means this attempt's
+        // candidates did not get through (seen when a restart begins while ICE still trusts the
+        // dying pair): try again now rather than when the attempt times out.
         if (this.#findings.everConnected)
-          this.#arm('disconnected', DISCONNECTED_GRACE_MS, () => this.#wantRestart())
+          this.#arm('disconnected', DISCONNECTED_GRACE_MS, () =>
+            this.#restarting ? this.#retryRestart() : this.#wantRestart(),
+          )
         return true
       case 'failed':
         if (this.#findings.everConnected) this.#wantRestart()
@@ -260,9 +265,10 @@ class SimplePeerLink implements RtcLink {
   #wantRestart() {
     if (this.#closed || this.#restarting) return
     if (this.#attempts >= MAX_RESTARTS) return this.#giveUp()
+    // A retry within one repair keeps what the first attempt learnt: the other side is there.
+    if (this.#attempts === 0) this.#peerAnswered = false
     this.#attempts++
     this.#restarting = true
-    this.#peerAnswered = false
     this.#lastInbound = Date.now()
     this.#arm('restart', RESTART_TIMEOUT_MS, () => this.#retryRestart())
     if (!this.#initiator) return this.#onSignal({ type: 'renegotiate', renegotiate: true })

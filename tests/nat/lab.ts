@@ -4,6 +4,7 @@
  * home namespace, each behind its own NAT router.
  */
 import { chromium, expect, type Browser, type Page } from '@playwright/test'
+import { execFileSync } from 'node:child_process'
 import { CHROMIUM_ARGS } from '../chromium.ts'
 import { STATIC_DIR } from '../e2e/fixtures.ts'
 import { startSignaling, type SignalingServer } from '../../signaling/server.ts'
@@ -34,19 +35,18 @@ export const DENIED_PEERS = [
   '192.168.0.0-192.168.255.255',
 ]
 
+/** The UDP ports coturn relays allocations on. */
+export const RELAY_PORTS: [number, number] = [49_152, 49_407]
+
 /** coturn on the lab's internet address (it is the STUN server too), configured as the README says. */
-export function labCoturn(
-  lab: Lab,
-  opts: { port?: number; denyPrivatePeers?: boolean } = {},
-): Promise<Coturn> {
-  const deny = opts.denyPrivatePeers ?? true
+export function labCoturn(lab: Lab): Promise<Coturn> {
   return startCoturn({
     ip: lab.internet,
-    port: opts.port ?? 3478,
+    port: 3478,
     secret: SECRET,
     realm: REALM,
-    relayPorts: opts.port ? [50_000, 50_255] : [49_152, 49_407],
-    extraArgs: deny ? DENIED_PEERS.map((r) => `--denied-peer-ip=${r}`) : [],
+    relayPorts: RELAY_PORTS,
+    extraArgs: DENIED_PEERS.map((r) => `--denied-peer-ip=${r}`),
   })
 }
 
@@ -150,3 +150,35 @@ export async function routeTo(node: LabNode, peerId: string, timeout = 30_000): 
 /** The activity log's text. */
 export const activity = (node: LabNode) =>
   node.page.getByRole('log', { name: 'Activity', includeHidden: true })
+
+/**
+ * A path fault on the lab's internet, put in while a link is up: every packet between a relayed
+ * address (coturn's relay ports) and a home's public address is dropped, both ways. A path with
+ * exactly one relayed end (relay ↔ reflexive) dies at once; a relay ↔ relay path, whose two
+ * relayed ends coturn joins on its own address, and each home's traffic to coturn's listening
+ * port go on untouched. `dropped()` counts what the fault has eaten, so a test can show it hit.
+ */
+export function cutHalfRelayedPaths(lab: Lab) {
+  const table = 'dcmx_half_relay_cut'
+  const wans = Object.values(lab.homes)
+    .map((h) => h.wan)
+    .join(', ')
+  const ports = `${RELAY_PORTS[0]}-${RELAY_PORTS[1]}`
+  const rules = `table ip ${table} {
+  chain out { type filter hook output priority 0; policy accept;
+    ip saddr ${lab.internet} udp sport ${ports} ip daddr { ${wans} } counter drop; }
+  chain in { type filter hook input priority 0; policy accept;
+    ip daddr ${lab.internet} udp dport ${ports} ip saddr { ${wans} } counter drop; }
+}
+`
+  execFileSync('nft', ['-f', '-'], { input: rules })
+  return {
+    dropped(): number {
+      const listing = execFileSync('nft', ['list', 'table', 'ip', table], { encoding: 'utf8' })
+      return [...listing.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    },
+    remove() {
+      execFileSync('nft', ['delete', 'table', 'ip', table])
+    },
+  }
+}

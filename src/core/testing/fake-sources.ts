@@ -66,6 +66,13 @@ export class FakeSource implements PieceSource {
     return this.behaviour.rttMs
   }
 
+  /** Whether its link says it is restoring a broken path (a test sets it). */
+  repairingNow = false
+
+  repairing(): boolean {
+    return this.repairingNow
+  }
+
   /** Requests not yet answered, failed or aborted. */
   get outstanding(): FakeRequest[] {
     return [...this.#pending.keys()]
