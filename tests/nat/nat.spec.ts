@@ -75,33 +75,37 @@ test('two tabs behind two different cone NATs link directly, and one plays the o
   await expect.poll(() => audio.evaluate((el: HTMLAudioElement) => el.currentTime)).toBeGreaterThan(0.3)
 })
 
-/** Import the song on `from`, fetch it on `to`, and check that the stored copy is verified. */
-async function transfer(from: { page: Page }, to: { page: Page }, file = song) {
-  const songHash = sha256(file.buffer)
+/** Import `file` on `from` and wait until `to` lists it described; its hash. */
+async function offer(from: { page: Page }, to: { page: Page }, file: typeof song): Promise<string> {
+  const hash = sha256(file.buffer)
   await from.page.getByLabel('Add music files').setInputFiles([file])
   await expect
     .poll(
       () =>
-        to.page.evaluate(
-          (h) => window.dcmx!.network.some((t) => t.contentHash === h && t.described),
-          songHash,
-        ),
-      {
-        timeout: 20_000,
-      },
+        to.page.evaluate((h) => window.dcmx!.network.some((t) => t.contentHash === h && t.described), hash),
+      { timeout: 20_000 },
     )
     .toBe(true)
-  await to.page.evaluate((h) => window.dcmx!.fetcher!.fetch(h), songHash)
+  return hash
+}
+
+/** Wait until `to`'s download of `file` is done, and check that the stored copy is verified. */
+async function finished(to: { page: Page }, file: typeof song) {
+  const hash = sha256(file.buffer)
   await expect
     .poll(
-      () =>
-        to.page.evaluate((h) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === h)?.state, songHash),
-      {
-        timeout: 60_000,
-      },
+      () => to.page.evaluate((h) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === h)?.state, hash),
+      { timeout: 60_000 },
     )
     .toBe('done')
-  expect(await storedBlob(to.page, songHash)).toEqual({ size: file.buffer.length, sha256: songHash })
+  expect(await storedBlob(to.page, hash)).toEqual({ size: file.buffer.length, sha256: hash })
+}
+
+/** Import the song on `from`, fetch it on `to`, and check that the stored copy is verified. */
+async function transfer(from: { page: Page }, to: { page: Page }, file = song) {
+  const hash = await offer(from, to, file)
+  await to.page.evaluate((h) => window.dcmx!.fetcher!.fetch(h), hash)
+  await finished(to, file)
 }
 
 test('a tab behind a symmetric NAT links to a cone NAT only through coturn, and the transfer completes', async () => {
@@ -128,17 +132,7 @@ test('a relayed path that breaks mid-transfer is restarted relay-only, and the t
   const { na, nb } = await twoHomes('symmetric', 'cone1', { withTurn: true })
   const before = await routeTo(na, nb.peerId)
   expect((before.local === 'relay') !== (before.remote === 'relay'), JSON.stringify(before)).toBe(true)
-  const hash = sha256(bigSong.buffer)
-  await nb.page.getByLabel('Add music files').setInputFiles([bigSong])
-  await expect
-    .poll(
-      () =>
-        na.page.evaluate((h) => window.dcmx!.network.some((t) => t.contentHash === h && t.described), hash),
-      {
-        timeout: 20_000,
-      },
-    )
-    .toBe(true)
+  const hash = await offer(nb, na, bigSong)
   const received = () =>
     na.page.evaluate((h) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === h)?.bytes ?? 0, hash)
   // The path breaks once the first verified bytes are in, so the transfer is under way when it does.
@@ -148,15 +142,7 @@ test('a relayed path that breaks mid-transfer is restarted relay-only, and the t
   try {
     const atCut = await received()
     expect(atCut).toBeLessThan(bigSong.buffer.length)
-    await expect
-      .poll(
-        () => na.page.evaluate((h) => window.dcmx!.fetcher!.downloads.find((d) => d.hash === h)?.state, hash),
-        {
-          timeout: 60_000,
-        },
-      )
-      .toBe('done')
-    expect(await storedBlob(na.page, hash)).toEqual({ size: bigSong.buffer.length, sha256: hash })
+    await finished(na, bigSong)
     // The fault did eat packets, and the link came back over a relay ↔ relay pair (which the
     // fault leaves alone): the restart went relay-only on both sides.
     expect(cut.dropped()).toBeGreaterThan(0)
