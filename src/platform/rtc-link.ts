@@ -67,6 +67,8 @@ const ufragOf = (sdp: string | undefined) => (sdp ? /a=ice-ufrag:(\S+)/.exec(sdp
  * (the initiator calls restartIce() and makes a new offer; the other side asks it to with
  * simple-peer's `renegotiate` signal), and later restarts go relay-only on both sides.
  */
+const textBytes = new TextEncoder()
+
 class SimplePeerLink implements RtcLink {
   readonly events = new Emitter<LinkEvents>()
   /** RTCDataChannel.send copies the bytes before it returns (see Link.copiesOnSend). */
@@ -129,15 +131,25 @@ class SimplePeerLink implements RtcLink {
       this.events.emit('open')
       for (const frame of this.#early.splice(0)) if (this.open) this.events.emit('message', frame)
     })
-    this.#peer.on('data', (data) => {
-      this.#lastInbound = Date.now()
-      // ICE may stay `connected` through a restart: data flowing again is the sign it worked.
-      if (this.#restarting) this.#recovered()
-      if (this.open) this.events.emit('message', data)
-      else if (this.#early.push(data) > MAX_EARLY_FRAMES) this.close('too many frames before the link opened')
-    })
+    // Each message straight to the link, not through simple-peer's stream (a Buffer view and a
+    // readable-stream push per frame cost the receiving main thread for nothing: a frame is
+    // decoded and dropped at once, and backpressure is the channel's own bufferedAmount).
+    this.#peer._onChannelMessage = (event) => {
+      if (this.#closed) return
+      // A text message is no frame of ours: its bytes go on to the codec, which refuses them.
+      const data: unknown = event.data
+      this.#onFrame(typeof data === 'string' ? textBytes.encode(data) : new Uint8Array(data as ArrayBuffer))
+    }
     this.#peer.on('error', (error) => this.#finish(`${error.code ?? 'error'}: ${error.message}`))
     this.#peer.on('close', () => this.#finish('remote closed'))
+  }
+
+  #onFrame(data: Uint8Array): void {
+    this.#lastInbound = Date.now()
+    // ICE may stay `connected` through a restart: data flowing again is the sign it worked.
+    if (this.#restarting) this.#recovered()
+    if (this.open) this.events.emit('message', data)
+    else if (this.#early.push(data) > MAX_EARLY_FRAMES) this.close('too many frames before the link opened')
   }
 
   /**

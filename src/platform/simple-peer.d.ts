@@ -13,6 +13,8 @@ declare module 'simple-peer/simplepeer.min.js' {
     _channel: RTCDataChannel | null
     /** The underlying peer connection (a private field: DTLS fingerprints of its descriptions, ICE restart and getStats go through it). */
     _pc: RTCPeerConnection
+    /** Called with each message of the data channel (a method, replaced per instance by rtc-link.ts). */
+    _onChannelMessage(event: MessageEvent): void
     /** Initiator: make a new offer now. */
     negotiate(): void
     signal(data: unknown): void
