@@ -136,7 +136,8 @@ class SimplePeerLink implements RtcLink {
     // decoded and dropped at once, and backpressure is the channel's own bufferedAmount).
     this.#peer._onChannelMessage = (event) => {
       if (this.#closed) return
-      // A text message is no frame of ours: its bytes go on to the codec, which refuses them.
+      // A text message is no frame of ours: its bytes go on to the codec, which refuses them (as
+      // simple-peer's stream did, turning strings into bytes; tests/e2e/hostile.spec.ts holds it).
       const data: unknown = event.data
       this.#onFrame(typeof data === 'string' ? textBytes.encode(data) : new Uint8Array(data as ArrayBuffer))
     }

@@ -91,3 +91,28 @@ test('a hostile holder lying in its piece headers is banned; the listener keeps 
     .toBe('done')
   expect(await storedBlob(listener.page, songHash)).toEqual({ size: song.buffer.length, sha256: songHash })
 })
+
+/**
+ * Runs in the hostile context before the app: once a link has carried its handshake, every frame
+ * the app sends on it is followed by a text message (the codec speaks binary frames only).
+ */
+function chatterInText() {
+  const send = RTCDataChannel.prototype.send
+  const sent = new WeakMap<RTCDataChannel, number>()
+  RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: never) {
+    send.call(this, data)
+    const n = (sent.get(this) ?? 0) + 1
+    sent.set(this, n)
+    if (n > 2 && this.readyState === 'open') send.call(this, 'not a frame' as never)
+  }
+}
+
+test('a peer sending text messages on its link is refused as malformed and banned', async ({ openNode }) => {
+  const hostile = await openNode({ gossip: GOSSIP_MS, initScript: chatterInText })
+  const listener = await openNode({ gossip: GOSSIP_MS })
+  await expect
+    .poll(() => listener.page.evaluate(() => window.dcmx!.banned), { timeout: 30_000 })
+    .toEqual([hostile.peerId])
+  const log = listener.page.getByRole('log', { name: 'Activity', includeHidden: true })
+  await expect(log).toContainText(`Rejected peer ${hostile.peerId.slice(0, 8)}`)
+})
