@@ -10,7 +10,6 @@ import { systemClock } from './clock.ts'
 import type { RelayOnlySetting } from './privacy.ts'
 import type { createRtcLink } from './rtc-link.ts'
 import { openBrowserSocket } from './socket.ts'
-import { warmedUp } from './rtc-warm-up.ts'
 
 export const DEFAULT_ROOM = 'lobby'
 /** A sane ceiling on links a user can ask for; each one costs a peer connection. */
@@ -68,6 +67,20 @@ function markOnce(name: string) {
 
 /** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
 type RtcModule = { createRtcLink: typeof createRtcLink }
+
+/**
+ * Returns `chunk`, having made and dropped one peer connection while it downloads: a page's first
+ * RTCPeerConnection sets up the browser's WebRTC machinery on the main thread (10-70 ms on a busy
+ * two-core machine), which would otherwise delay the first link's offer until after the chunk.
+ */
+export function warmedUp<T>(chunk: Promise<T>): Promise<T> {
+  try {
+    new RTCPeerConnection().close()
+  } catch {
+    // No WebRTC here: making the link says so, in its own words.
+  }
+  return chunk
+}
 
 /** The tab's signaling connection, opened before its node exists. */
 export type EarlySignaling = {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { warmedUp } from './rtc-warm-up.ts'
+import { warmedUp } from './start-node.ts'
 
 describe('warmedUp', () => {
   afterEach(() => vi.unstubAllGlobals())
