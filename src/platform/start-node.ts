@@ -68,20 +68,6 @@ function markOnce(name: string) {
 /** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
 type RtcModule = { createRtcLink: typeof createRtcLink }
 
-/**
- * Returns `chunk`, having made and dropped one peer connection while it downloads: a page's first
- * RTCPeerConnection sets up the browser's WebRTC machinery on the main thread (10-70 ms on a busy
- * two-core machine), which would otherwise delay the first link's offer until after the chunk.
- */
-export function warmedUp<T>(chunk: Promise<T>): Promise<T> {
-  try {
-    new RTCPeerConnection().close()
-  } catch {
-    // No WebRTC here: making the link says so, in its own words.
-  }
-  return chunk
-}
-
 /** The tab's signaling connection, opened before its node exists. */
 export type EarlySignaling = {
   client: SignalingClient
@@ -110,10 +96,6 @@ export function openSignaling(
     random: Math.random,
   })
   const held = holdSignaling(client.events)
-  // The join's answer (signaling-online is marked only once the node has started and heard it).
-  client.events.on('state', (state) => {
-    if (state.state === 'online') markOnce('dcmx:signaling-joined')
-  })
   client.start()
   return { client, release: () => held.release() }
 }
@@ -184,7 +166,7 @@ export function createBrowserNode(
   let started: Promise<void> | undefined
   /** Load the WebRTC code, then start the node (once; a failed load is tried again on the next call). */
   const start = (): Promise<void> =>
-    (started ??= warmedUp(import('./rtc-link.ts')).then(
+    (started ??= import('./rtc-link.ts').then(
       (module) => {
         rtc = module
         markOnce('dcmx:rtc-loaded')
