@@ -154,6 +154,9 @@ export class Fetcher implements ContentReader {
  */
 const PROGRESS_EVENT_MS = 100
 
+/** A partial download opened before the piece list was in, and the sizes it was opened with. */
+type EarlyPartial = { size: number; pieceSize: number; opening: Promise<PartialContent> }
+
 export class Download {
   view: DownloadView
   /** The piece list being fetched (checked against its holders' signed descriptors). */
@@ -198,13 +201,18 @@ export class Download {
 
   async run(): Promise<void> {
     const tried = new Set<string>()
+    let early = this.#openEarly()
     try {
       for (;;) {
         const { list, holders, disputed } = await this.#agree(tried)
         tried.add(list.root)
         // Told to the player (its size and type) only once nobody disputes it.
         if (!disputed) this.list = list
-        this.#partial ??= await this.deps.partials.open(this.hash, list.size, list.pieceSize)
+        if (!this.#partial) {
+          const opening = early
+          early = undefined
+          this.#partial = await this.#partialFor(list, opening)
+        }
         let verified: boolean
         try {
           verified = await this.#fetch(list, holders, disputed)
@@ -222,8 +230,35 @@ export class Download {
         this.#partial = undefined
       }
     } catch (error) {
+      // Opened early for a list that never came: let go of it (what it holds stays).
+      void early?.opening.then((partial) => partial.close()).catch(() => {})
       this.#fail(error instanceof Error ? error : new Error(String(error)))
     }
+  }
+
+  /**
+   * Start opening the partial download while the holders are asked for their piece lists, with
+   * the sizes the track's metadata gives (checked on arrival against a descriptor a holder
+   * signed): the store's set-up (a Web Lock, a file sized up front, in the content worker) then
+   * overlaps the lists' round trip instead of following it. The verified list still decides.
+   */
+  #openEarly(): EarlyPartial | undefined {
+    const meta = this.deps.meta(this.hash)
+    if (!meta) return undefined
+    const opening = this.deps.partials.open(this.hash, meta.size, meta.pieceSize)
+    // A failure (a full disk, say) is met when the list is in, if the list wants these sizes.
+    opening.catch(() => {})
+    return { size: meta.size, pieceSize: meta.pieceSize, opening }
+  }
+
+  /** The partial download for `list`: the early one if its sizes are the list's, else a new one. */
+  async #partialFor(list: PieceList, early: EarlyPartial | undefined): Promise<PartialContent> {
+    if (early) {
+      if (early.size === list.size && early.pieceSize === list.pieceSize) return early.opening
+      // The holders' list says otherwise (no holder lists what the metadata said): it decides.
+      await early.opening.then((partial) => partial.close()).catch(() => {})
+    }
+    return this.deps.partials.open(this.hash, list.size, list.pieceSize)
   }
 
   /** Bytes [start, end), fetching the pieces that cover them first. */

@@ -45,7 +45,12 @@ export type ManagedLink = {
   verifiedAt: number | undefined
   /** What it has done for us: bytes of pieces and records it delivered (see `credit`). */
   useful: number
+  /** Our dial crossed theirs and ours is kept: their ICE is dropped until they answer ours. */
+  crossed: boolean
 }
+
+/** Why a dial of ours was dropped for the other side's, when both dialled at once. */
+export const CROSSED_DIAL = 'both dialled at once; answering theirs'
 
 export type LinkManagerEvents = {
   change: []
@@ -163,6 +168,23 @@ export class LinkManager {
 
   #onSignal(from: PeerRef, data: SignalData) {
     let entry = this.#entries.get(from.session)
+    if (entry?.direction === 'outbound' && entry.peer.state !== 'connected') {
+      if (data.type === 'offer') {
+        // They dialled us while we dialled them (glare): each offer would break the other link.
+        // Both sides keep the one dialled by the smaller peer id, as duplicate links collapse.
+        if (this.deps.self < from.peerId) {
+          entry.crossed = true
+          return
+        }
+        entry.peer.close(CROSSED_DIAL)
+        this.#entries.delete(from.session)
+        entry = undefined
+      } else if (entry.crossed) {
+        // The ICE of the offer we left unanswered; theirs for our link follows their answer.
+        if (data.type !== 'answer') return
+        entry.crossed = false
+      }
+    }
     if (!entry) {
       // Only an offer opens an inbound link; stray ICE for a link we dropped is ignored.
       if (data.type !== 'offer' || from.peerId === this.deps.self || this.connected(from.peerId)) return
@@ -203,6 +225,7 @@ export class LinkManager {
       openedAt: this.deps.clock.now(),
       verifiedAt: undefined,
       useful: 0,
+      crossed: false,
     }
     this.#entries.set(ref.session, entry)
     peer.events.on('state', (state) => {

@@ -85,6 +85,11 @@ export class Mesh {
   #stoppers: (() => void)[] = []
   #networkTimer: TimerHandle | undefined
   #networkEmittedAt = -Infinity
+  /** When the last update that told a metadata change went out. */
+  #describedEmittedAt = -Infinity
+  /** When the pending update goes out, and whether it tells a metadata change. */
+  #networkDueAt = Infinity
+  #networkDescribes = false
   #network: NetworkTrack[] | undefined
   /** Every network track by hash, kept current one changed hash at a time (see `#sync`). */
   #entries = new Map<string, NetworkTrack>()
@@ -121,7 +126,7 @@ export class Mesh {
       ...(deps.onRecords ? { onRecords: deps.onRecords } : {}),
       ...(deps.credit ? { credit: deps.credit } : {}),
     })
-    this.gossip.onMeta = (hashes) => this.#networkChanged(hashes)
+    this.gossip.onMeta = (hashes) => this.#networkChanged(hashes, true)
     this.announcer = new Announcer({
       signer: deps.signer,
       sha256: deps.sha256,
@@ -168,6 +173,8 @@ export class Mesh {
     this.#running = false
     for (const stop of this.#stoppers.splice(0)) stop()
     if (this.#networkTimer !== undefined) this.deps.clock.clearTimeout(this.#networkTimer)
+    this.#networkTimer = undefined
+    this.#networkDueAt = Infinity
     const leaving = await this.announcer.leave()
     this.gossip.announce(leaving)
   }
@@ -296,8 +303,13 @@ export class Mesh {
     return Math.min(Math.max(base, rounds * this.gossip.config.intervalMs), maxTtlMs)
   }
 
-  /** Coalesce bursts of directory changes (these tracks') into one view update. */
-  #networkChanged(hashes: Iterable<string>) {
+  /**
+   * Coalesce bursts of directory changes (these tracks') into one view update. `described`: the
+   * tracks' metadata came (or went), which is what gives a row its title and its Play button a
+   * name; such a change has a coalescing period of its own, so a first link's titles, which land a
+   * round trip after its holder counts, are not held back for the rest of the counts' period.
+   */
+  #networkChanged(hashes: Iterable<string>, described = false) {
     let any = false
     for (const hash of hashes) {
       any = true
@@ -307,19 +319,29 @@ export class Mesh {
     // A refresh that changed nothing (the node's own record re-signed) is no change to the view.
     if (!any) return
     this.#network = undefined
-    if (this.#networkTimer !== undefined) return
     // At most one update per NETWORK_UPDATE_MS, the first after a quiet spell in the next task:
     // a first link's tracks are listed as soon as they are described, not a coalescing wait later.
+    // Metadata changes count their period apart (so at most two updates per period in all).
     const now = this.deps.clock.now()
-    const wait = Math.max(0, this.#networkEmittedAt + NETWORK_UPDATE_MS - now)
+    const since = described ? this.#describedEmittedAt : this.#networkEmittedAt
+    const dueAt = Math.max(now, since + NETWORK_UPDATE_MS)
+    if (described) this.#networkDescribes = true
+    if (this.#networkTimer !== undefined) {
+      if (dueAt >= this.#networkDueAt) return
+      this.deps.clock.clearTimeout(this.#networkTimer)
+    }
+    this.#networkDueAt = dueAt
     this.#networkTimer = this.deps.clock.setTimeout(() => {
       this.#networkTimer = undefined
+      this.#networkDueAt = Infinity
       this.#networkEmittedAt = this.deps.clock.now()
+      if (this.#networkDescribes) this.#describedEmittedAt = this.#networkEmittedAt
+      this.#networkDescribes = false
       const change: NetworkChange = this.#changedAll ? 'all' : { hashes: [...this.#changed] }
       this.#changedAll = false
       this.#changed.clear()
       this.events.emit('network', change)
-    }, wait)
+    }, dueAt - now)
   }
 }
 

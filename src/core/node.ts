@@ -9,7 +9,7 @@ import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
 import type { PartialStore } from './partial.ts'
 import type { LinkFactory, LinkRoute, RtcLink } from './link.ts'
-import { LinkManager, type ManagedLink } from './link-manager.ts'
+import { CROSSED_DIAL, LinkManager, type ManagedLink } from './link-manager.ts'
 import { consoleDevLog, type DevLog } from './dev-log.ts'
 import { Reputation, type PenaltyKind } from './reputation.ts'
 import { Mesh, type MeshConfig } from './mesh.ts'
@@ -408,10 +408,10 @@ export class DcmxNode {
     } else if (rejected) {
       // Before its proof, a link's failure is its session's: the id it claimed may be someone else's.
       this.#warn(`Refused a link that claimed to be ${who}: ${reason}`)
-    } else if (entry.direction === 'outbound' && !proven) {
+    } else if (entry.direction === 'outbound' && !proven && reason !== CROSSED_DIAL) {
       this.passive.failed(entry.expectedPeerId)
       this.#info(`Could not link with ${who}: ${reason}`)
-    } else if (reason !== 'duplicate link' && reason !== 'node stopped')
+    } else if (reason !== 'duplicate link' && reason !== 'node stopped' && reason !== CROSSED_DIAL)
       this.#info(`Link to ${who} closed: ${reason}`)
   }
 

@@ -96,6 +96,10 @@ export function openSignaling(
     random: Math.random,
   })
   const held = holdSignaling(client.events)
+  // The join's answer (signaling-online is marked only once the node has started and heard it).
+  client.events.on('state', (state) => {
+    if (state.state === 'online') markOnce('dcmx:signaling-joined')
+  })
   client.start()
   return { client, release: () => held.release() }
 }
