@@ -80,6 +80,12 @@ export class Mesh {
   readonly sent: Record<string, TypeCount> = {}
   readonly received: Record<string, TypeCount> = {}
   #localMeta = new Map<string, TrackMeta>()
+  /**
+   * Each local track's meta (null: it does not pass), by the track object it came from. A track
+   * is replaced when it changes, never changed in place, so a publish checks only new tracks: a
+   * batch import publishes every half second, and checking the whole library each time cost O(n).
+   */
+  #metaOf = new WeakMap<Track, TrackMeta | null>()
   /** Our own tracks' descriptors, as our record signs them (by content hash). */
   #localDesc = new Map<string, { descriptor: TrackDescriptor; digest: string }>()
   #stoppers: (() => void)[] = []
@@ -185,7 +191,8 @@ export class Mesh {
     const before = this.#localMeta
     this.#localMeta = new Map()
     for (const track of tracks) {
-      const meta = toTrackMeta(track)
+      let meta = this.#metaOf.get(track)
+      if (meta === undefined) this.#metaOf.set(track, (meta = toTrackMeta(track) ?? null))
       if (meta) this.#localMeta.set(track.contentHash, meta)
     }
     // A track removed here may live on elsewhere: keep describing it like any network track.

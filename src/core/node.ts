@@ -135,11 +135,14 @@ export class DcmxNode {
   readonly fetcher: Fetcher | undefined
   readonly reputation: Reputation
   readonly links: LinkManager
-  #localTracks = new Map<string, Track>()
+  /**
+   * Our tracks by hash and the peers they came from, built on the first look after the library
+   * changed: a batch import changes it every half second, and rebuilding both for a library of
+   * n tracks each time made every import pay O(n) for lookups that rarely come meanwhile.
+   */
+  #localIndex: { tracks: Map<string, Track>; sources: Set<string> } | undefined
   readonly #contentStats = emptyContentStats()
   #ports = new WeakMap<PeerSession, Ports>()
-  /** Peers our downloaded tracks came from: useful, so kept in a full directory. */
-  #sources = new Set<string>()
   #stoppers: (() => void)[] = []
   #started = false
 
@@ -161,20 +164,20 @@ export class DcmxNode {
       credit: (peerId, bytes) => this.links.credit(peerId, bytes),
       onRecords: (records, source) => this.passive.heardFrom(source, records, clock.now()),
       standing: (peerId) =>
-        this.links.connected(peerId) ? STANDING_LINKED : this.#sources.has(peerId) ? STANDING_USEFUL : 0,
+        // Peers our downloaded tracks came from are useful: kept in a full directory.
+        this.links.connected(peerId)
+          ? STANDING_LINKED
+          : this.#local().sources.has(peerId)
+            ? STANDING_USEFUL
+            : 0,
     })
     this.mesh.events.on('network', (change) => this.events.emit('network', change))
-    const indexLocal = () => {
-      this.#localTracks = new Map(deps.local?.tracks.map((t) => [t.contentHash, t]))
-      this.#sources = new Set(deps.local?.tracks.map((t) => t.source))
-    }
-    indexLocal()
-    deps.local?.events.on('tracks', indexLocal)
+    deps.local?.events.on('tracks', () => (this.#localIndex = undefined))
     const content = deps.content
     this.server = new ContentServer({
       clock,
       stats: this.#contentStats,
-      track: (hash) => this.#localTracks.get(hash),
+      track: (hash) => this.#local().tracks.get(hash),
       descriptor: (hash) => this.mesh.descriptor(hash),
       read: (hash, start, end) =>
         content
@@ -388,6 +391,15 @@ export class DcmxNode {
     link.events.on('route', () => this.events.emit('change'))
     this.#ports.set(peer, { gossip, content })
     return peer
+  }
+
+  #local(): { tracks: Map<string, Track>; sources: Set<string> } {
+    if (this.#localIndex) return this.#localIndex
+    const tracks = this.deps.local?.tracks ?? []
+    return (this.#localIndex = {
+      tracks: new Map(tracks.map((t) => [t.contentHash, t])),
+      sources: new Set(tracks.map((t) => t.source)),
+    })
   }
 
   #onVerified(entry: ManagedLink) {

@@ -52,3 +52,23 @@ export async function pollPage<T>(
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
+
+/** CPU a page's renderer has spent so far (ms): its main thread, and the whole process (its workers too), from CDP. */
+export type PageCpu = { mainMs: number; processMs: number }
+
+/** A reader of the page's CPU so far; differences of two reads give what happened between them. */
+export async function pageCpu(page: Page): Promise<() => Promise<PageCpu>> {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Performance.enable')
+  return async () => {
+    const { metrics } = await cdp.send('Performance.getMetrics')
+    const value = (name: string) => (metrics.find((m) => m.name === name)?.value ?? NaN) * 1000
+    return { mainMs: value('ThreadTime'), processMs: value('ProcessTime') }
+  }
+}
+
+/** CPU per item between two reads. */
+export const cpuPer = (a: PageCpu, b: PageCpu, n: number): PageCpu => ({
+  mainMs: (b.mainMs - a.mainMs) / n,
+  processMs: (b.processMs - a.processMs) / n,
+})

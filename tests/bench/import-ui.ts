@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from '@playwright/test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pollPage } from './browser.ts'
+import { cpuPer, pageCpu, pollPage, type PageCpu } from './browser.ts'
 
 /** A tiny valid WAV (mono 16-bit, 400 samples) whose samples, so hash, depend on `n`: as bench-page's tinyWav. */
 export function tinyWavBytes(n: number): Buffer {
@@ -54,7 +54,14 @@ const LISTED = (n: number) =>
  */
 const FINISHED = `(() => { const t = document.querySelector('.import [role=status]')?.textContent ?? ''; return t.startsWith('Import finished') ? t : false })()`
 
-export type DropResult = { files: number; ms: number; perFileMs: number; summary: string }
+export type DropResult = {
+  files: number
+  ms: number
+  perFileMs: number
+  summary: string
+  /** The page's CPU per file over the same span (main thread, and its renderer process with the workers). */
+  cpuPerFile: PageCpu
+}
 
 /**
  * Choose `count` new files at once through "Add music files" and time it until the queue says
@@ -74,14 +81,17 @@ export async function dropFiles(
     const clear = page.getByRole('button', { name: 'Clear finished' })
     if (await clear.isVisible()) await clear.click()
     const input = page.getByLabel('Add music files')
+    const cpu = await pageCpu(page)
+    const cpu0 = await cpu()
     const t0 = performance.now()
     // One choice, as a drop of a folder delivers one batch; thousands of paths take a while to pass.
     await input.setInputFiles(paths, { timeout: 5 * 60_000 })
     await options.afterChoose?.()
     const summary = await pollPage<string>(page, FINISHED, options.timeoutMs ?? 30 * 60_000, 50)
     const ms = performance.now() - t0
+    const cpuPerFile = cpuPer(cpu0, await cpu(), count)
     await pollPage(page, LISTED(expectListed), 60_000, 50)
-    return { files: count, ms, perFileMs: ms / count, summary }
+    return { files: count, ms, perFileMs: ms / count, summary, cpuPerFile }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -2,7 +2,7 @@ import type { BrowserContext, Page } from '@playwright/test'
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { launchPersistent, percentile, pollPage } from './browser.ts'
+import { cpuPer, launchPersistent, pageCpu, percentile, pollPage, type PageCpu } from './browser.ts'
 import { measureUiImport, type UiImportResult } from './import-ui.ts'
 
 const MiB = 1024 * 1024
@@ -213,6 +213,8 @@ export type SmallImportsResult = {
   /** The pipeline alone (Library on the real store and catalog, no app around it): ms per track. */
   pipelinePerTrackMs: number
   pipelineImported: number
+  /** The bench page's CPU per track over the pipeline's run. */
+  pipelineCpuPerTrack: PageCpu
   ui: UiImportResult
 }
 
@@ -230,23 +232,30 @@ export async function measureSmallImports(
 ): Promise<SmallImportsResult> {
   const page = await context.newPage()
   let many
+  let pipelineCpuPerTrack
   try {
     await page.goto(`${benchUrl}/`)
     await pollPage(page, 'window.bench !== undefined')
     log(`pipeline only: ${sizes.files} small tracks…`)
-    many = await run<{ ms: number; done: number; n: number }>(page, `bench.importMany(${sizes.files})`)
+    const cpu = await pageCpu(page)
+    const cpu0 = await cpu()
+    many = await run<{ ms: number; done: number; n: number }>(page, `bench.importMany(${sizes.files}, false)`)
+    pipelineCpuPerTrack = cpuPer(cpu0, await cpu(), many.n)
     log(`pipeline only: ${(many.ms / many.n).toFixed(1)} ms per track (${many.done} imported)`)
   } finally {
     await page.close()
   }
   const ui = await measureUiImport(context, appUrl, sizes, log)
-  return { pipelinePerTrackMs: many.ms / many.n, pipelineImported: many.done, ui }
+  return { pipelinePerTrackMs: many.ms / many.n, pipelineImported: many.done, pipelineCpuPerTrack, ui }
 }
 
 const median = (xs: number[]) => percentile(xs, 50)
 
 /** The markdown table of bulk import through the UI and reloads, beside the pipeline alone. */
-export function formatUiImport(r: Pick<SmallImportsResult, 'pipelinePerTrackMs' | 'ui'>): string {
+export function formatUiImport(
+  r: Pick<SmallImportsResult, 'pipelinePerTrackMs' | 'ui'> &
+    Partial<Pick<SmallImportsResult, 'pipelineCpuPerTrack'>>,
+): string {
   const { drop, bigDrop, reload } = r.ui
   const ratio = drop.perFileMs / r.pipelinePerTrackMs
   const lines = [
@@ -254,6 +263,13 @@ export function formatUiImport(r: Pick<SmallImportsResult, 'pipelinePerTrackMs' 
     `|---|---|---|`,
     `| ${drop.files} small WAVs chosen at once through "Add music files", until the queue says all ended | ${drop.perFileMs.toFixed(1)} ms per file (${(drop.ms / 1000).toFixed(1)} s) | pipeline alone ${r.pipelinePerTrackMs.toFixed(1)} ms per track: ${ratio.toFixed(2)}× (goal ≤ 1.3×) |`,
   ]
+  const cpu = r.pipelineCpuPerTrack
+  // CPU is steadier than wall time on a shared machine: what the page itself spent, per file.
+  if (cpu && drop.cpuPerFile)
+    lines.push(
+      `| its main-thread CPU (CDP ThreadTime) | ${drop.cpuPerFile.mainMs.toFixed(2)} ms per file | pipeline alone ${cpu.mainMs.toFixed(2)} ms: ${(drop.cpuPerFile.mainMs / cpu.mainMs).toFixed(2)}× |`,
+      `| its renderer process CPU, workers included (CDP ProcessTime) | ${drop.cpuPerFile.processMs.toFixed(2)} ms per file | pipeline alone ${cpu.processMs.toFixed(2)} ms: ${(drop.cpuPerFile.processMs / cpu.processMs).toFixed(2)}× |`,
+    )
   if (bigDrop)
     lines.push(
       `| ${bigDrop.files} more dropped onto that library (to ${bigDrop.files + drop.files} tracks) | ${bigDrop.perFileMs.toFixed(1)} ms per file (${(bigDrop.ms / 1000).toFixed(1)} s) | ${(bigDrop.perFileMs / r.pipelinePerTrackMs).toFixed(2)}× the pipeline alone |`,

@@ -118,8 +118,8 @@ const bench = {
     })
     return { ms, state: library.imports[0]?.state, message: library.imports[0]?.message }
   },
-  /** Import `n` small distinct tracks; also time catalog adds alone. */
-  async importMany(n: number) {
+  /** Import `n` small distinct tracks; also time catalog adds alone (unless `catalogAlone` is false). */
+  async importMany(n: number, catalogAlone = true) {
     const catalog = new CatalogDb()
     const library = new Library({
       store: new OpfsStore(),
@@ -135,6 +135,7 @@ const bench = {
       while (!library.imports.every(isEnded)) await new Promise((r) => setTimeout(r, 20))
     })
     const done = library.imports.filter((j) => j.state === 'done').length
+    if (!catalogAlone) return { ms, done, n }
     const template = library.tracks[0]!
     const [catalogMs] = await timed(async () => {
       for (let i = 0; i < n; i++) {
