@@ -24,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ContentStats } from '../../src/core/content-stats.ts'
 import { makeWav } from '../e2e/audio-fixtures.ts'
-import { launchPersistent, percentile } from './browser.ts'
+import { percentile } from './browser.ts'
 import { contentStats, statsDelta, throttle } from './transfer-limits.ts'
 
 const MiB = 1024 * 1024
@@ -52,14 +52,6 @@ export type TransferBenchOptions = {
   /** Rate-limited holders: size of each track, and fetches each from one holder and from three. */
   limitedMib: number
   limitedRuns: number
-  /**
-   * Where nodes A–D keep their storage: 'disk', each its own Chromium with a profile on disk, as a
-   * user's browser is; 'memory', off-the-record contexts of the one browser given, whose OPFS
-   * Chromium keeps in the browser process's memory (every sync-handle read and write is then an
-   * IPC round trip to it, a cost no user's on-disk profile pays). Cold time-to-first-audio nodes
-   * are always fresh off-the-record contexts of the browser given (a first visit either way).
-   */
-  profiles: 'disk' | 'memory'
   log: (line: string) => void
 }
 
@@ -76,7 +68,6 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferBenchOptions = {
   ttfaSeconds: 36,
   limitedMib: 32,
   limitedRuns: 3,
-  profiles: 'disk',
   log: (line) => console.log(line),
 }
 
@@ -310,10 +301,7 @@ async function withCpu<T>(sender: Node, receiver: Node, fn: () => Promise<T>): P
     {
       senderMs: cpuMs(p0, p1, sender.pid),
       receiverMs: cpuMs(p0, p1, receiver.pid),
-      otherMs: [...new Set([sender.browserPid, receiver.browserPid])].reduce(
-        (sum, root) => sum + otherMs(p0, p1, root),
-        0,
-      ),
+      otherMs: otherMs(p0, p1, sender.browserPid),
       senderTaskMs: s1.task - s0.task,
       senderScriptMs: s1.script - s0.script,
       receiverTaskMs: r1.task - r0.task,
@@ -333,8 +321,6 @@ export type Node = {
   /** Its renderer process, and the browser process above it. */
   pid: number
   browserPid: number
-  /** Close it (and delete its on-disk profile, if it has one). */
-  close(): Promise<void>
 }
 
 // Page scripts are strings, not functions: tsx's transform would add helpers the page does not have.
@@ -355,27 +341,7 @@ async function waitFor(page: Page, expr: string, timeout = 60_000) {
 
 export async function openNode(browser: Browser, url: string, name: string): Promise<Node> {
   const context = await browser.newContext()
-  return startNode(context, await context.newPage(), url, name, () => context.close())
-}
-
-/** A node in a Chromium of its own with a profile on disk (see TransferBenchOptions.profiles). */
-export async function openDiskNode(url: string, name: string): Promise<Node> {
-  const { context, close } = await launchPersistent()
-  try {
-    return await startNode(context, context.pages()[0] ?? (await context.newPage()), url, name, close)
-  } catch (error) {
-    await close()
-    throw error
-  }
-}
-
-async function startNode(
-  context: BrowserContext,
-  page: Page,
-  url: string,
-  name: string,
-  close: () => Promise<void>,
-): Promise<Node> {
+  const page = await context.newPage()
   await page.goto(url)
   await waitFor(page, `window.dcmx && /^[0-9a-f]{32}$/.test(window.dcmx.peerId)`)
   // A first visit is taken over by the freshly installed service worker (it serves /content/).
@@ -383,7 +349,7 @@ async function startNode(
   const peerId = (await page.evaluate(`window.dcmx.peerId`)) as string
   const cdp = await context.newCDPSession(page)
   await cdp.send('Performance.enable')
-  return { name, context, page, peerId, cdp, pid: 0, browserPid: 0, close }
+  return { name, context, page, peerId, cdp, pid: 0, browserPid: 0 }
 }
 
 export const linkedTo = (node: Node, others: Node[]) =>
@@ -907,8 +873,7 @@ export async function measureTransfer(
     const ttfaTrackBytes = small[0]!.size
 
     log('transfer: opening nodes A, B, C, D…')
-    for (const name of ['A', 'B', 'C', 'D'])
-      nodes.push(o.profiles === 'disk' ? await openDiskNode(url, name) : await openNode(browser, url, name))
+    for (const name of ['A', 'B', 'C', 'D']) nodes.push(await openNode(browser, url, name))
     const [a, b, c, d] = nodes as [Node, Node, Node, Node]
     for (const n of nodes)
       await linkedTo(
@@ -1012,7 +977,7 @@ export async function measureTransfer(
       wallS: (Date.now() - started) / 1000,
     }
   } finally {
-    for (const n of nodes) await n.close().catch(() => {})
+    for (const n of nodes) await n.context.close().catch(() => {})
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -1098,14 +1063,8 @@ export function transferMarkdown(r: TransferResult): string {
 
   return `## Transfer and time to first audio (issue 5)
 
-Four nodes (A, B, C, D: ${
-    o.profiles === 'disk'
-      ? `each its own Chromium with a profile on disk, as a user's browser is; off-the-record contexts
-would keep OPFS in the browser process's memory and make every sync-handle read and write an IPC
-round trip to it)`
-      : `browser contexts of one Chromium, off-the-record, so each node's OPFS and IndexedDB live in
-the browser process's memory)`
-  } in one room, all linked, inside the private network namespace (host
+Four nodes (A, B, C, D: browser contexts of one Chromium, off-the-record, so each node's OPFS and
+IndexedDB live in memory) in one room, all linked, inside the private network namespace (host
 candidates only, no STUN/TURN). The section took ${f0(r.wallS)} s; the machine's 1-minute load average
 was ${r.loadStart.toFixed(1)} when it started and ${r.loadEnd.toFixed(1)} when it ended (${cpus().length} cores: any other work competes with
 the browser, and every figure below is sensitive to it). Large tracks: ${o.tracks} distinct ${f0(mib)} MiB WAV files
@@ -1157,9 +1116,8 @@ ${pipeMarkdown(r, pumpMbs)}
 Medians, in ms of CPU per MiB. "Renderer" is the page's whole renderer process (main thread,
 workers, service worker, WebRTC threads), from \`/proc/<pid>/stat\` (10 ms ticks); each page's process
 is the one that jumps while that page spins for 500 ms. "Main thread" is the page's CDP
-\`Performance.getMetrics\` TaskDuration / ScriptDuration. "Rest" is every non-renderer process of ${
-    o.profiles === 'disk' ? "the two ends' browsers" : 'this browser'
-  } (browser process, network service, which carries the UDP sockets, storage, GPU), for both
+\`Performance.getMetrics\` TaskDuration / ScriptDuration. "Rest" is every non-renderer process of this
+browser (browser process, network service, which carries the UDP sockets, storage, GPU), for both
 ends together. In the fetch the sender is A (the only holder) and the receiver B, and the time
 includes the final whole-file hash and commit.
 
