@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Mesh } from './mesh.ts'
 import type { NetworkChange } from './mesh-types.ts'
 import { FakeClock } from './testing/fake-clock.ts'
 import { encodeWire } from './wire.ts'
-import {
-  MeshSim,
-  mulberry32,
-  SimLibrary,
-  simHash,
-  simSha256,
-  simSigner,
-  simTrack,
-  simVerifier,
-} from './testing/mesh-sim.ts'
+import { MeshSim, lonelyMesh, SimLibrary, simHash, simTrack } from './testing/mesh-sim.ts'
 
 describe('Mesh network events', () => {
   it('tell the first change after a quiet spell in the next task, and coalesce what follows for 50 ms', async () => {
@@ -20,16 +10,7 @@ describe('Mesh network events', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((label) => simTrack(simHash(label)))
     const local = new SimLibrary()
     local.set([a!])
-    const mesh = new Mesh({
-      signer: simSigner(),
-      sha256: simSha256,
-      verify: simVerifier,
-      clock,
-      random: mulberry32(1),
-      local,
-      peers: () => [],
-      strike: () => {},
-    })
+    const mesh = lonelyMesh(clock, local)
     const changes: NetworkChange[] = []
     mesh.events.on('network', (change) => changes.push(change))
     await mesh.start('manual')

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Track } from './catalog.ts'
-import { Mesh } from './mesh.ts'
 import { FakeClock } from './testing/fake-clock.ts'
-import {
-  mulberry32,
-  SimLibrary,
-  simHash,
-  simSha256,
-  simSigner,
-  simTrack,
-  simVerifier,
-} from './testing/mesh-sim.ts'
+import { lonelyMesh, SimLibrary, simHash, simTrack } from './testing/mesh-sim.ts'
 
 /** A track whose title counts its reads: how often a publish looked at it. */
 function counted(label: string): { track: Track; reads: () => number } {
@@ -27,16 +18,7 @@ describe('Mesh publish', () => {
   it('checks only the tracks it has not seen: a batch that publishes as it goes costs O(new tracks) per publish', async () => {
     const clock = new FakeClock()
     const local = new SimLibrary()
-    const mesh = new Mesh({
-      signer: simSigner(),
-      sha256: simSha256,
-      verify: simVerifier,
-      clock,
-      random: mulberry32(1),
-      local,
-      peers: () => [],
-      strike: () => {},
-    })
+    const mesh = lonelyMesh(clock, local)
     const old = Array.from({ length: 50 }, (_, i) => counted(`old-${i}`))
     local.tracks = old.map((t) => t.track)
     await mesh.start('manual')

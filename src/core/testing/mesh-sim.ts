@@ -141,6 +141,20 @@ export class SimLibrary implements LocalTracks {
   }
 }
 
+/** A mesh with no peers over `local`, on `clock`: its publishing and its view events, alone. */
+export function lonelyMesh(clock: Clock, local: LocalTracks): Mesh {
+  return new Mesh({
+    signer: simSigner(),
+    sha256: simSha256,
+    verify: simVerifier,
+    clock,
+    random: mulberry32(1),
+    local,
+    peers: () => [],
+    strike: () => {},
+  })
+}
+
 /**
  * Rewrites or swallows a node's outgoing messages (a bad actor); undefined drops the message.
  * Raw frames (Uint8Array) go out as they are, so a bad actor can send what no encoder would.
