@@ -157,6 +157,10 @@ const PROGRESS_EVENT_MS = 100
 /** A partial download opened before the piece list was in, and the sizes it was opened with. */
 type EarlyPartial = { size: number; pieceSize: number; opening: Promise<PartialContent> }
 
+/** Close an early partial that will not be used (one that failed to open has nothing to close). */
+const closeEarly = (early: EarlyPartial): Promise<void> =>
+  early.opening.then((partial) => partial.close()).catch(() => {})
+
 export class Download {
   view: DownloadView
   /** The piece list being fetched (checked against its holders' signed descriptors). */
@@ -231,7 +235,7 @@ export class Download {
       }
     } catch (error) {
       // Opened early for a list that never came: let go of it (what it holds stays).
-      void early?.opening.then((partial) => partial.close()).catch(() => {})
+      if (early) void closeEarly(early)
       this.#fail(error instanceof Error ? error : new Error(String(error)))
     }
   }
@@ -256,7 +260,7 @@ export class Download {
     if (early) {
       if (early.size === list.size && early.pieceSize === list.pieceSize) return early.opening
       // The holders' list says otherwise (no holder lists what the metadata said): it decides.
-      await early.opening.then((partial) => partial.close()).catch(() => {})
+      await closeEarly(early)
     }
     return this.deps.partials.open(this.hash, list.size, list.pieceSize)
   }
