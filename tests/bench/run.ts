@@ -50,12 +50,14 @@ function machine() {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${chromium}`
 }
 
+// On every address of the (private) namespace: the transfer bench's nodes are on 127.0.0.1–4.
 const server = await startSignaling({
   port: 0,
-  host: '127.0.0.1',
+  host: '0.0.0.0',
   staticDir: process.env.DCMX_DIST ?? resolve(root, 'dist'),
   log: () => {},
 })
+const serverUrl = `http://127.0.0.1:${new URL(server.url).port}`
 // The storage bench page is built apart from the app (vite.bench.config.ts) and served on its own origin.
 const benchServer = await startSignaling({
   port: 0,
@@ -70,17 +72,17 @@ let storage
 let transferSection: string
 try {
   console.log(`first link: ${FIRST_LINK_RUNS} fresh nodes joining a room with one waiting node…`)
-  firstLink = await measureFirstLink(browser, server.url, FIRST_LINK_RUNS)
+  firstLink = await measureFirstLink(browser, serverUrl, FIRST_LINK_RUNS)
   console.log(JSON.stringify(firstLink))
   console.log(`gossip: ${GOSSIP.sizes.join(', ')} nodes in one room; full sync of 100 tracks…`)
-  gossip = await measureGossip(browser, server.url, GOSSIP, console.log)
+  gossip = await measureGossip(browser, serverUrl, GOSSIP, console.log)
   console.log('transfer: bare pump vs a 64 MiB fetch from one and three holders; time to first audio…')
-  transferSection = await benchTransfer(browser, server.url, { log: console.log })
+  transferSection = await benchTransfer(browser, serverUrl, { log: console.log })
   console.log(
     `storage: ${STORAGE.hashMiB} MiB hashing, ${STORAGE.importMiB} MiB import, ${STORAGE.smallTracks} small tracks…`,
   )
   await browser.close()
-  storage = await measureStorage(benchServer.url, STORAGE, server.url, console.log)
+  storage = await measureStorage(benchServer.url, STORAGE, serverUrl, console.log)
   console.log(JSON.stringify(storage))
 } finally {
   await browser.close()
