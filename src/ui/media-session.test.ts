@@ -51,6 +51,32 @@ function setup(duration = 100) {
 }
 
 describe('SystemMediaSession', () => {
+  it('tells the browser nothing for a player that starts empty, and clears once a track was described', () => {
+    const { session, positions, media } = setup()
+    const writes: string[] = []
+    let metadata = session.metadata
+    let state = session.playbackState
+    Object.defineProperties(session, {
+      metadata: {
+        get: () => metadata,
+        set: (m: MediaMetadata | null) => void (writes.push('metadata'), (metadata = m)),
+      },
+      playbackState: {
+        get: () => state,
+        set: (s: MediaSessionPlaybackState) => void (writes.push('state'), (state = s)),
+      },
+    })
+    media.describe(undefined)
+    expect(writes).toEqual([])
+    expect(positions).toEqual([])
+    media.describe({ title: 'Tone' })
+    media.describe(undefined)
+    expect(writes).toEqual(['metadata', 'metadata', 'state'])
+    expect(metadata).toBeNull()
+    expect(state).toBe('none')
+    expect(positions).toEqual([undefined])
+  })
+
   it('describes the track, with the app icon when it has no cover, and clears when the player empties', () => {
     const { session, media } = setup()
     media.describe({ title: 'Tone', artist: 'Tests' })

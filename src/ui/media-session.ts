@@ -40,6 +40,8 @@ export class SystemMediaSession {
   #session: MediaSession | undefined
   #metadata: (init: MediaMetadataInit) => MediaMetadata
   #audio: HTMLAudioElement | undefined
+  /** Whether the session was told a track (and not told since that the player is empty). */
+  #described = false
 
   constructor(controls: MediaControls, deps: MediaSessionDeps = {}) {
     this.#controls = controls
@@ -58,11 +60,16 @@ export class SystemMediaSession {
     const session = this.#session
     if (!session) return
     if (!track) {
+      // Nothing was told yet (the player starts empty): nothing to take back. Each of these is a
+      // call into the browser, and the first one comes while the page starts.
+      if (!this.#described) return
+      this.#described = false
       session.metadata = null
       session.playbackState = 'none'
       this.#clearPosition()
       return
     }
+    this.#described = true
     session.metadata = this.#metadata({
       title: track.title,
       artist: track.artist ?? '',
