@@ -5,9 +5,9 @@
  *
  * Every node is a page of one Chromium running the built app: by default pages of a profile on
  * disk, each on an origin of its own (storage is per origin), or off-the-record contexts as in the
- * e2e tests (`profile`). The pump runs in the
- * very pages the fetch then uses (same contexts, same renderer processes, same Chromium flags), on
- * an RTCPeerConnection of its own signalled through Playwright, with no ICE servers.
+ * e2e tests (`profile`). The pump runs in the very pages the fetch then uses (same renderer
+ * processes, same Chromium flags), on an RTCPeerConnection of its own signalled through
+ * Playwright, with no ICE servers.
  */
 import type { Browser, BrowserContext, CDPSession, Page } from '@playwright/test'
 import { execFileSync } from 'node:child_process'
@@ -741,8 +741,8 @@ function readTimes(p: ProbeState): Pick<TtfaRun, 'readAskedMs' | 'readMs' | 'rea
 }
 
 /**
- * A trusted mouse click at the centre of the element `find` (a page expression) yields, once it is
- * there, on screen and not covered by another element (checked in the page, polled every 10 ms).
+ * A trusted mouse click at the centre of the element that the page expression `find` yields, once
+ * it is there, on screen and not covered by another element (checked in the page every 10 ms).
  */
 async function clickWhenShown(page: Page, find: string) {
   const at = await pollPage<{ x: number; y: number }>(
