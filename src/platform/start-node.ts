@@ -10,6 +10,7 @@ import { systemClock } from './clock.ts'
 import type { RelayOnlySetting } from './privacy.ts'
 import type { createRtcLink } from './rtc-link.ts'
 import { openBrowserSocket } from './socket.ts'
+import { markOnce } from './marks.ts'
 
 export const DEFAULT_ROOM = 'lobby'
 /** A sane ceiling on links a user can ask for; each one costs a peer connection. */
@@ -58,11 +59,6 @@ export function readOptions(url: URL): BrowserNodeOptions {
       )
   }
   return { room, linkBudget, ...(gossipMs ? { gossipMs } : {}), warnings }
-}
-
-/** Mark the first moment something happened, for the load-to-first-link benchmark. */
-function markOnce(name: string) {
-  if (performance.getEntriesByName(name).length === 0) performance.mark(name)
 }
 
 /** The WebRTC side (simple-peer and the ICE doctor): a chunk of its own, loaded once the app has rendered. */
@@ -147,9 +143,13 @@ export function createBrowserNode(
       mesh: options.gossipMs ? { gossip: { intervalMs: options.gossipMs } } : {},
     },
   })
-  node.events.on('change', () => {
-    if (node.signaling.state === 'online') markOnce('dcmx:signaling-online')
-    if (node.peers.some((p) => p.state === 'connected')) markOnce('dcmx:first-peer-verified')
+  // Both marks are made once, early on: the listener then leaves (the node changes on every message).
+  const offMarks = node.events.on('change', () => {
+    if (node.signaling.state !== 'online') return
+    markOnce('dcmx:signaling-online')
+    if (!node.peers.some((p) => p.state === 'connected')) return
+    markOnce('dcmx:first-peer-verified')
+    offMarks()
   })
   // Closing the tab closes its links at once, so other nodes drop it without waiting for pings
   // (and leaves the room, also when the node has not started yet).

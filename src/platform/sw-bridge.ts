@@ -13,6 +13,7 @@ import {
   type ContentReply,
   type ContentRequest,
 } from '../sw/protocol.ts'
+import { markOnce } from './marks.ts'
 
 /**
  * The page's side of the service worker: registers it, offers a new version when one is waiting,
@@ -269,11 +270,6 @@ function failureFrom(error: unknown): ContentReply {
   if ((error as { name?: unknown } | null)?.name === 'AbortError')
     return failureReply('ABORTED', 'Abandoned.')
   return failureReply('FAILED', messageOf(error))
-}
-
-/** Mark the first moment something happened, for the time-to-first-audio benchmark. */
-function markOnce(name: string) {
-  if (performance.getEntriesByName(name).length === 0) performance.mark(name)
 }
 
 const warned = new Set<string>()
