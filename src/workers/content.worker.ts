@@ -7,7 +7,7 @@
 import { expose, releaseProxy, transfer } from 'comlink'
 import type { Tags } from '../core/catalog.ts'
 import type { Digest } from '../core/content.ts'
-import { createDigester } from './digest.ts'
+import { createDigester, warmHasher } from './digest.ts'
 import { PartialFiles, type DirEntry } from './partial-files.ts'
 import { ReadHandles, RELEASE_CHANNEL, releasingAcrossTabs, type ReadableDir } from './read-handles.ts'
 import { readTags } from './tags.ts'
@@ -147,8 +147,21 @@ const api = {
       return false
     } finally {
       await dir?.removeEntry(tmpName).catch(() => {})
+      warmOnce()
     }
   },
+}
+
+let warmed = false
+/**
+ * Once the start-up probe has answered (the page waits for nothing else from this worker then),
+ * get the hashing code optimised in the next task, before a download's first piece or an import
+ * needs it (digest.ts, WARM_BYTES).
+ */
+function warmOnce() {
+  if (warmed) return
+  warmed = true
+  setTimeout(() => void warmHasher().catch(() => {}), 0)
 }
 
 /** The worker's API as the main thread sees it through Comlink (import the type only). */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { PIECE_SIZE } from '../core/content.ts'
 import { referenceDigest } from '../core/testing/memory-store.ts'
-import { createDigester } from './digest.ts'
+import { createDigester, takeHasher, warmHasher } from './digest.ts'
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
 
@@ -116,5 +116,18 @@ describe('createDigester', () => {
     digester.update(new Uint8Array(PIECE_SIZE))
     expect(digester.bytes).toBe(PIECE_SIZE + 10)
     expect((await digester.finish()).size).toBe(PIECE_SIZE + 10)
+  })
+})
+
+describe('warmHasher', () => {
+  it('leaves a reset hasher behind: passes after it hash only their own bytes', async () => {
+    await warmHasher()
+    const digester = await createDigester()
+    digester.update(new TextEncoder().encode('abc'))
+    expect((await digester.finish()).contentHash).toBe(createHash('sha256').update('abc').digest('hex'))
+    await warmHasher()
+    const hasher = await takeHasher()
+    hasher.update(new TextEncoder().encode('abc'))
+    expect(hasher.digest('hex')).toBe(createHash('sha256').update('abc').digest('hex'))
   })
 })

@@ -21,6 +21,29 @@ export interface Digester {
  */
 const idle: IHasher[] = []
 
+/** An idle hasher if there is one, else a new one; reset either way. Not given back: it is the caller's. */
+export async function takeHasher(): Promise<IHasher> {
+  const hasher = idle.pop() ?? (await createSHA256())
+  hasher.init()
+  return hasher
+}
+
+/**
+ * Bytes hashed once when the worker has started. Fresh WebAssembly runs in V8's baseline tier until
+ * it has done enough work to be optimised: the first 256 KiB piece of a download took about 25 ms
+ * to hash there, on the way to the first sound of a track. Hashing this much while the worker is
+ * idle gets the optimised code compiled before any piece or import needs it.
+ */
+export const WARM_BYTES = 512 * 1024
+
+/** Run SHA-256 over WARM_BYTES of zeros and keep the hasher for the next pass. */
+export async function warmHasher(): Promise<void> {
+  const hasher = await takeHasher()
+  hasher.update(new Uint8Array(WARM_BYTES))
+  hasher.digest()
+  idle.push(hasher)
+}
+
 /**
  * Start a digest pass. The whole-file hash streams through hash-wasm (WebCrypto cannot stream);
  * each fixed-size piece is a one-shot WebCrypto digest, which Chromium computes off this thread,
@@ -28,8 +51,7 @@ const idle: IHasher[] = []
  * bounded: one piece buffer and the 32-byte piece hashes.
  */
 export async function createDigester(subtle: SubtleCrypto = crypto.subtle): Promise<Digester> {
-  let file: IHasher | undefined = idle.pop() ?? (await createSHA256())
-  file.init()
+  let file: IHasher | undefined = await takeHasher()
   const pieces: Promise<ArrayBuffer>[] = []
   const piece = new Uint8Array(PIECE_SIZE)
   let pieceFill = 0

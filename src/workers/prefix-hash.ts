@@ -5,7 +5,8 @@
  * held in memory within a small bound and otherwise read back from the file when the gap fills;
  * a resumed download (the hash state is not persisted) reads back what is on disk once.
  */
-import { createSHA256, type IHasher } from 'hash-wasm'
+import type { IHasher } from 'hash-wasm'
+import { takeHasher } from './digest.ts'
 
 /** Pieces written past the prefix are kept in memory up to this many bytes, then read back. */
 export const AHEAD_BYTES = 4 * 1024 * 1024
@@ -48,8 +49,7 @@ export class PrefixHash {
 
   /** A hash over nothing yet; pieces already written (a resume) are read back in the background. */
   static async start(deps: PrefixHashDeps): Promise<PrefixHash> {
-    const hasher = await createSHA256()
-    hasher.init()
+    const hasher = await takeHasher()
     const prefix = new PrefixHash(deps, hasher)
     prefix.#kick()
     return prefix
