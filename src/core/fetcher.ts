@@ -10,7 +10,7 @@ import type { Sha256 } from './records.ts'
 import { unpackHashes } from './records.ts'
 import type { Unnumbered } from './request-table.ts'
 import { Throttle } from './throttle.ts'
-import { Transfer, type PieceSource, type TransferConfig } from './transfer.ts'
+import { Transfer, type EarlyRequest, type PieceSource, type TransferConfig } from './transfer.ts'
 import { PIECES_PAGE, type TrackMeta, type Wire, type WireOf } from './wire.ts'
 
 /** A linked holder, as the fetcher uses it. */
@@ -157,6 +157,16 @@ const PROGRESS_EVENT_MS = 100
 /** A partial download opened before the piece list was in, and the sizes it was opened with. */
 type EarlyPartial = { size: number; pieceSize: number; opening: Promise<PartialContent> }
 
+/** The first piece asked for before the piece list was in, and the sizes it was asked with. */
+type EarlyFirst = { size: number; pieceSize: number; request: EarlyRequest }
+
+/** Whether the early first-piece request fits `list` (same sizes) and went to a holder in its group. */
+const fitsList = (first: EarlyFirst, list: PieceList, holders: readonly string[]): boolean =>
+  first.size === list.size && first.pieceSize === list.pieceSize && holders.includes(first.request.peerId)
+
+const abortEarly = (request: EarlyRequest): void =>
+  request.controller.abort(new DcmxError('ABORTED', 'The early piece request was not needed.'))
+
 /** Close an early partial that will not be used (one that failed to open has nothing to close). */
 const closeEarly = (early: EarlyPartial): Promise<void> =>
   early.opening.then((partial) => partial.close()).catch(() => {})
@@ -206,6 +216,7 @@ export class Download {
   async run(): Promise<void> {
     const tried = new Set<string>()
     let early = this.#openEarly()
+    let first = this.#requestFirstEarly()
     try {
       for (;;) {
         const { list, holders, disputed } = await this.#agree(tried)
@@ -217,9 +228,13 @@ export class Download {
           early = undefined
           this.#partial = await this.#partialFor(list, opening)
         }
+        // Only the first list's transfer may take the early request, if it asked the same holder.
+        const taken = first && fitsList(first, list, holders) ? [first.request] : []
+        if (first && taken.length === 0) abortEarly(first.request)
+        first = undefined
         let verified: boolean
         try {
-          verified = await this.#fetch(list, holders, disputed)
+          verified = await this.#fetch(list, holders, disputed, taken)
         } catch (error) {
           // A disputed group that stalls is left for the next one (nobody is judged for it).
           if (!disputed) throw error
@@ -236,6 +251,7 @@ export class Download {
     } catch (error) {
       // Opened early for a list that never came: let go of it (what it holds stays).
       if (early) void closeEarly(early)
+      if (first) abortEarly(first.request)
       this.#fail(error instanceof Error ? error : new Error(String(error)))
     }
   }
@@ -253,6 +269,41 @@ export class Download {
     // A failure (a full disk, say) is met when the list is in, if the list wants these sizes.
     opening.catch(() => {})
     return { size: meta.size, pieceSize: meta.pieceSize, opening }
+  }
+
+  /**
+   * Ask the nearest linked holder for the first piece while the piece lists are fetched and the
+   * partial download opens, with the length the track's metadata gives: the first bytes a player
+   * waits for then arrive a list round trip sooner. The transfer takes the request over only if
+   * the verified list has the same sizes and that holder is in its group; the bytes are verified
+   * against that list like any piece, and a request nobody takes is aborted (the holder stops).
+   */
+  #requestFirstEarly(): EarlyFirst | undefined {
+    const meta = this.deps.meta(this.hash)
+    if (!meta || meta.size === 0) return undefined
+    const rtt = (p: FetchPeer) => p.rttMs?.() ?? Infinity
+    const peer = this.deps
+      .holders(this.hash)
+      .map((id) => this.deps.linked(id))
+      .filter((p): p is FetchPeer => !!p)
+      .sort((a, b) => rtt(a) - rtt(b))[0]
+    if (!peer) return undefined
+    const controller = new AbortController()
+    const length = Math.min(meta.pieceSize, meta.size)
+    const startedAt = this.deps.clock.now()
+    let bytes: Promise<Uint8Array>
+    try {
+      bytes = peer.fetchPiece(this.hash, 0, length, controller.signal)
+    } catch (error) {
+      bytes = Promise.reject(error)
+    }
+    // Its failure is the transfer's to handle, if it takes the request; otherwise nobody's.
+    bytes.catch(() => {})
+    return {
+      size: meta.size,
+      pieceSize: meta.pieceSize,
+      request: { index: 0, peerId: peer.peerId, bytes, controller, startedAt },
+    }
   }
 
   /** The partial download for `list`: the early one if its sizes are the list's, else a new one. */
@@ -379,13 +430,19 @@ export class Download {
    * Run the transfer; true if every piece arrived and the whole file verified. Reads are let
    * through as pieces arrive, unless the list is `disputed`.
    */
-  async #fetch(list: PieceList, group: string[], disputed: boolean): Promise<boolean> {
+  async #fetch(
+    list: PieceList,
+    group: string[],
+    disputed: boolean,
+    early: readonly EarlyRequest[],
+  ): Promise<boolean> {
     const partial = this.#partial!
     const transfer = new Transfer({
       size: list.size,
       pieceSize: list.pieceSize,
       pieces: list.pieces,
       have: await partial.have(),
+      early,
       sources: () =>
         group
           .map((id) => this.deps.linked(id))

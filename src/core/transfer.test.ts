@@ -11,7 +11,7 @@ import {
   type Content,
   type FakeBehaviour,
 } from './testing/fake-sources.ts'
-import { Transfer, type TransferConfig, type TransferProgress } from './transfer.ts'
+import { Transfer, type EarlyRequest, type TransferConfig, type TransferProgress } from './transfer.ts'
 
 const PIECE = 1024
 
@@ -22,6 +22,8 @@ type Setup = {
   have?: number[]
   write?: (index: number, bytes: Uint8Array) => Promise<void>
   sha256?: (clock: FakeClock) => Sha256
+  /** Requests sent before the transfer is made (to these holders, or to sources it never lists). */
+  early?: (holders: Record<string, FakeSource>, clock: FakeClock, content: Content) => EarlyRequest[]
 }
 
 /** A transfer over fake holders, recording what it writes, reports and emits. */
@@ -47,6 +49,7 @@ function setup(options: Setup = {}) {
     pieceSize: content.pieceSize,
     pieces: content.pieces,
     ...(options.have ? { have: options.have } : {}),
+    ...(options.early ? { early: options.early(holders, clock, content) } : {}),
     sources: () => listed,
     // A store verifies as it writes (partial.ts): only what matches is written.
     write: async (index, bytes, expected) => {
@@ -828,5 +831,88 @@ describe('Transfer: failures and cancel', () => {
     expect(t.writes.size).toBe(written)
     expect(t.failure).toBeUndefined()
     expect(t.clock.pending).toBe(0)
+  })
+})
+
+/** A request for piece `index` sent to `source` now, before any transfer exists. */
+function sentEarly(source: FakeSource, index: number, clock: FakeClock): EarlyRequest {
+  const controller = new AbortController()
+  const bytes = source.fetchPiece(index, controller.signal)
+  bytes.catch(() => {})
+  return { index, peerId: source.peerId, bytes, controller, startedAt: clock.now() }
+}
+
+describe('Transfer: requests sent before it was made', () => {
+  it('takes over an early request: the piece is not asked for again, and its bytes are verified and written', async () => {
+    const t = setup({
+      holders: { A: { latencyMs: 20, msPerPiece: 10 } },
+      early: (h, clock) => [sentEarly(h.A!, 0, clock)],
+    })
+    t.transfer.start()
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+    expect(t.holders.A!.requests.filter((r) => r.index === 0)).toHaveLength(1)
+    expect(t.holders.A!.requests[0]!.signal.aborted).toBe(false)
+    expect(t.transfer.progress.perPeer).toEqual({ A: t.content.size })
+  })
+
+  it('an early piece that fails its hash counts against its peer, and the piece is fetched again', async () => {
+    const t = setup({
+      holders: {
+        A: { latencyMs: 20, msPerPiece: 10, lie: (i) => i === 0 },
+        B: { latencyMs: 20, msPerPiece: 10 },
+      },
+      early: (h, clock) => [sentEarly(h.A!, 0, clock)],
+    })
+    t.transfer.start()
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+    expect(t.badReports).toContainEqual(['A', false])
+    // The early copy was the one judged: A was not asked for the piece a second time.
+    expect(t.holders.A!.requests.filter((r) => r.index === 0)).toHaveLength(1)
+    expect(t.writes.get(0)).toEqual(t.content.piece(0))
+  })
+
+  it('an early request it has no use for is aborted: its peer is no source, or the piece is held', async () => {
+    const content = makeContent(8, PIECE, 0)
+    const clock = new FakeClock()
+    const stranger = new FakeSource('X', content, clock, { latencyMs: 1_000 })
+    const notListed = setup({
+      content,
+      holders: { A: { latencyMs: 20 } },
+      early: () => [sentEarly(stranger, 0, clock)],
+    })
+    notListed.transfer.start()
+    expect(stranger.requests[0]!.signal.aborted).toBe(true)
+    await notListed.finish()
+    expect(notListed.transfer.state).toBe('done')
+
+    const held = setup({
+      content,
+      have: [0],
+      holders: { A: { latencyMs: 1_000 } },
+      early: (h, c) => [sentEarly(h.A!, 0, c)],
+    })
+    held.transfer.start()
+    expect(held.holders.A!.requests[0]!.signal.aborted).toBe(true)
+    await held.finish()
+    expect(held.transfer.state).toBe('done')
+    expect(held.writes.has(0)).toBe(false)
+  })
+
+  it('an early request that times out is given up like any other, and another peer serves the piece', async () => {
+    const t = setup({
+      holders: { A: { silent: (i, nth) => nth === 0 }, B: { latencyMs: 20, msPerPiece: 10 } },
+      config: { pieceTimeoutMs: 2_000 },
+      early: (h, clock) => [sentEarly(h.A!, 0, clock)],
+    })
+    t.transfer.start()
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+    expect(t.holders.A!.requests[0]!.signal.aborted).toBe(true)
+    expect(t.holders.B!.requests.some((r) => r.index === 0)).toBe(true)
   })
 })

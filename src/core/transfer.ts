@@ -24,6 +24,16 @@ export interface PieceSource {
   repairing?(): boolean
 }
 
+/** A piece request already on its way to `peerId`; `controller` aborts it. */
+export type EarlyRequest = {
+  index: number
+  peerId: string
+  bytes: Promise<Uint8Array>
+  controller: AbortController
+  /** When it was sent (the clock's time): its peer's rate is measured from then. */
+  startedAt: number
+}
+
 export type TransferConfig = {
   /** Upper bound on one request; the actual deadline adapts to the peer's measured speed. */
   pieceTimeoutMs: number
@@ -57,6 +67,13 @@ export type TransferDeps = {
   pieces: readonly string[]
   /** Pieces already held (resume after reload). */
   have?: Iterable<number>
+  /**
+   * Requests sent before the transfer was made (the download's first piece, asked for while the
+   * piece list was on its way): each counts as a request to its peer from `start()` on, with the
+   * same deadline, verification and accounting as one the transfer issued; one whose peer is not
+   * among the sources, or whose piece is already held, is aborted.
+   */
+  early?: readonly EarlyRequest[]
   /** Current holders; re-read on every scheduling pass, as links come and go. */
   sources(): PieceSource[]
   /**
@@ -201,9 +218,26 @@ export class Transfer {
   start(): void {
     if (this.#state !== 'idle') return
     this.#state = 'running'
+    this.#adoptEarly()
     if (this.#have === this.#slots.length) return this.#finish()
     this.#stopTick = every(this.#deps.clock, TICK_MS, () => this.#pump())
     this.#pump()
+  }
+
+  /** Take over the requests sent before the transfer was made (TransferDeps.early). */
+  #adoptEarly(): void {
+    const early = this.#deps.early ?? []
+    if (early.length === 0) return
+    this.#syncSources()
+    for (const { index, peerId, bytes, controller, startedAt } of early) {
+      const peer = this.#peers.get(peerId)
+      const slot = this.#slots[index]
+      if (!peer?.source || !slot || slot.held || slot.requests.size > 0 || peer.free <= 0) {
+        controller.abort(new DcmxError('ABORTED', 'not needed'))
+        continue
+      }
+      this.#track(index, peer, controller, bytes, startedAt)
+    }
   }
 
   /** Playback position: pieces from here on are fetched first (seek support). */
@@ -326,26 +360,40 @@ export class Transfer {
   #issue(index: number, peer: Peer): void {
     const source = peer.source
     if (!source) return
-    const now = this.#deps.clock.now()
+    const ac = new AbortController()
+    let fetched: Promise<Uint8Array>
+    try {
+      fetched = source.fetchPiece(index, ac.signal)
+    } catch (e) {
+      fetched = Promise.reject(e)
+    }
+    this.#track(index, peer, ac, fetched)
+  }
+
+  /** Count `fetched` as a request for piece `index` to `peer`: its deadline, then its outcome. */
+  #track(
+    index: number,
+    peer: Peer,
+    ac: AbortController,
+    fetched: Promise<Uint8Array>,
+    startedAt = this.#deps.clock.now(),
+  ): void {
     const { expectedMs, timeoutMs } = peer.plan()
     const req: Request = {
       index,
       peer,
-      ac: new AbortController(),
-      startedAt: now,
+      ac,
+      startedAt,
       expectedMs,
       timer: undefined,
       state: 'active',
     }
-    req.timer = this.#deps.clock.setTimeout(() => this.#onTimeout(req), timeoutMs)
-    peer.started(req, now)
+    req.timer = this.#deps.clock.setTimeout(
+      () => this.#onTimeout(req),
+      Math.max(0, startedAt + timeoutMs - this.#deps.clock.now()),
+    )
+    peer.started(req, startedAt)
     this.#slots[index]!.requests.add(req)
-    let fetched: Promise<Uint8Array>
-    try {
-      fetched = source.fetchPiece(index, req.ac.signal)
-    } catch (e) {
-      fetched = Promise.reject(e)
-    }
     fetched
       .then(
         (bytes) => this.#onData(req, bytes),
