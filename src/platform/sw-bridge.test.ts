@@ -2,7 +2,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ContentReader } from '../core/content-reader.ts'
 import { DcmxError } from '../core/errors.ts'
 import { ask, pageSource, type PageTarget } from '../sw/page-source.ts'
-import { CONTENT_CHANNEL, describeRequest, readRequest, type ContentReply } from '../sw/protocol.ts'
+import {
+  CONTENT_CHANNEL,
+  describeRequest,
+  failureReply,
+  openRequest,
+  readRequest,
+  type ContentReply,
+} from '../sw/protocol.ts'
 import {
   answerContentRequest,
   createUpdateOffer,
@@ -101,6 +108,53 @@ describe('the content channel, worker to page and back', () => {
     })
   })
 
+  it('opens a track in one round trip: its size, type and the bytes asked for that it has', async () => {
+    const src = pageSource(page(reader()))
+    const opened = await src.open!(HASH, 100, 200)
+    expect(opened.ok && { ...opened.value, data: new Uint8Array(opened.value.data) }).toEqual({
+      size: 300,
+      mime: 'audio/wav',
+      data: FILE.slice(100, 200),
+    })
+    // Past the end: what is there, then nothing (the size says why).
+    const tail = await src.open!(HASH, 250, 400)
+    expect(tail.ok && new Uint8Array(tail.value.data)).toEqual(FILE.slice(250, 300))
+    const beyond = await src.open!(HASH, 300, 400)
+    expect(beyond.ok && [beyond.value.size, beyond.value.data.byteLength]).toEqual([300, 0])
+    expect(await src.open!('ef'.repeat(32), 0, 10)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
+  })
+
+  it('refuses an open whose bytes do not fit the size and range it names', async () => {
+    const liar: PageTarget = {
+      postMessage(_message, transfer) {
+        const port = transfer[0] as MessagePort
+        port.postMessage({ type: 'opened', size: 300, mime: 'audio/wav', data: new ArrayBuffer(99) })
+      },
+    }
+    expect(await pageSource(liar).open!(HASH, 100, 200)).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED', message: 'the page opened 99 bytes for a 100-byte range' },
+    })
+  })
+
+  it('hears BAD_REQUEST from a page that does not know an open (an older version)', async () => {
+    const older: PageTarget = {
+      postMessage(message, transfer) {
+        const port = transfer[0] as MessagePort
+        const known = (message as { type?: string }).type !== 'open'
+        port.postMessage(
+          known
+            ? { type: 'described', size: 300, mime: 'audio/wav' }
+            : failureReply('BAD_REQUEST', 'type: Invalid type'),
+        )
+      },
+    }
+    expect(await pageSource(older).open!(HASH, 0, 10)).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    })
+  })
+
   it('rejects a malformed reply instead of trusting it', async () => {
     const liar: PageTarget = {
       postMessage(_message, transfer) {
@@ -145,6 +199,9 @@ describe('answerContentRequest', () => {
     ['an empty range', readRequest(HASH, 10, 10)],
     ['a negative start', readRequest(HASH, -1, 10)],
     ['an oversized range', readRequest(HASH, 0, 64 * 1024 * 1024)],
+    ['an empty open', openRequest(HASH, 10, 10)],
+    ['an oversized open', openRequest(HASH, 0, 64 * 1024 * 1024)],
+    ['an open with a fractional start', openRequest(HASH, 0.5, 10)],
     ['extra fields', { ...describeRequest(HASH), path: '/etc/passwd' }],
   ])('answers %s with BAD_REQUEST', async (_name, data) => {
     vi.spyOn(console, 'warn').mockImplementation(() => {})

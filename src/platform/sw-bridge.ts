@@ -251,6 +251,18 @@ async function answer(
         const data = bytes.slice().buffer
         return [{ type: 'bytes', data }, [data]]
       }
+      case 'open': {
+        const described = await reader.describe(request.hash)
+        if (!described) return [failureReply('NOT_FOUND', 'No such track here or among known peers.'), []]
+        const { size, mime } = described
+        const end = Math.min(request.end, size)
+        const bytes =
+          request.start < end
+            ? await reader.read(request.hash, request.start, end, signal)
+            : new Uint8Array(0)
+        const data = bytes.slice().buffer
+        return [{ type: 'opened', size, mime, data }, [data]]
+      }
       default:
         return assertNever(request)
     }

@@ -273,6 +273,104 @@ function browserRequest(init: {
 
 const INERT_CSP = "default-src 'none'; sandbox"
 
+/** `source(file)` that also opens (size, type and the first bytes in one call), recording every call. */
+function opening(file: Uint8Array, opts: { open?: ContentFailure } = {}) {
+  const base = source(file)
+  const calls: string[] = []
+  const src: ContentSource = {
+    describe: (hash, signal) => (calls.push('describe'), base.src.describe(hash, signal)),
+    read: (hash, start, end, signal) => (
+      calls.push(`read ${start}-${end}`),
+      base.src.read(hash, start, end, signal)
+    ),
+    async open(hash, start, end) {
+      calls.push(`open ${start}-${end}`)
+      if (opts.open) return err(opts.open)
+      if (hash !== HASH) return err({ code: 'NOT_FOUND', message: 'no such track' })
+      const data = file.slice(start, Math.max(start, Math.min(end, file.length))).buffer
+      return ok({ size: file.length, mime: 'audio/wav', data })
+    },
+  }
+  return { src, calls }
+}
+
+describe('contentResponse: one question to the page for a media request', () => {
+  const file = bytes(3 * PIECE_SIZE + 500)
+
+  it('answers bytes=0- from one open: size, type and the first piece together', async () => {
+    const { src, calls } = opening(file)
+    const res = await contentResponse(get({ Range: 'bytes=0-' }), HASH, src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Range')).toBe(`bytes 0-${file.length - 1}/${file.length}`)
+    expect(res.headers.get('Content-Type')).toBe('audio/wav')
+    await expectBody(res, file)
+    // The first piece came with the open; the later ones are read as the body streams.
+    expect(calls).toEqual([
+      `open 0-${PIECE_SIZE}`,
+      ...pieceReads(PIECE_SIZE, file.length).map(([a, b]) => `read ${a}-${b}`),
+    ])
+  })
+
+  it('answers a closed range (a seek) inside one piece from the open alone', async () => {
+    const { src, calls } = opening(file)
+    const res = await contentResponse(get({ Range: 'bytes=1000-1999' }), HASH, src)
+    expect(res.status).toBe(206)
+    expect(res.headers.get('Content-Range')).toBe(`bytes 1000-1999/${file.length}`)
+    await expectBody(res, file.slice(1000, 2000))
+    expect(calls).toEqual(['open 1000-2000'])
+  })
+
+  it('clips a closed range that runs past the end to the size the open told', async () => {
+    const { src } = opening(file)
+    const from = file.length - 100
+    const res = await contentResponse(get({ Range: `bytes=${from}-${file.length + 5000}` }), HASH, src)
+    expect(res.headers.get('Content-Range')).toBe(`bytes ${from}-${file.length - 1}/${file.length}`)
+    await expectBody(res, file.slice(from))
+  })
+
+  it('says 416 for a start past the end, told by the open itself', async () => {
+    const { src, calls } = opening(file)
+    const res = await contentResponse(get({ Range: `bytes=${file.length}-` }), HASH, src)
+    expect(res.status).toBe(416)
+    expect(res.headers.get('Content-Range')).toBe(`bytes */${file.length}`)
+    expect(calls).toEqual([`open ${file.length}-${4 * PIECE_SIZE}`])
+  })
+
+  it('passes an open’s failure on as its status, without asking again', async () => {
+    const { src, calls } = opening(file, { open: { code: 'PEER_GONE', message: 'gone' } })
+    const res = await contentResponse(get({ Range: 'bytes=0-' }), HASH, src)
+    expect(res.status).toBe(503)
+    expect(calls).toEqual([`open 0-${PIECE_SIZE}`])
+  })
+
+  it('asks with describe and read when the page cannot open (BAD_REQUEST: an older page)', async () => {
+    const { src, calls } = opening(file, { open: { code: 'BAD_REQUEST', message: 'type: Invalid type' } })
+    const res = await contentResponse(get({ Range: 'bytes=0-' }), HASH, src)
+    expect(res.status).toBe(206)
+    await expectBody(res, file)
+    expect(calls.slice(0, 3)).toEqual([`open 0-${PIECE_SIZE}`, 'describe', `read 0-${PIECE_SIZE}`])
+  })
+
+  it.each([
+    ['no Range header', {}],
+    ['a suffix range', { Range: 'bytes=-100' }],
+    ['several ranges', { Range: 'bytes=0-10,20-30' }],
+  ])('asks the old way for %s, whose meaning needs the size first', async (_name, headers) => {
+    const { src, calls } = opening(file)
+    const res = await contentResponse(get(headers), HASH, src)
+    expect(res.ok).toBe(true)
+    expect(calls[0]).toBe('describe')
+    expect(calls.some((c) => c.startsWith('open'))).toBe(false)
+  })
+
+  it('answers HEAD from a describe, reading nothing', async () => {
+    const { src, calls } = opening(file)
+    const res = await contentResponse(get({ Range: 'bytes=0-' }, 'HEAD'), HASH, src)
+    expect(res.status).toBe(206)
+    expect(calls).toEqual(['describe'])
+  })
+})
+
 describe('contentResponse: inert answers (issue 10)', () => {
   const html = new TextEncoder().encode('<!doctype html><script>alert(document.domain)</script>')
 

@@ -2,7 +2,7 @@ import { servedMime } from '../core/audio-mime.ts'
 import { PIECE_SIZE } from '../core/content.ts'
 import { ok, type Result } from '../core/result.ts'
 import { CONTENT_PATH, MAX_READ_BYTES, type ContentErrorCode, type ContentFailure } from './protocol.ts'
-import { contentRange, parseRange, unsatisfiedRange } from './range.ts'
+import { contentRange, parseRange, rangeFrom, unsatisfiedRange } from './range.ts'
 
 /**
  * The `/content/<hash>` route: HTTP 200/206/416 answers built from a source of sizes and byte
@@ -22,7 +22,21 @@ export interface ContentSource {
     end: number,
     signal?: AbortSignal,
   ): Promise<Result<ArrayBuffer, ContentFailure>>
+  /**
+   * Both at once: size, type and bytes [start, min(end, size)) (none from the end on), at most
+   * MAX_READ_BYTES. Optional; BAD_REQUEST means the source cannot (an older page), and the route
+   * asks with `describe` and `read` instead.
+   */
+  open?(
+    hash: string,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<Result<Opened, ContentFailure>>
 }
+
+/** What `open` answers: the track's size and type, and the first bytes asked for. */
+export type Opened = { size: number; mime: string; data: ArrayBuffer }
 
 /**
  * Most bytes one response carries when the client left the end open (`bytes=a-`): a remote track
@@ -99,10 +113,12 @@ export async function contentResponse(
   const refused = documentRefusal(request)
   if (refused) return refused
   const signal = request.signal
-  const described = await source.describe(hash, signal)
+  const head = request.method === 'HEAD'
+  const opened = head ? undefined : await openFirst(request, hash, source)
+  if (opened && !opened.ok) return failure(opened.error)
+  const described = opened ?? (await source.describe(hash, signal))
   if (!described.ok) return failure(described.error)
   const { size } = described.value
-  const head = request.method === 'HEAD'
   const headers = {
     'Accept-Ranges': 'bytes',
     'Content-Type': servedMime(described.value.mime),
@@ -143,10 +159,33 @@ export async function contentResponse(
   if (head) return new Response(null, { status: 206, headers: partial })
   // The first chunk is read before answering, so a missing track or an unreachable holder is a status.
   const firstEnd = pieceEnd(start, end)
-  const first = await readExact(source, hash, start, firstEnd, signal)
+  const first =
+    opened?.value.start === start
+      ? ok(opened.value.data.slice(0, firstEnd - start))
+      : await readExact(source, hash, start, firstEnd, signal)
   if (!first.ok) return failure(first.error)
   const body = firstEnd === end ? first.value : rangeStream(source, hash, first.value, firstEnd, end, signal)
   return new Response(body, { status: 206, headers: partial })
+}
+
+/**
+ * For a request whose Range header gives its start (`bytes=a-`, `bytes=a-b`, as media elements
+ * send), the size, type and the bytes of the first chunk in one question to the source, which is
+ * the first chunk's own bounds whatever the size turns out to be (a range past the end is 416, and
+ * the chunk then comes back empty). Undefined when the route must ask the old way: no such header,
+ * or a source that cannot open (BAD_REQUEST).
+ */
+async function openFirst(
+  request: Request,
+  hash: string,
+  source: ContentSource,
+): Promise<Result<Opened & { start: number }, ContentFailure> | undefined> {
+  const from = source.open && rangeFrom(request.headers.get('Range'))
+  if (!from) return undefined
+  const end = Math.min(from.end ?? Infinity, from.start + OPEN_RANGE_BYTES)
+  const opened = await source.open!(hash, from.start, pieceEnd(from.start, end), request.signal)
+  if (!opened.ok) return opened.error.code === 'BAD_REQUEST' ? undefined : opened
+  return ok({ ...opened.value, start: from.start })
 }
 
 /**

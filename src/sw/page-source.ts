@@ -3,6 +3,7 @@ import type { ContentSource } from './content-route.ts'
 import {
   decodeContentReply,
   describeRequest,
+  openRequest,
   readRequest,
   type ContentFailure,
   type ContentReply,
@@ -40,6 +41,21 @@ export function pageSource(page: PageTarget, options = DEFAULT_PAGE_SOURCE_OPTIO
       if (r.type === 'described') return ok({ size: r.size, mime: r.mime })
       if (r.type === 'error') return err({ code: r.code, message: r.message })
       return err({ code: 'FAILED', message: `the page answered a describe with ${r.type}` })
+    },
+    async open(hash, start, end, signal) {
+      const reply = await ask(page, openRequest(hash, start, end), options.readTimeoutMs, signal)
+      if (!reply.ok) return reply
+      const r = reply.value
+      if (r.type === 'error') return err({ code: r.code, message: r.message })
+      if (r.type !== 'opened')
+        return err({ code: 'FAILED', message: `the page answered an open with ${r.type}` })
+      const length = Math.max(0, Math.min(end, r.size) - start)
+      if (r.data.byteLength !== length)
+        return err({
+          code: 'FAILED',
+          message: `the page opened ${r.data.byteLength} bytes for a ${length}-byte range`,
+        })
+      return ok({ size: r.size, mime: r.mime, data: r.data })
     },
     async read(hash, start, end, signal) {
       const reply = await ask(page, readRequest(hash, start, end), options.readTimeoutMs, signal)

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { describeRequest, isWorkerControl } from './protocol.ts'
+import {
+  decodeContentReply,
+  decodeContentRequest,
+  describeRequest,
+  isWorkerControl,
+  MAX_READ_BYTES,
+  openRequest,
+} from './protocol.ts'
 
 describe('isWorkerControl', () => {
   it('accepts the update banner’s SKIP_WAITING and nothing else', () => {
@@ -15,5 +22,35 @@ describe('isWorkerControl', () => {
     ]) {
       expect(isWorkerControl(other)).toBe(false)
     }
+  })
+})
+
+describe('the open request and its reply', () => {
+  const hash = 'ab'.repeat(32)
+
+  it('decodes an open of up to MAX_READ_BYTES, and nothing empty, reversed or larger', () => {
+    expect(decodeContentRequest(openRequest(hash, 0, MAX_READ_BYTES)).ok).toBe(true)
+    for (const [start, end] of [
+      [10, 10],
+      [10, 5],
+      [0, MAX_READ_BYTES + 1],
+      [-1, 10],
+    ] as const)
+      expect(decodeContentRequest(openRequest(hash, start, end))).toMatchObject({
+        ok: false,
+        error: { reason: 'malformed' },
+      })
+  })
+
+  it('decodes an opened reply only with a size, a short type and bytes', () => {
+    const good = { type: 'opened', size: 10, mime: 'audio/wav', data: new ArrayBuffer(4) }
+    expect(decodeContentReply(good).ok).toBe(true)
+    for (const bad of [
+      { ...good, size: -1 },
+      { ...good, mime: 'x'.repeat(256) },
+      { ...good, data: new Uint8Array(4) },
+      { ...good, extra: 1 },
+    ])
+      expect(decodeContentReply(bad).ok).toBe(false)
   })
 })

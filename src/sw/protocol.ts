@@ -62,6 +62,22 @@ const ContentRequestSchema = v.variant('type', [
     }),
     v.check((r) => r.end > r.start && r.end - r.start <= MAX_READ_BYTES, 'read range out of bounds'),
   ),
+  /**
+   * Size, media type and bytes [start, min(end, size)) of a track at once, answered by `opened` (no
+   * bytes when `start` is at or past the end) or an error: a media request's first answer then
+   * costs the page one round trip, not a describe and a read. A page of an older version answers
+   * BAD_REQUEST, and the worker asks again with those two.
+   */
+  v.pipe(
+    v.strictObject({
+      ...Envelope,
+      type: v.literal('open'),
+      hash: HashSchema,
+      start: OffsetSchema,
+      end: OffsetSchema,
+    }),
+    v.check((r) => r.end > r.start && r.end - r.start <= MAX_READ_BYTES, 'open range out of bounds'),
+  ),
 ])
 export type ContentRequest = v.InferOutput<typeof ContentRequestSchema>
 
@@ -72,6 +88,12 @@ const ContentReplySchema = v.variant('type', [
     mime: v.pipe(v.string(), v.maxLength(MAX_MIME)),
   }),
   v.strictObject({ type: v.literal('bytes'), data: v.instance(ArrayBuffer) }),
+  v.strictObject({
+    type: v.literal('opened'),
+    size: OffsetSchema,
+    mime: v.pipe(v.string(), v.maxLength(MAX_MIME)),
+    data: v.instance(ArrayBuffer),
+  }),
   v.strictObject({
     type: v.literal('error'),
     code: v.picklist(CONTENT_ERROR_CODES),
@@ -128,6 +150,10 @@ export function describeRequest(hash: string): ContentRequest {
 
 export function readRequest(hash: string, start: number, end: number): ContentRequest {
   return { channel: CONTENT_CHANNEL, v: CONTENT_PROTOCOL_VERSION, type: 'read', hash, start, end }
+}
+
+export function openRequest(hash: string, start: number, end: number): ContentRequest {
+  return { channel: CONTENT_CHANNEL, v: CONTENT_PROTOCOL_VERSION, type: 'open', hash, start, end }
 }
 
 /** An error reply, its message cut to what the decoder accepts. */

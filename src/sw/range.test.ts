@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { contentRange, parseRange, type RangeSpec } from './range.ts'
+import { contentRange, parseRange, rangeFrom, type RangeSpec } from './range.ts'
 
 describe('parseRange against a 1000-byte file', () => {
   const range = (start: number, end: number, open = false): RangeSpec => ({ kind: 'range', start, end, open })
@@ -43,5 +43,22 @@ describe('parseRange against a 1000-byte file', () => {
 
   it('writes Content-Range with an inclusive last byte', () => {
     expect(contentRange(100, 200, 1000)).toBe('bytes 100-199/1000')
+  })
+})
+
+describe('rangeFrom', () => {
+  it.each([
+    ['bytes=0-', { start: 0 }],
+    ['bytes=100-199', { start: 100, end: 200 }],
+    [' Bytes = 5 - 5 ', { start: 5, end: 6 }],
+    ['bytes=-100', undefined],
+    ['bytes=0-10,20-30', undefined],
+    ['bytes=10-5', undefined],
+    ['items=0-', undefined],
+    ['bytes=abc', undefined],
+    [`bytes=${'9'.repeat(30)}-`, undefined],
+    [null, undefined],
+  ])('%s → %j', (header, expected) => {
+    expect(rangeFrom(header)).toEqual(expected)
   })
 })

@@ -44,6 +44,24 @@ export function parseRange(header: string | null | undefined, size: number): Ran
   return { kind: 'range', start, end: Math.min(last + 1, size), open: false }
 }
 
+/**
+ * Where a `bytes=a-` or `bytes=a-b` header starts, and the end it asks for (b + 1; undefined when
+ * left open), without the file's size; undefined for anything else (no header, a suffix, several
+ * ranges, a reversed or unparseable one), whose meaning needs the size first.
+ */
+export function rangeFrom(header: string | null | undefined): { start: number; end?: number } | undefined {
+  const ranges = header ? RANGES.exec(header.trim()) : null
+  const specs = ranges?.[1]?.split(',')
+  if (specs?.length !== 1) return undefined
+  const fromTo = FROM_TO.exec((specs[0] ?? '').trim())
+  if (!fromTo) return undefined
+  const start = Number(fromTo[1])
+  if (!Number.isSafeInteger(start)) return undefined
+  if (!fromTo[2]) return { start }
+  const last = Number(fromTo[2])
+  return Number.isSafeInteger(last) && last >= start ? { start, end: last + 1 } : undefined
+}
+
 /** The `Content-Range` value for bytes [start, end) of `size`. */
 export const contentRange = (start: number, end: number, size: number): string =>
   `bytes ${start}-${end - 1}/${size}`
