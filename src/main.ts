@@ -101,7 +101,14 @@ try {
     privacy,
   )
   window.dcmx = node
-  served.bind(firstOf(opened ? localReader(opened) : emptyReader, node.fetcher ?? emptyReader))
+  // Tracks are described from the library's own list (a remote track's first describe then costs
+  // no catalog read); their bytes come from the store.
+  const stored = opened
+    ? localReader({ store: opened.store, catalog: { get: async (hash) => opened.library.track(hash) } })
+    : emptyReader
+  const reader = firstOf(stored, node.fetcher ?? emptyReader)
+  opened?.library.events.on('tracks', () => reader.forget())
+  served.bind(reader)
 
   // The storage state asks the player what plays; the player is made after the library it plays from.
   const late: { player?: PlayerState } = {}

@@ -63,6 +63,21 @@ describe('Library import', () => {
     expect(await store.verify(digest.contentHash)).toBe(true)
   })
 
+  it('finds a track by its hash once imported, and not once removed (track(hash), no catalog read)', async () => {
+    const { library, catalog } = setup()
+    const [a, b] = await importAll(library, [fakeAudio('a.mp3', 'A|X||1'), fakeAudio('b.mp3', 'B|X||1')])
+    expect(library.track(a!.contentHash!)?.title).toBe('A')
+    const [c] = await importAll(library, [fakeAudio('c.mp3', 'C|X||1')])
+    expect(library.track(c!.contentHash!)?.title).toBe('C')
+    await library.remove(b!.contentHash!)
+    expect(library.track(b!.contentHash!)).toBeUndefined()
+    expect(library.track(a!.contentHash!)?.title).toBe('A')
+    // Another tab's change, read back with refresh: the index follows the list.
+    await catalog.remove(a!.contentHash!)
+    await library.refresh()
+    expect(library.track(a!.contentHash!)).toBeUndefined()
+  })
+
   it('falls back to the file name for a track without a title', async () => {
     const { library } = setup()
     await importAll(library, [fakeAudio('01 - No Tags Here.wav', '')])

@@ -79,6 +79,8 @@ export class Library {
   #tracks: Track[] = []
   /** Tracks imported since `tracks` was last read: appended in O(1), joined on the next read. */
   #imported: Track[] = []
+  /** `track(hash)`'s index, built on first use after the list was replaced. */
+  #byHash: Map<string, Track> | undefined
   #tracksChanged: Throttle
 
   constructor(
@@ -110,6 +112,19 @@ export class Library {
   set tracks(tracks: Track[]) {
     this.#tracks = tracks
     this.#imported = []
+    this.#byHash = undefined
+  }
+
+  /** The library's track with this content hash, in O(1) (no catalog read). */
+  track(hash: string): Track | undefined {
+    this.#byHash ??= new Map(this.tracks.map((t) => [t.contentHash, t]))
+    return this.#byHash.get(hash)
+  }
+
+  /** A track joins the list: appended in O(1) (see `#imported`). */
+  #append(track: Track): void {
+    this.#imported.push(track)
+    this.#byHash?.set(track.contentHash, track)
   }
 
   /** Load the catalog, and sweep temporaries that crashed imports left behind. */
@@ -215,7 +230,7 @@ export class Library {
   async adopt(track: Track): Promise<void> {
     const added = await this.deps.catalog.add(track)
     if (!added) return
-    this.#imported.push(track)
+    this.#append(track)
     this.#tracksChanged.change(false)
   }
 
@@ -325,7 +340,7 @@ export class Library {
       }
       // Append rather than re-read the catalog, and tell listeners once per BATCH_TRACKS_EVENT_MS
       // while the batch goes on (at once for its last file): a batch of n stays O(n), not O(n²).
-      this.#imported.push(track)
+      this.#append(track)
       this.#tracksChanged.change(this.#moreQueued())
       this.#end(job, 'done', `Added “${track.title}”.`, { contentHash: hash })
     } catch (error) {

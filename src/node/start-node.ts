@@ -1,4 +1,5 @@
 import { DcmxNode } from '../core/node.ts'
+import type { ContentReader } from '../core/content-reader.ts'
 import { SignalingClient } from '../core/signaling-client.ts'
 import { SIGNALING_PATH } from '../core/signaling-protocol.ts'
 import { firstOf, localReader } from '../platform/local-reader.ts'
@@ -44,11 +45,8 @@ export async function startMeshNode(home: OpenHome, options: MeshOptions) {
     clock: systemClock,
     random: Math.random,
   })
-  const byHash = () => new Map(library.tracks.map((t) => [t.contentHash, t]))
-  let tracks = byHash()
-  library.events.on('tracks', () => (tracks = byHash()))
   const read = verifiedRead(
-    (hash) => tracks.get(hash),
+    (hash) => library.track(hash),
     (hash, start, end) => store.read(hash, start, end),
     (hash, piece) => logs.write('errors', 'error', `stored blob ${hash} fails its hash at piece ${piece}`),
   )
@@ -78,9 +76,14 @@ export async function startMeshNode(home: OpenHome, options: MeshOptions) {
     },
   })
   node.events.on('log', (entry) => logs.write('network', entry.level, entry.message))
-  const reader = node.fetcher
-    ? firstOf(localReader({ store: { read }, catalog: { get: async (h) => tracks.get(h) } }), node.fetcher)
-    : localReader({ store: { read }, catalog: { get: async (h) => tracks.get(h) } })
+  const local = localReader({ store: { read }, catalog: { get: async (h) => library.track(h) } })
+  let reader: ContentReader = local
+  if (node.fetcher) {
+    const either = firstOf(local, node.fetcher)
+    // What the store held is asked again once the library changes (firstOf remembers who answered).
+    library.events.on('tracks', () => either.forget())
+    reader = either
+  }
   node.start()
   return { node, identity, reader }
 }

@@ -78,6 +78,54 @@ describe('firstOf', () => {
     expect(after.reads).toBe(0)
   })
 
+  /** `local([...])` that counts its store reads. */
+  function counted(tracks: Track[]) {
+    const inner = local(tracks)
+    const c = {
+      reads: 0,
+      describe: inner.describe,
+      read: (...a: Parameters<ContentReader['read']>) => (c.reads++, inner.read(...a)),
+    }
+    return c
+  }
+
+  it('asks the reader that described a track first for its reads: a remote track does not cost a store read each', async () => {
+    const store = counted([track(A)])
+    const remote = only(B)
+    const reader = firstOf(store, remote)
+    expect(await reader.describe(B)).toEqual({ size: 12, mime: 'audio/ogg' })
+    for (let i = 0; i < 3; i++) expect(text(await reader.read(B, 0, 3))).toBe('b-0')
+    expect(store.reads).toBe(0)
+    expect(remote.reads).toBe(3)
+    // A stored track still reads from the store alone.
+    expect(text(await reader.read(A, 0, 3))).toBe('a-0')
+    expect([store.reads, remote.reads]).toEqual([1, 3])
+  })
+
+  it('asks in order again once told the library changed, so a track stored since reads locally', async () => {
+    const tracks: Track[] = []
+    const store = counted(tracks)
+    const remote = only(A)
+    const reader = firstOf(store, remote)
+    await reader.describe(A)
+    await reader.read(A, 0, 3)
+    expect(remote.reads).toBe(1)
+    tracks.push(track(A)) // downloaded (or imported) into the library
+    reader.forget()
+    expect(text(await reader.read(A, 0, 3))).toBe('a-0')
+    expect([store.reads, remote.reads]).toEqual([1, 1])
+  })
+
+  it('falls back to the others, in order, when the reader it remembered no longer has the track', async () => {
+    const store = counted([track(A)])
+    const gone = only(B)
+    const reader = firstOf(gone, store)
+    await reader.describe(B)
+    await reader.read(B, 0, 1)
+    await expect(reader.read(A, 0, 3)).resolves.toBeDefined()
+    expect(store.reads).toBe(1)
+  })
+
   it('says NOT_FOUND when no reader has the track', async () => {
     const reader = firstOf(only(A), only(B))
     expect(await reader.describe('c'.repeat(64))).toBeUndefined()
