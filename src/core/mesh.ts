@@ -45,6 +45,13 @@ const REFRESHES_PER_ROUND = 16
 const REFRESH_JITTER = 0.25
 /** The network view is told of changes at most this often: a gossip burst is one update, not hundreds. */
 const NETWORK_UPDATE_MS = 50
+/**
+ * A change naming tracks without metadata waits this long at most for it (gossip asks for every
+ * announced track's at once): a first link's rows then appear once, titled, instead of as hashes
+ * a round trip before (a render on the page's main thread just when the titles' answer is due).
+ * Metadata that does not come in time leaves the rows to say "details pending".
+ */
+export const META_HOLD_MS = 500
 
 export type MeshEvents = {
   /** The network track list changed (coalesced): which tracks, so a view can update only those. */
@@ -96,6 +103,8 @@ export class Mesh {
   /** When the pending update goes out, and whether it tells a metadata change. */
   #networkDueAt = Infinity
   #networkDescribes = false
+  /** Since when the pending update has waited for titles on their way (META_HOLD_MS). */
+  #heldSince: number | undefined
   #network: NetworkTrack[] | undefined
   /** Every network track by hash, kept current one changed hash at a time (see `#sync`). */
   #entries = new Map<string, NetworkTrack>()
@@ -337,10 +346,15 @@ export class Mesh {
       if (dueAt >= this.#networkDueAt) return
       this.deps.clock.clearTimeout(this.#networkTimer)
     }
+    this.#armNetwork(dueAt, now)
+  }
+
+  #armNetwork(dueAt: number, now: number) {
     this.#networkDueAt = dueAt
     this.#networkTimer = this.deps.clock.setTimeout(() => {
       this.#networkTimer = undefined
       this.#networkDueAt = Infinity
+      if (this.#holdForTitles()) return
       this.#networkEmittedAt = this.deps.clock.now()
       if (this.#networkDescribes) this.#describedEmittedAt = this.#networkEmittedAt
       this.#networkDescribes = false
@@ -350,6 +364,29 @@ export class Mesh {
       this.events.emit('network', change)
     }, dueAt - now)
   }
+
+  /**
+   * Whether the update due now waits for metadata (at most META_HOLD_MS; its arrival is a change
+   * of its own, which comes sooner): it then re-arms itself for the deadline.
+   */
+  #holdForTitles(): boolean {
+    const untitled = (hash: string) => !this.#localMeta.has(hash) && !this.gossip.meta.has(hash)
+    const pending = someOf(this.#changedAll ? this.directory.trackHashes() : this.#changed, untitled)
+    const now = this.deps.clock.now()
+    if (!pending || (this.#heldSince !== undefined && now - this.#heldSince >= META_HOLD_MS)) {
+      this.#heldSince = undefined
+      return false
+    }
+    this.#heldSince ??= now
+    this.#armNetwork(this.#heldSince + META_HOLD_MS, now)
+    return true
+  }
+}
+
+/** Whether some item `test` accepts (stopping at the first). */
+function someOf<T>(items: Iterable<T>, test: (item: T) => boolean): boolean {
+  for (const item of items) if (test(item)) return true
+  return false
 }
 
 /** Our tracks whose metadata a publish added, removed or changed. */
