@@ -760,6 +760,19 @@ async function clickWhenShown(page: Page, find: string) {
   await page.mouse.click(at.x, at.y)
 }
 
+/**
+ * What a cold trial records with TTFA_TRACE=<path prefix> set: one Chromium trace per trial (main
+ * thread, workers and service worker tasks, network requests, the app's `dcmx:` marks), to find
+ * where a cold start's time goes. Tracing slows the page: never keep figures from such a run.
+ */
+const TRACE_CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'v8.execute',
+  'blink.user_timing',
+  'toplevel',
+]
+
 /** Link cold: a fresh node (new context: new storage, new key pair, first visit) opens the app and
  * presses Play on the track as soon as its row's button is enabled. */
 export async function coldTrial(
@@ -773,6 +786,8 @@ export async function coldTrial(
     const page = await context.newPage()
     await page.addInitScript({ content: `window.__ttfaWant = ${JSON.stringify(`Play ${title}`)}` })
     await page.addInitScript({ content: PROBE })
+    const tracePath = process.env.TTFA_TRACE ? `${process.env.TTFA_TRACE}-${Date.now()}.json` : undefined
+    if (tracePath) await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES })
     await page.goto(url)
     // Both clicks are the mouse's, at the element's centre, as soon as the page shows it (polled
     // every 10 ms). Not Playwright's locator clicks: their role queries and actionability checks
@@ -790,6 +805,7 @@ export async function coldTrial(
       ),
     )
     const p = await readProbe(page)
+    if (tracePath) await browser.stopTracing()
     const listedMs = (await page.evaluate(`__ttfa.listed`)) as number
     const linkOpen = (await page.evaluate(
       `performance.getEntriesByName('dcmx:first-channel-open')[0]?.startTime ?? NaN`,

@@ -7,7 +7,8 @@
  * Two nodes: A holds the tracks, B plays them with the link up; every cold trial is a fresh node.
  * DCMX_DIST serves another build than dist/; TTFA_TRIALS sets the trials of each kind (10);
  * TTFA_COMPARE=<dir> measures a second build beside it (its own server, room and nodes), the two
- * builds' trials alternating so both see the same machine load.
+ * builds' trials alternating so both see the same machine load; TTFA_TRACE=<path prefix> writes a
+ * Chromium trace of every cold trial (slower trials: for finding where the time goes, not figures).
  */
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
