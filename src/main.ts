@@ -68,11 +68,12 @@ try {
   const options = readOptions(url)
   // /content/<hash> through the service worker, local tracks and remote ones alike, so the player
   // streams and seeks by URL; a remote track's pieces are fetched as the player asks for them.
-  // Registered first: on a first visit the worker takes control once it has precached the shell,
-  // and until then a remote track cannot play.
-  const content = serveContent(served.reader)
+  // Answering the worker starts now; registering it waits for the first render (and the WebRTC
+  // code's request): on a first visit it takes control once it has precached the shell, and until
+  // then a remote track cannot play, but its requests would otherwise slow what the page needs first.
   let rendered!: () => void
   const firstRender = new Promise<void>((resolve) => (rendered = resolve))
+  const content = serveContent(served.reader, firstRender)
   // The library's catalog and the node's key pair are what the first render shows; the content
   // store is chosen after it (the OPFS probe runs in the content worker), and the node starts after
   // it too (its WebRTC code is a chunk of its own). The library opens before the node is made: the
@@ -139,8 +140,9 @@ try {
   }
   mount(App, { target, props: { app, room: options.room, updates: content.updates } })
   void afterFirstRender().then(() => {
-    rendered()
+    // The WebRTC code is asked for first: the worker's script and the shell it precaches follow.
     start().catch((error: unknown) => console.error(error))
+    rendered()
   })
 
   void player.restore().then(() => {

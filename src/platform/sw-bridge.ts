@@ -120,7 +120,11 @@ export function createUpdateOffer(deps: UpdateDeps): AppUpdates {
 const NO_UPDATES: AppUpdates = { state: 'none', subscribe: () => () => {}, apply: () => {} }
 
 /** Register the service worker and answer its content requests from `reader`. */
-export function serveContent(reader: ContentReader, scriptUrl = SW_URL): ContentServer {
+export function serveContent(
+  reader: ContentReader,
+  registerAfter: Promise<void> = Promise.resolve(),
+  scriptUrl = SW_URL,
+): ContentServer {
   if (typeof navigator === 'undefined' || !('serviceWorker' in navigator) || !navigator.serviceWorker) {
     warnOnce('This browser has no service workers here; tracks play from object URLs.')
     return {
@@ -155,18 +159,23 @@ export function serveContent(reader: ContentReader, scriptUrl = SW_URL): Content
     skipWaiting: () => workbox.messageSkipWaiting(),
     reload: () => location.reload(),
   })
-  // A first visit registers at once rather than after the load event: until the worker has
-  // precached the shell and taken control, no remote track can play, and the page's first render
-  // needs nothing more from the network. Later visits (already controlled) check after the load.
-  workbox.register({ immediate: container.controller === null }).then(
-    (registered) => {
-      markOnce('dcmx:sw-registered')
-      registration = registered
-    },
-    (error: unknown) => {
-      warnOnce(`The service worker did not register (${messageOf(error)}); tracks play from object URLs.`)
-    },
-  )
+  // A first visit registers once `registerAfter` resolves (the page's first render, once the
+  // WebRTC code is asked for), not after the load event: until the worker has precached the shell
+  // and taken control, no remote track can play. Earlier, its script and the shell's requests
+  // competed with the first render and the WebRTC chunk for the main thread and the connections
+  // (cold trials: first render 100 ms later, WebRTC code 150 ms later). Later visits (already
+  // controlled) check after the load.
+  void registerAfter
+    .then(() => workbox.register({ immediate: container.controller === null }))
+    .then(
+      (registered) => {
+        markOnce('dcmx:sw-registered')
+        registration = registered
+      },
+      (error: unknown) => {
+        warnOnce(`The service worker did not register (${messageOf(error)}); tracks play from object URLs.`)
+      },
+    )
   // Offline, or the server is down: the next check will do.
   const checkForUpdate = () => void workbox.update().catch(() => {})
   const updateTimer = setInterval(checkForUpdate, UPDATE_CHECK_MS)
