@@ -19,7 +19,7 @@ const hash = sha256(polyglot.buffer)
 
 const controller = (page: Page) => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null)
 
-/** What a peer could have put in the catalog before issue 10: metadata saying the track is a page. */
+/** What a peer could have put in the catalog before issue 10: metadata saying the track is a page (read at the next start). */
 function claimHtml(page: Page, contentHash: string) {
   return page.evaluate(async (contentHash) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -69,6 +69,9 @@ test('opening /content/<hash> as a page runs nothing and lands on the app, while
   const play = page.getByRole('button', { name: `Play Polyglot ${PAYLOAD}` })
   await expect(play).toBeVisible()
   await claimHtml(page, hash)
+  // Such a catalog is what the app loads when it starts (the tab describes tracks from its list).
+  await page.reload()
+  await expect(play).toBeVisible()
 
   const url = `/content/${hash}`
   expect(await contentHeaders(page, url)).toEqual({
