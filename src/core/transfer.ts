@@ -236,7 +236,7 @@ export class Transfer {
         controller.abort(new DcmxError('ABORTED', 'not needed'))
         continue
       }
-      this.#track(index, peer, controller, bytes, startedAt)
+      this.#track(index, peer, controller, () => bytes, startedAt)
     }
   }
 
@@ -361,21 +361,18 @@ export class Transfer {
     const source = peer.source
     if (!source) return
     const ac = new AbortController()
-    let fetched: Promise<Uint8Array>
-    try {
-      fetched = source.fetchPiece(index, ac.signal)
-    } catch (e) {
-      fetched = Promise.reject(e)
-    }
-    this.#track(index, peer, ac, fetched)
+    this.#track(index, peer, ac, () => source.fetchPiece(index, ac.signal))
   }
 
-  /** Count `fetched` as a request for piece `index` to `peer`: its deadline, then its outcome. */
+  /**
+   * Count a request for piece `index` to `peer` (counted first, then sent by `send`, which an
+   * early request already was): its deadline, then its outcome.
+   */
   #track(
     index: number,
     peer: Peer,
     ac: AbortController,
-    fetched: Promise<Uint8Array>,
+    send: () => Promise<Uint8Array>,
     startedAt = this.#deps.clock.now(),
   ): void {
     const { expectedMs, timeoutMs } = peer.plan()
@@ -394,6 +391,12 @@ export class Transfer {
     )
     peer.started(req, startedAt)
     this.#slots[index]!.requests.add(req)
+    let fetched: Promise<Uint8Array>
+    try {
+      fetched = send()
+    } catch (e) {
+      fetched = Promise.reject(e)
+    }
     fetched
       .then(
         (bytes) => this.#onData(req, bytes),
