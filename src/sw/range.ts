@@ -18,14 +18,20 @@ const RANGES = /^bytes\s*=\s*(.*)$/i
 const FROM_TO = /^(\d+)\s*-\s*(\d*)$/
 const SUFFIX = /^-\s*(\d+)$/
 
+/**
+ * The one byte range a header asks for (`a-b`, `a-` or `-n`, trimmed); undefined for no header,
+ * another unit, or several ranges (media elements ask for one; answering several needs
+ * multipart/byteranges, and a server may ignore them).
+ */
+function singleSpec(header: string | null | undefined): string | undefined {
+  const specs = (header ? RANGES.exec(header.trim()) : null)?.[1]?.split(',')
+  return specs?.length === 1 ? (specs[0] ?? '').trim() : undefined
+}
+
 /** Parse a Range header against a file of `size` bytes. Never throws. */
 export function parseRange(header: string | null | undefined, size: number): RangeSpec {
-  const ranges = header ? RANGES.exec(header.trim()) : null
-  if (!ranges) return { kind: 'none' }
-  const specs = (ranges[1] ?? '').split(',')
-  // Media elements ask for one range; answering several needs multipart/byteranges, and a server may ignore them.
-  if (specs.length !== 1) return { kind: 'none' }
-  const spec = (specs[0] ?? '').trim()
+  const spec = singleSpec(header)
+  if (spec === undefined) return { kind: 'none' }
 
   const suffix = SUFFIX.exec(spec)
   if (suffix) {
@@ -50,10 +56,7 @@ export function parseRange(header: string | null | undefined, size: number): Ran
  * ranges, a reversed or unparseable one), whose meaning needs the size first.
  */
 export function rangeFrom(header: string | null | undefined): { start: number; end?: number } | undefined {
-  const ranges = header ? RANGES.exec(header.trim()) : null
-  const specs = ranges?.[1]?.split(',')
-  if (specs?.length !== 1) return undefined
-  const fromTo = FROM_TO.exec((specs[0] ?? '').trim())
+  const fromTo = FROM_TO.exec(singleSpec(header) ?? '')
   if (!fromTo) return undefined
   const start = Number(fromTo[1])
   if (!Number.isSafeInteger(start)) return undefined
