@@ -251,25 +251,24 @@ async function answer(
     switch (request.type) {
       case 'describe': {
         const described = await reader.describe(request.hash)
-        if (!described) return [failureReply('NOT_FOUND', 'No such track here or among known peers.'), []]
+        if (!described) return [unknownTrack(), []]
         return [{ type: 'described', size: described.size, mime: described.mime }, []]
       }
       case 'read': {
         const bytes = await reader.read(request.hash, request.start, request.end, signal)
-        // A copy, transferred: a reader may keep the buffer it returned (a piece cache), so it is never detached.
-        const data = bytes.slice().buffer
+        const data = transferableCopy(bytes)
         return [{ type: 'bytes', data }, [data]]
       }
       case 'open': {
         const described = await reader.describe(request.hash)
-        if (!described) return [failureReply('NOT_FOUND', 'No such track here or among known peers.'), []]
+        if (!described) return [unknownTrack(), []]
         const { size, mime } = described
         const end = Math.min(request.end, size)
         const bytes =
           request.start < end
             ? await reader.read(request.hash, request.start, end, signal)
             : new Uint8Array(0)
-        const data = bytes.slice().buffer
+        const data = transferableCopy(bytes)
         return [{ type: 'opened', size, mime, data }, [data]]
       }
       default:
@@ -281,6 +280,11 @@ async function answer(
     return [reply, []]
   }
 }
+
+const unknownTrack = () => failureReply('NOT_FOUND', 'No such track here or among known peers.')
+
+/** A copy to transfer: a reader may keep the buffer it returned (a piece cache), so it is never detached. */
+const transferableCopy = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer
 
 const PASSED_THROUGH = new Set<string>(CONTENT_ERROR_CODES)
 
