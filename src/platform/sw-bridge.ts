@@ -8,7 +8,10 @@ import {
   contentPath,
   decodeContentRequest,
   decodePortControl,
+  decodeShellReply,
   failureReply,
+  FILL_SHELL,
+  SHELL_FILL_DELAY_MS,
   type ContentErrorCode,
   type ContentReply,
   type ContentRequest,
@@ -146,9 +149,38 @@ export function serveContent(
   container.startMessages()
 
   const controlled = () => container.controller?.scriptURL === scriptHref
+  let offlineReady = false
+  let fillTimer: ReturnType<typeof setTimeout> | undefined
+  const fillShell = () => {
+    fillTimer = undefined
+    const worker = container.controller
+    if (!worker || !controlled()) return
+    const channel = new MessageChannel()
+    channel.port1.onmessage = (event: MessageEvent) => {
+      channel.port1.close()
+      const reply = decodeShellReply(event.data)
+      if (reply?.type === 'shell-filled') {
+        offlineReady = true
+        markOnce('dcmx:offline-ready')
+      } else {
+        const why = reply?.message ?? 'its answer was malformed'
+        warnOnce(
+          `The app could not be saved for offline use yet (${why}); it tries again when the network is back.`,
+        )
+      }
+    }
+    worker.postMessage(FILL_SHELL, [channel.port2])
+  }
+  const scheduleFill = () => {
+    if (!offlineReady && fillTimer === undefined && controlled())
+      fillTimer = setTimeout(fillShell, SHELL_FILL_DELAY_MS)
+  }
   container.addEventListener('controllerchange', () => {
-    if (controlled()) markOnce('dcmx:sw-controlled')
+    if (!controlled()) return
+    markOnce('dcmx:sw-controlled')
+    scheduleFill()
   })
+  scheduleFill()
   const workbox = new Workbox(scriptUrl)
   let registration: ServiceWorkerRegistration | undefined
   const updates = createUpdateOffer({
@@ -179,7 +211,11 @@ export function serveContent(
   // Offline, or the server is down: the next check will do.
   const checkForUpdate = () => void workbox.update().catch(() => {})
   const updateTimer = setInterval(checkForUpdate, UPDATE_CHECK_MS)
-  addEventListener('online', checkForUpdate)
+  const onOnline = () => {
+    checkForUpdate()
+    scheduleFill()
+  }
+  addEventListener('online', onOnline)
 
   const contentUrl = (hash: string) => (isContentHash(hash) && controlled() ? contentPath(hash) : undefined)
   return {
@@ -201,7 +237,8 @@ export function serveContent(
     stop() {
       container.removeEventListener('message', onMessage)
       clearInterval(updateTimer)
-      removeEventListener('online', checkForUpdate)
+      clearTimeout(fillTimer)
+      removeEventListener('online', onOnline)
     },
   }
 }

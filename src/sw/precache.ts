@@ -1,3 +1,4 @@
+import { copyResponse } from 'workbox-core/copyResponse.js'
 import type { PrecacheController } from 'workbox-precaching'
 
 /**
@@ -36,29 +37,73 @@ export async function eachBounded<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane))
 }
 
+/** What precaching one entry needs of Workbox's controller (structural, so tests can pass a fake). */
+export type PrecacheList = Pick<PrecacheController, 'getCacheKeyForURL' | 'getIntegrityForCacheKey'> & {
+  strategy: Pick<PrecacheController['strategy'], 'cacheName' | 'handleAll'>
+}
+
+/**
+ * The request for one entry and the key it is cached under, as Workbox's own install makes them:
+ * revisioned entries bypass the HTTP cache, hashed names may use it.
+ */
+function entryRequest(controller: PrecacheList, entry: ManifestEntry, base: string) {
+  const { url, revision } = typeof entry === 'string' ? { url: entry, revision: null } : entry
+  const href = new URL(url, base).href
+  const cacheKey = controller.getCacheKeyForURL(href)
+  if (!cacheKey) throw new Error(`${url} is not in the precache list`)
+  const integrity = controller.getIntegrityForCacheKey(cacheKey)
+  const request = new Request(href, {
+    ...(integrity ? { integrity } : {}),
+    cache: revision ? 'reload' : 'default',
+    credentials: 'same-origin',
+  })
+  return { url, cacheKey, request }
+}
+
 /**
  * Cache every entry of `manifest` through `controller`'s strategy, as Workbox's own install does
- * (revisioned entries bypass the HTTP cache, hashed names may use it; an entry already cached is
- * kept), with `concurrency` requests in flight. Call it inside the install event's `waitUntil`.
+ * (an entry already cached is kept), with `concurrency` requests in flight. Call it inside the
+ * install event's `waitUntil`: an update has its whole shell before it waits to take over.
  */
 export function installPrecache(
-  controller: PrecacheController,
+  controller: PrecacheList,
   manifest: readonly ManifestEntry[],
   event: ExtendableEvent,
   base: string,
   concurrency = PRECACHE_CONCURRENCY,
 ): Promise<void> {
   return eachBounded(manifest, concurrency, async (entry) => {
-    const { url, revision } = typeof entry === 'string' ? { url: entry, revision: null } : entry
-    const href = new URL(url, base).href
-    const cacheKey = controller.getCacheKeyForURL(href)
-    if (!cacheKey) throw new Error(`${url} is not in the precache list`)
-    const integrity = controller.getIntegrityForCacheKey(cacheKey)
-    const request = new Request(href, {
-      ...(integrity ? { integrity } : {}),
-      cache: revision ? 'reload' : 'default',
-      credentials: 'same-origin',
-    })
+    const { cacheKey, request } = entryRequest(controller, entry, base)
     await Promise.all(controller.strategy.handleAll({ params: { cacheKey }, request, event }))
+  })
+}
+
+/** What filling the shell outside an install needs of the worker's globals (tests pass fakes). */
+export type FillDeps = {
+  caches: Pick<CacheStorage, 'open'>
+  fetch: (request: Request) => Promise<Response>
+}
+
+/**
+ * Cache the entries of `manifest` that are not cached yet, under the keys Workbox's precache route
+ * looks them up by, `concurrency` at a time; resolves once every entry is cached, rejects (caching
+ * nothing more) on the first that cannot be fetched. Outside an install Workbox's strategy would
+ * only fetch, not cache, so this fetches and stores itself. A redirected response is stored as a
+ * copy without the redirect, which a navigation may be answered with.
+ */
+export async function fillPrecache(
+  controller: PrecacheList,
+  manifest: readonly ManifestEntry[],
+  base: string,
+  deps: FillDeps,
+  concurrency = PRECACHE_CONCURRENCY,
+): Promise<void> {
+  const cache = await deps.caches.open(controller.strategy.cacheName)
+  await eachBounded(manifest, concurrency, async (entry) => {
+    const { url, cacheKey, request } = entryRequest(controller, entry, base)
+    if (await cache.match(cacheKey)) return
+    const response = await deps.fetch(request)
+    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`)
+    await cache.put(cacheKey, response.redirected ? await copyResponse(response) : response)
   })
 }

@@ -2,17 +2,23 @@ import { describe, expect, it } from 'vitest'
 import {
   decodeContentReply,
   decodeContentRequest,
+  decodeShellReply,
   describeRequest,
+  FILL_SHELL,
   isWorkerControl,
   MAX_READ_BYTES,
   openRequest,
+  shellFailed,
 } from './protocol.ts'
 
 describe('isWorkerControl', () => {
-  it('accepts the update banner’s SKIP_WAITING and nothing else', () => {
+  it('accepts the update banner’s SKIP_WAITING, the page’s FILL_SHELL and nothing else', () => {
     expect(isWorkerControl({ type: 'SKIP_WAITING' })).toBe(true)
+    expect(isWorkerControl(FILL_SHELL)).toBe(true)
     for (const other of [
       { type: 'SKIP_WAITING', extra: 1 },
+      { type: 'FILL_SHELL', urls: ['/evil'] },
+      { type: 'fill_shell' },
       { type: 'skip_waiting' },
       { type: 'CLAIM' },
       describeRequest('ab'.repeat(32)),
@@ -22,6 +28,30 @@ describe('isWorkerControl', () => {
     ]) {
       expect(isWorkerControl(other)).toBe(false)
     }
+  })
+})
+
+describe('the shell reply', () => {
+  it('decodes filled and failed, and nothing else', () => {
+    expect(decodeShellReply({ type: 'shell-filled' })).toEqual({ type: 'shell-filled' })
+    expect(decodeShellReply(shellFailed('offline'))).toEqual({ type: 'shell-failed', message: 'offline' })
+    for (const other of [
+      { type: 'shell-filled', extra: true },
+      { type: 'shell-failed' },
+      { type: 'shell-failed', message: 'x'.repeat(501) },
+      { type: 'described', size: 1, mime: 'audio/wav' },
+      'shell-filled',
+      null,
+    ]) {
+      expect(decodeShellReply(other)).toBeUndefined()
+    }
+  })
+
+  it('cuts a long failure to what the page accepts', () => {
+    expect(decodeShellReply(shellFailed('y'.repeat(2000)))).toEqual({
+      type: 'shell-failed',
+      message: 'y'.repeat(500),
+    })
   })
 })
 

@@ -107,16 +107,52 @@ const PortControlSchema = v.strictObject({ type: v.literal('abort') })
 export type PortControl = v.InferOutput<typeof PortControlSchema>
 
 /**
- * What a page may post to the worker: the user accepted the update offered by the banner, so the
- * waiting worker may take over (workbox-window's `messageSkipWaiting()` posts exactly this).
- * The worker acts on nothing else a page sends.
+ * What a page may post to the worker, and nothing else it sends is acted on:
+ * - `SKIP_WAITING`: the user accepted the update offered by the banner, so the waiting worker may
+ *   take over (workbox-window's `messageSkipWaiting()` posts exactly this);
+ * - `FILL_SHELL`: cache whatever of the app shell is not cached yet, and answer on the message's
+ *   port with a `ShellReply`. A first install takes control before it has the shell, so that a
+ *   first visit's start-up does not compete with the shell's downloads; its page asks for them
+ *   once it has started (sw-bridge.ts), and every later page asks again, which costs a cache lookup
+ *   per entry and repairs a shell left unfinished.
  */
-const WorkerControlSchema = v.strictObject({ type: v.literal('SKIP_WAITING') })
+const WorkerControlSchema = v.variant('type', [
+  v.strictObject({ type: v.literal('SKIP_WAITING') }),
+  v.strictObject({ type: v.literal('FILL_SHELL') }),
+])
 export type WorkerControl = v.InferOutput<typeof WorkerControlSchema>
 
 /** True if `data` is a message the worker acts on; everything else is ignored. */
 export function isWorkerControl(data: unknown): data is WorkerControl {
   return v.is(WorkerControlSchema, data)
+}
+
+export const FILL_SHELL: WorkerControl = { type: 'FILL_SHELL' }
+
+/**
+ * How long after our worker takes control (or after the start of a page it already controls) the
+ * page (src/platform/sw-bridge.ts) asks it for FILL_SHELL: a first visit's worker takes control
+ * before it has the shell, whose downloads would otherwise compete with the page's start-up. The
+ * page is offline-ready (mark `dcmx:offline-ready`) once the worker answers that it is filled.
+ */
+export const SHELL_FILL_DELAY_MS = 1_000
+
+/** The worker's answer to `FILL_SHELL`: every entry of the shell is cached (offline-ready), or why not. */
+const ShellReplySchema = v.variant('type', [
+  v.strictObject({ type: v.literal('shell-filled') }),
+  v.strictObject({ type: v.literal('shell-failed'), message: v.pipe(v.string(), v.maxLength(MAX_MESSAGE)) }),
+])
+export type ShellReply = v.InferOutput<typeof ShellReplySchema>
+
+/** A worker's answer to `FILL_SHELL`, or undefined if `data` is not one. */
+export function decodeShellReply(data: unknown): ShellReply | undefined {
+  const parsed = v.safeParse(ShellReplySchema, data)
+  return parsed.success ? parsed.output : undefined
+}
+
+/** A `shell-failed` reply, its message cut to what the page accepts. */
+export function shellFailed(message: string): ShellReply {
+  return { type: 'shell-failed', message: message.slice(0, MAX_MESSAGE) }
 }
 
 export type RequestRejection = { reason: 'foreign' } | { reason: 'malformed'; detail: string }

@@ -9,6 +9,9 @@ import { expect, readPeerId, STATIC_DIR, test } from './fixtures.ts'
 
 /** The script URL of the service worker controlling `page`, or null. */
 const controller = (page: Page) => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null)
+/** When the page made mark `name` (ms since navigation), or 0 if it has not. */
+const marked = (page: Page, name: string) =>
+  page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime ?? 0, name)
 
 const row = (page: Page, title: string) =>
   page.getByRole('table', { name: 'Library' }).getByRole('row').filter({ hasText: title })
@@ -34,8 +37,11 @@ test('offline, with the signaling server gone: the app reloads from its cache, l
   signaling,
 }) => {
   const { page, context } = await openNode()
-  // Controlled means the worker activated, and it activates only once the app shell is precached.
+  // A first visit's worker takes control before it has the app shell; the page then asks it to cache
+  // the shell, and is offline-ready once it has.
   await expect.poll(() => controller(page)).toMatch(/\/sw\.js$/)
+  await expect.poll(() => marked(page, 'dcmx:offline-ready'), { timeout: 15_000 }).toBeGreaterThan(0)
+  expect(await marked(page, 'dcmx:offline-ready')).toBeGreaterThan(await marked(page, 'dcmx:sw-controlled'))
   await page.getByLabel('Add music files').setInputFiles([long])
   await expect(row(page, 'Offline Tone')).toBeVisible()
   const offline = page.getByRole('status').filter({ hasText: 'Offline' })
