@@ -5,7 +5,7 @@
  * Each run gets its own server (so stopping it for the offline reload touches nothing else) and its
  * own on-disk profile (service workers, their caches and V8's code cache live there, as for a user):
  *   1. cold: first visit, no worker, empty HTTP cache;
- *   2. wait until the worker controls the page (it activates only once the shell is precached);
+ *   2. wait until the page is offline-ready: its worker controls it and has cached the shell;
  *   3. warm: a new tab opens the app, the worker running (as right after a visit);
  *   4. warm, worker stopped: the same after the browser stopped the idle worker (it must start);
  *   5. offline: server stopped, context offline, HTTP cache emptied, the tab reloads.
@@ -393,7 +393,7 @@ export function formatPwa(r: PwaResult): string {
 
 Each of ${r.runs} runs starts its own server and a new Chromium profile on disk (service workers and
 their caches live there, as for a user), then: a **cold** first visit (no worker, empty HTTP cache);
-waits until the worker controls the page (it activates only once the shell is precached); reopens
+waits until the page is offline-ready (its worker, which takes control at once, has cached the shell the page asks for); reopens
 the app in a new tab, the worker running (**warm**) and again after stopping the idle worker through
 the DevTools protocol (**warm, worker stopped**: it must start first, as after a while away); then
 stops the server, takes the context offline, empties the HTTP cache and reloads (**offline**).
