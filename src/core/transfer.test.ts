@@ -720,6 +720,49 @@ describe('Transfer: endgame', () => {
     },
   )
 
+  it("copies the tail of a busy holder's queue, not the pieces holders are sending: no bytes are sent twice", async () => {
+    const content = makeContent(48, PIECE)
+    const t = setup({
+      content,
+      config: { maxInFlightPerPeer: 8 },
+      holders: {
+        A: { latencyMs: 5, msPerPiece: 10 },
+        B: { latencyMs: 5, msPerPiece: 10 },
+        C: { latencyMs: 5, msPerPiece: 30 },
+      },
+    })
+    t.transfer.start()
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+    const requests = Object.values(t.holders).flatMap((h) => h.requests)
+    const began = (r: (typeof requests)[number]) =>
+      r.servingFrom !== undefined && r.abortedAt! > r.servingFrom
+    // Copies were made (the slow holder's queue was taken over), each cancelled before its holder began it.
+    expect(requests.filter((r) => r.abortedAt !== undefined).length).toBeGreaterThan(0)
+    expect(requests.filter((r) => r.abortedAt !== undefined && began(r)).map((r) => r.index)).toEqual([])
+    expect(sum(Object.values(t.transfer.progress.perPeer))).toBe(content.size)
+  })
+
+  it('copies a request at the head of a queue once it is overdue: a holder that stalls mid-download', async () => {
+    const content = makeContent(16, PIECE)
+    const t = setup({
+      content,
+      config: { maxInFlightPerPeer: 4 },
+      holders: {
+        A: { delayMs: () => 10 },
+        // S answers its first piece, then never again.
+        S: { delayMs: (_index, nth) => (nth === 0 ? 10 : 60_000) },
+      },
+    })
+    t.transfer.start()
+    await t.finish()
+    expect(t.transfer.state).toBe('done')
+    t.expectIntact()
+    // Well before S's requests time out (8 s), A has copied and delivered the pieces S sat on.
+    expect(t.result.doneAt! - t.startedAt).toBeLessThan(3_000)
+  })
+
   it('a copy that arrives while a bad one is being verified is written when the store rejects the first', async () => {
     const content = makeContent(3, PIECE, 100)
     const t = setup({

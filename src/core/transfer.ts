@@ -291,7 +291,7 @@ export class Transfer {
     const anyFast = [...this.#peers.values()].some((p) => p.usable && !p.isSlow(bestRate))
     this.#assign(fast, order, (index) => this.#isUrgent(index) && this.#allLate(index, now, bestRate))
     this.#assign(slow, anyFast ? [...order].reverse() : order, () => false)
-    if (this.#config.endgame) this.#endgame(order, ready)
+    if (this.#config.endgame) this.#endgame(order, ready, now)
   }
 
   /** Missing pieces, most wanted first: needed ones, then from the playhead on, then the rest. */
@@ -321,18 +321,66 @@ export class Transfer {
     }
   }
 
-  /** Once every missing piece is requested, idle peers duplicate the outstanding ones (fewest copies first). */
-  #endgame(order: number[], ready: Peer[]): void {
+  /**
+   * Once every missing piece is requested, a peer with room takes over requests it should deliver
+   * sooner than the peer they wait on, latest-due first: the tail of a busy or slow peer's queue,
+   * which that peer has not started (a holder serves in the order asked), so its copy is cancelled
+   * before it is read and the steal costs no bytes. A request at the head of a queue, whose bytes
+   * are already on their way, is copied only once it is overdue (a stalled or vanished holder).
+   * Copying the lowest pieces first, as before, raced the pieces being sent: three holders sent
+   * about 7 % more bytes than the track had, a third of them for pieces already received.
+   */
+  #endgame(order: number[], ready: Peer[], now: number): void {
     const open = order.map((i) => this.#slots[i]!).filter((s) => !s.writing)
     if (open.some((s) => s.requests.size === 0)) return
-    const pending = order.filter((i) => this.#slots[i]!.requests.size > 0)
-    pending.sort((a, b) => this.#slots[a]!.requests.size - this.#slots[b]!.requests.size)
-    for (const index of pending) {
+    const times = this.#queueTimes()
+    const bestRate = this.#bestRate()
+    const pending = order
+      .filter((i) => {
+        const slot = this.#slots[i]!
+        return !slot.writing && slot.requests.size > 0 && slot.requests.size < ENDGAME_COPIES
+      })
+      .map((index) => {
+        const [request] = this.#slots[index]!.requests
+        return { index, ...times.get(request!)! }
+      })
+      .sort((a, b) => b.due - a.due)
+    for (const { index, due, begins } of pending) {
       const slot = this.#slots[index]!
-      if (slot.writing || slot.requests.size >= ENDGAME_COPIES) continue
       const peer = this.#choose(slot, this.#notAsked(slot, ready))
-      if (peer) this.#issue(index, peer)
+      if (!peer) continue
+      const rate = peer.rate ?? bestRate
+      const arrives =
+        rate === undefined ? undefined : now + ((peer.inFlight.size + 1) * this.#deps.pieceSize) / rate
+      if (now < due && (arrives === undefined || arrives > begins)) continue
+      this.#issue(index, peer)
     }
+  }
+
+  /**
+   * When each request in flight should arrive (`due`), and when its holder should begin sending it
+   * (`begins`): a holder serves its requests in the order asked, one piece time each at its
+   * measured rate, from its last delivery on. A request to an unmeasured holder is due LATE_MIN_MS
+   * after it was sent.
+   */
+  #queueTimes(): Map<Request, { due: number; begins: number }> {
+    const times = new Map<Request, { due: number; begins: number }>()
+    for (const peer of this.#peers.values()) {
+      const rate = peer.rate
+      let previous: number | undefined
+      for (const request of peer.inFlight) {
+        if (rate === undefined) {
+          const due = request.startedAt + LATE_MIN_MS
+          times.set(request, { due, begins: due })
+          continue
+        }
+        const from = Math.max(peer.lastDeliveredAt, request.startedAt)
+        const begins = previous === undefined ? from : Math.max(from, previous)
+        previous = begins + this.#deps.pieceSize / rate
+        times.set(request, { due: previous, begins })
+      }
+    }
+    return times
   }
 
   #notAsked(slot: Slot, peers: Peer[]): Peer[] {

@@ -46,6 +46,8 @@ export type FakeRequest = {
   abortedAt?: number
   answeredAt?: number
   failedAt?: number
+  /** When the holder began sending it (serial service, `msPerPiece`): aborted later, its bytes were wasted. */
+  servingFrom?: number
 }
 
 /** A holder of `content` driven by a FakeClock, recording every request it sees. */
@@ -121,6 +123,7 @@ export class FakeSource implements PieceSource {
       if (b.delayMs) delay = b.delayMs(index, nth)
       else {
         this.#busyUntil = Math.max(now + (b.latencyMs ?? 0), this.#busyUntil) + (b.msPerPiece ?? 0)
+        req.servingFrom = this.#busyUntil - (b.msPerPiece ?? 0)
         delay = this.#busyUntil - now
       }
       entry.timer = this.clock.setTimeout(() => {
