@@ -136,6 +136,12 @@ test('an import that runs out of space offers Free space; once freed, the file i
   await expect(page.getByRole('button', { name: 'Unpin Kept Tone' })).toBeVisible()
 
   // Chromium enforces a quota set through the DevTools protocol: leave less room than the new file needs.
+  // The app shell the service worker caches counts towards the origin's usage: wait until it is in.
+  await expect
+    .poll(() => page.evaluate(() => performance.getEntriesByName('dcmx:offline-ready').length), {
+      timeout: 15_000,
+    })
+    .toBe(1)
   const { usage, origin } = await page.evaluate(async () => ({
     usage: (await navigator.storage.estimate()).usage ?? 0,
     origin: location.origin,
