@@ -101,7 +101,26 @@ type Cpu = {
   senderScriptMs: number
   receiverTaskMs: number
   receiverScriptMs: number
+  /** The same CPU split by thread (THREAD_GROUPS), ms. */
+  threads: Record<ThreadGroup, number>
 }
+
+/** The threads the CPU-by-thread table tells apart, as [group, label]. */
+const THREAD_GROUPS = [
+  ['network', 'network service, socket I/O thread (the UDP of both ends)'],
+  ['sender-webrtc', 'sender, WebRTC thread (SCTP, DTLS)'],
+  ['receiver-webrtc', 'receiver, WebRTC thread (SCTP, DTLS)'],
+  ['sender-ipc', 'sender, IPC I/O thread'],
+  ['receiver-ipc', 'receiver, IPC I/O thread'],
+  ['sender-main', 'sender, main thread'],
+  ['receiver-main', 'receiver, main thread'],
+  ['sender-worker', 'sender, content worker (reads the blob)'],
+  ['receiver-worker', 'receiver, content worker (checks and writes pieces, whole-file hash)'],
+  ['sender-pool', 'sender, thread pool'],
+  ['receiver-pool', 'receiver, thread pool (WebCrypto piece digests)'],
+  ['rest', 'everything else (other threads, browser process, storage, GPU)'],
+] as const
+type ThreadGroup = (typeof THREAD_GROUPS)[number][0]
 
 type PumpRun = { ms: number; mbs: number; cpu: Cpu }
 type PumpVariant = { high: number; low: number; runs: PumpRun[] }
@@ -235,6 +254,58 @@ function procCpu(): ProcCpu {
   return out
 }
 
+/**
+ * utime + stime of every thread of the sender's and receiver's renderers and of the browser's
+ * other processes (not the other pages' renderers), by thread group.
+ */
+function threadCpu(
+  procs: ProcCpu,
+  sender: Node,
+  receiver: Node,
+): Map<string, { group: ThreadGroup; ticks: number }> {
+  const out = new Map<string, { group: ThreadGroup; ticks: number }>()
+  for (const [pid, p] of procs) {
+    const role = pid === sender.pid ? 'sender' : pid === receiver.pid ? 'receiver' : undefined
+    if (role === undefined && (p.renderer || !under(procs, pid, sender.browserPid))) continue
+    try {
+      const network =
+        role === undefined && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('NetworkService')
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        const ticks = Number(fields[11]) + Number(fields[12])
+        out.set(`${pid}/${tid}`, { group: threadGroup(role, network, Number(tid) === pid, comm), ticks })
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out
+}
+
+function threadGroup(
+  role: 'sender' | 'receiver' | undefined,
+  network: boolean,
+  main: boolean,
+  comm: string,
+): ThreadGroup {
+  if (role === undefined) return network && comm === 'Chrome_ChildIOT' ? 'network' : 'rest'
+  if (main) return `${role}-main`
+  if (comm === 'WebRTC_W_and_N') return `${role}-webrtc`
+  if (comm === 'Chrome_ChildIOT') return `${role}-ipc`
+  if (comm.startsWith('DedicatedWorker')) return `${role}-worker`
+  if (comm.startsWith('ThreadPool')) return `${role}-pool`
+  return 'rest'
+}
+
+function threadMs(before: ReturnType<typeof threadCpu>, after: ReturnType<typeof threadCpu>) {
+  const ms = Object.fromEntries(THREAD_GROUPS.map(([group]) => [group, 0])) as Record<ThreadGroup, number>
+  for (const [key, t] of after)
+    ms[t.group] += ((t.ticks - (before.get(key)?.ticks ?? 0)) * 1000) / ticksPerSecond
+  return ms
+}
+
 const cpuMs = (before: ProcCpu, after: ProcCpu, pid: number) =>
   (((after.get(pid)?.ticks ?? 0) - (before.get(pid)?.ticks ?? 0)) * 1000) / ticksPerSecond
 
@@ -303,7 +374,9 @@ async function mainThread(cdp: CDPSession) {
 async function withCpu<T>(sender: Node, receiver: Node, fn: () => Promise<T>): Promise<[T, Cpu]> {
   const [s0, r0] = [await mainThread(sender.cdp), await mainThread(receiver.cdp)]
   const p0 = procCpu()
+  const t0 = threadCpu(p0, sender, receiver)
   const value = await fn()
+  const t1 = threadCpu(procCpu(), sender, receiver)
   const p1 = procCpu()
   const [s1, r1] = [await mainThread(sender.cdp), await mainThread(receiver.cdp)]
   return [
@@ -316,6 +389,7 @@ async function withCpu<T>(sender: Node, receiver: Node, fn: () => Promise<T>): P
       senderScriptMs: s1.script - s0.script,
       receiverTaskMs: r1.task - r0.task,
       receiverScriptMs: r1.script - r0.script,
+      threads: threadMs(t0, t1),
     },
   ]
 }
@@ -1086,11 +1160,22 @@ export function transferMarkdown(r: TransferResult): string {
     .join('; ')
 
   // CPU per MiB: medians over runs.
-  const perMiB = (runs: { cpu: Cpu }[], key: keyof Cpu) => med(runs.map((x) => x.cpu[key])) / mib
+  const perMiB = (runs: { cpu: Cpu }[], key: Exclude<keyof Cpu, 'threads'>) =>
+    med(runs.map((x) => x.cpu[key])) / mib
   const total = (runs: { cpu: Cpu }[]) =>
     perMiB(runs, 'senderMs') + perMiB(runs, 'receiverMs') + perMiB(runs, 'otherMs')
   const cpuRow = (name: string, runs: { cpu: Cpu }[]) =>
     `| ${name} | ${f1(perMiB(runs, 'senderMs'))} | ${f1(perMiB(runs, 'senderTaskMs'))} / ${f1(perMiB(runs, 'senderScriptMs'))} | ${f1(perMiB(runs, 'receiverMs'))} | ${f1(perMiB(runs, 'receiverTaskMs'))} / ${f1(perMiB(runs, 'receiverScriptMs'))} | ${f1(perMiB(runs, 'otherMs'))} | ${f1(total(runs))} |`
+
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${f1(Math.abs(x))}`
+  const threadPerMiB = (runs: { cpu: Cpu }[], group: ThreadGroup) =>
+    med(runs.map((x) => x.cpu.threads[group])) / mib
+  const threadRows = THREAD_GROUPS.map(([group, label]) => {
+    const [pump, fetch] = [threadPerMiB(ceiling.runs, group), threadPerMiB(r.single, group)]
+    return `| ${label} | ${f1(pump)} | ${f1(fetch)} | ${signed(fetch - pump)} |`
+  }).join('\n')
+  const threadSum = (runs: { cpu: Cpu }[]) =>
+    THREAD_GROUPS.reduce((sum, [group]) => sum + threadPerMiB(runs, group), 0)
 
   // Cores kept busy = CPU ms per MiB × MiB per second / 1000.
   const cores = (runs: { cpu: Cpu }[], mbs: number) => (total(runs) * (mbs / 1.048576)) / 1000
@@ -1199,6 +1284,15 @@ ${r.pumps.map((v) => cpuRow(`bare pump, ${kib(v.high)} / ${kib(v.low)}`, v.runs)
 ${cpuRow('DCMX fetch, one holder', r.single)}
 
 ${busy} Target: CPU per MiB ≤ 1.3× the pump's — ${met(cpuRatio <= 1.3)}: ${cpuRatio.toFixed(2)}×.
+
+The same CPU by thread (\`/proc/<pid>/task/<tid>/stat\` of the two renderers and of the browser's
+other processes, by thread name; medians per thread group, so the rows need not add up to the
+total above), for the ceiling pump and the single-holder fetch, in ms per MiB:
+
+| thread | ceiling pump | DCMX fetch, one holder | fetch − pump |
+| --- | ---: | ---: | ---: |
+${threadRows}
+| sum of the rows | ${f1(threadSum(ceiling.runs))} | ${f1(threadSum(r.single))} | ${signed(threadSum(r.single) - threadSum(ceiling.runs))} |
 
 ### Time to first audio
 
