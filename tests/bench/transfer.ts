@@ -227,7 +227,10 @@ function u32(n: number) {
 
 let ticksPerSecond = 100 // USER_HZ on Linux
 
-type ProcCpu = Map<number, { ticks: number; renderer: boolean; ppid: number; browser: boolean }>
+type ProcCpu = Map<
+  number,
+  { ticks: number; renderer: boolean; ppid: number; browser: boolean; network: boolean }
+>
 
 /** utime + stime of every Chromium process on the machine. */
 function procCpu(): ProcCpu {
@@ -246,6 +249,7 @@ function procCpu(): ProcCpu {
         renderer: cmdline.includes('--type=renderer'),
         ppid: Number(fields[1]),
         browser: !cmdline.includes('--type='),
+        network: cmdline.includes('NetworkService'),
       })
     } catch {
       // gone
@@ -268,14 +272,12 @@ function threadCpu(
     const role = pid === sender.pid ? 'sender' : pid === receiver.pid ? 'receiver' : undefined
     if (role === undefined && (p.renderer || !under(procs, pid, sender.browserPid))) continue
     try {
-      const network =
-        role === undefined && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('NetworkService')
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
         const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
         const ticks = Number(fields[11]) + Number(fields[12])
-        out.set(`${pid}/${tid}`, { group: threadGroup(role, network, Number(tid) === pid, comm), ticks })
+        out.set(`${pid}/${tid}`, { group: threadGroup(role, p.network, Number(tid) === pid, comm), ticks })
       }
     } catch {
       // gone
