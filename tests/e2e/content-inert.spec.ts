@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256 } from './audio-fixtures.ts'
-import { expect, expectPlaysAndSeeks, readPeerId, test } from './fixtures.ts'
+import { audioPath, expect, expectPlaysAndSeeks, readPeerId, test } from './fixtures.ts'
 
 /**
  * Issue 10: /content/<hash> is in the app's origin, and its bytes and type come from peers. A link
@@ -92,7 +92,7 @@ test('opening /content/<hash> as a page runs nothing and lands on the app, while
   // The same track still streams into the media element, and seeks.
   await play.click()
   const audio = page.locator('audio')
-  await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname)).toBe(url)
+  await expect.poll(() => audioPath(audio)).toBe(url)
   await expectPlaysAndSeeks(audio, 30)
   expect(await page.evaluate(() => localStorage.getItem('pwned'))).toBeNull()
 })

@@ -164,6 +164,10 @@ export async function expectHolders(page: Page, hash: string, holders: number, t
     .toBe(holders)
 }
 
+/** The path the `<audio>` element plays from, or '' while it has no source yet (a poll can wait on it). */
+export const audioPath = (audio: Locator) =>
+  audio.evaluate((a: HTMLAudioElement) => (a.src ? new URL(a.src).pathname : ''))
+
 /** Play the network track `title` on `page`; resolves once it plays, streamed from /content/<hash>. */
 export async function playFromNetwork(page: Page, title: string, hash: string) {
   await page.getByRole('tab', { name: 'Network', exact: true }).click()
@@ -175,7 +179,7 @@ export async function playFromNetwork(page: Page, title: string, hash: string) {
     .click()
   const audio = page.locator('audio')
   await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)
-  expect(await audio.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname)).toBe(`/content/${hash}`)
+  expect(await audioPath(audio)).toBe(`/content/${hash}`)
 }
 
 /** The `<audio>` element plays a `seconds`-long track, seeks to 80% and plays on from there. */

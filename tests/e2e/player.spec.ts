@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Locator, Page } from '@playwright/test'
 import { makeWav, sha256 } from './audio-fixtures.ts'
-import { addFiles, expect, peerItem, seesHolders, test, type TestNode } from './fixtures.ts'
+import { addFiles, audioPath, expect, peerItem, seesHolders, test, type TestNode } from './fixtures.ts'
 
 const GOSSIP_MS = 500
 /** Screenshots for review: written by the run, never committed (test-results/ is ignored). */
@@ -16,8 +16,7 @@ const networkRow = (page: Page, title: string) =>
   page.getByRole('table', { name: 'Network' }).getByRole('row').filter({ hasText: title })
 const queueTable = (page: Page) => page.getByRole('table', { name: 'Queue' })
 const currentTime = (page: Page) => audio(page).evaluate((a: HTMLAudioElement) => a.currentTime)
-const srcPath = (page: Page) =>
-  audio(page).evaluate((a: HTMLAudioElement) => (a.src ? new URL(a.src).pathname : ''))
+const srcPath = (page: Page) => audioPath(audio(page))
 
 async function linked(a: TestNode, b: TestNode) {
   await expect(peerItem(b.page, a.peerId).getByTestId('peer-state')).toHaveText('connected', {

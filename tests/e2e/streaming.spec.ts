@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test'
 import { makeWav, sha256 } from './audio-fixtures.ts'
-import { expect, expectPlaysAndSeeks, test } from './fixtures.ts'
+import { audioPath, expect, expectPlaysAndSeeks, test } from './fixtures.ts'
 
 /** The script URL of the service worker controlling `page`, or null. */
 const controller = (page: Page) => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null)
@@ -52,9 +52,7 @@ test('a local track streams through the service worker: it plays, seeks to 80% a
   await page.getByLabel('Add music files').setInputFiles([long])
   await page.getByRole('button', { name: 'Play Streamed Tone' }).click()
   const audio = page.locator('audio')
-  await expect
-    .poll(() => audio.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname))
-    .toBe(`/content/${hash}`)
+  await expect.poll(() => audioPath(audio)).toBe(`/content/${hash}`)
   await expectPlaysAndSeeks(audio, 30)
   expect(await page.getByRole('alert').count()).toBe(0)
 
@@ -124,8 +122,6 @@ test('after a reload the page is still controlled and the track still streams', 
   expect(await controller(page)).toMatch(/\/sw\.js$/)
   await page.getByRole('button', { name: 'Play Again Tone' }).click()
   const audio = page.locator('audio')
-  await expect
-    .poll(() => audio.evaluate((a: HTMLAudioElement) => new URL(a.src).pathname))
-    .toBe(`/content/${sha256(short.buffer)}`)
+  await expect.poll(() => audioPath(audio)).toBe(`/content/${sha256(short.buffer)}`)
   await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0.3)
 })
