@@ -31,6 +31,12 @@ const READ_MARKS = `(() => {
   return t.every((x) => x !== undefined) ? t : undefined
 })()`
 
+const SO_FAR = `(() => ({
+  marks: Object.fromEntries(${JSON.stringify(MARKS)}.map((n) => [n, performance.getEntriesByName(n)[0]?.startTime])),
+  signaling: window.dcmx?.signaling?.state,
+  peers: window.dcmx?.peers?.map((p) => p.state),
+}))()`
+
 const BARE_PAIR = `(async () => {
   const t0 = performance.now()
   const a = new RTCPeerConnection({ iceServers: [] })
@@ -72,7 +78,15 @@ export async function measureFirstLink(
     const context = await browser.newContext()
     const page = await context.newPage()
     await page.goto(`${baseUrl}/?room=${room}`)
-    marks.push(await pollPage<number[]>(page, READ_MARKS))
+    try {
+      marks.push(await pollPage<number[]>(page, READ_MARKS))
+    } catch (error) {
+      // Say how far this node got (which milestones it reached, what its links were doing).
+      const reached = await page.evaluate(SO_FAR).catch(() => 'unreadable')
+      throw new Error(`first link, run ${i + 1}: ${String(error)}; reached ${JSON.stringify(reached)}`, {
+        cause: error,
+      })
+    }
     bare.push((await page.evaluate(BARE_PAIR)) as number)
     await context.close()
   }
