@@ -1186,7 +1186,7 @@ export function transferMarkdown(r: TransferResult): string {
   const cpuRatio = total(r.single) / total(ceiling.runs)
   const busy =
     `The ceiling pump kept ${pumpCores.toFixed(1)} of the machine's ${cpus().length} cores busy (CPU per MiB × MiB/s), the ` +
-    `single-holder fetch ${fetchCores.toFixed(1)}; the fetch spends ${cpuRatio.toFixed(1)}× the pump's CPU per MiB.` +
+    `single-holder fetch ${fetchCores.toFixed(1)}; the fetch spends ${cpuRatio.toFixed(2)}× the pump's CPU per MiB.` +
     (Math.min(pumpCores, fetchCores) >= 0.75 * cpus().length
       ? ` Both are near the machine's capacity, so here the fetch's throughput is set by its CPU cost per MiB ` +
         `rather than by the link: it reached ${Math.round((100 * singleMbs) / pumpMbs)} % of the pump at ` +
