@@ -110,3 +110,101 @@ describe('LinkManager: both ends dial each other at once', () => {
     expect(lm.links).toHaveLength(1)
   })
 })
+
+/** A manager whose sessions verify on demand, counting its sample requests. */
+function verifyingManager(self: string, heardOf: ReadonlySet<string>) {
+  const clock = new FakeClock()
+  const events = new Emitter<SignalingEvents>()
+  const sessions = new Map<string, PeerSession>()
+  let samples = 0
+  const lm = new LinkManager({
+    self,
+    clock,
+    random: () => 0.5,
+    signaling: {
+      events,
+      signal: () => {},
+      lookup: () => {},
+      requestSample: () => void samples++,
+      state: { state: 'online', session: 's0' },
+      iceServers: [],
+    },
+    createLink: (options) => new NotingLink(options),
+    reputation: new Reputation(clock),
+    session: (_link, ref) => {
+      const session = fakeSession()
+      sessions.set(ref.peerId, session)
+      return session
+    },
+    refill: () => ({ lookup: [], sample: true }),
+    heardOf: (peerId) => heardOf.has(peerId),
+    config: { ...DEFAULT_LINK_MANAGER_CONFIG, linkBudget: 2, inboundSlack: 1 },
+  })
+  lm.start()
+  const verify = (peerId: string) => {
+    const session = sessions.get(peerId)! as { state: SessionState; provenId?: string; remoteId?: string }
+    Object.assign(session, { state: 'connected', provenId: peerId, remoteId: peerId })
+    ;(session as unknown as PeerSession).events.emit('state', 'connected')
+  }
+  const sample = (...peerIds: string[]) =>
+    events.emit(
+      'peers',
+      peerIds.map((peerId, i) => ({ peerId, session: `s-${peerId.slice(0, 4)}-${i}` })),
+    )
+  return { lm, clock, verify, sample, samples: () => samples }
+}
+
+const id = (c: string) => c.repeat(32)
+
+describe('LinkManager: a room split in two joins up', async () => {
+  it('at its budget, a node still dials one peer of a fresh sample that no gossip told it of', async () => {
+    // Its two links are to peers of its own half; gossip told it of the third, linked elsewhere in that half.
+    const { lm, clock, verify, sample, samples } = verifyingManager(
+      id('a'),
+      new Set([id('b'), id('c'), id('d')]),
+    )
+    sample(id('b'), id('c'))
+    verify(id('b'))
+    verify(id('c'))
+    expect(lm.verified).toHaveLength(2)
+    const before = samples()
+    await clock.advance(DEFAULT_LINK_MANAGER_CONFIG.refillMs * 20)
+    // A full node asks for a sample now and then, to find a half that gossip never reached.
+    expect(samples()).toBeGreaterThan(before)
+    // The sample names a known peer of its own half and two of the other half: it dials one.
+    sample(id('d'), id('e'), id('f'))
+    const dialled = lm.links.filter((e) => e.direction === 'outbound').map((e) => e.expectedPeerId)
+    expect(dialled).toEqual([id('b'), id('c'), id('e')])
+  })
+
+  it('dials nobody beyond its budget when every sampled peer is one gossip told it of', async () => {
+    const { lm, clock, verify, sample } = verifyingManager(
+      id('a'),
+      new Set([id('b'), id('c'), id('d'), id('e')]),
+    )
+    sample(id('b'), id('c'))
+    verify(id('b'))
+    verify(id('c'))
+    await clock.advance(DEFAULT_LINK_MANAGER_CONFIG.refillMs * 20)
+    sample(id('d'), id('e'))
+    expect(lm.links.map((e) => e.expectedPeerId)).toEqual([id('b'), id('c')])
+  })
+
+  it('dials no stranger beyond its budget and slack, nor more than one per sample it asked for', async () => {
+    const { lm, clock, verify, sample } = verifyingManager(id('a'), new Set([id('b'), id('c')]))
+    sample(id('b'), id('c'))
+    verify(id('b'))
+    verify(id('c'))
+    // Samples it did not ask for (a refill of another kind, a re-join) dial nobody beyond the budget.
+    sample(id('e'), id('f'))
+    expect(lm.links).toHaveLength(2)
+    await clock.advance(DEFAULT_LINK_MANAGER_CONFIG.refillMs * 20)
+    sample(id('e'), id('f'))
+    expect(lm.links).toHaveLength(3)
+    verify(id('e'))
+    // Now at budget + slack (3): no probe dials, however long it waits.
+    await clock.advance(DEFAULT_LINK_MANAGER_CONFIG.refillMs * 40)
+    sample(id('f'))
+    expect(lm.links).toHaveLength(3)
+  })
+})

@@ -30,6 +30,8 @@ export const DEFAULT_LINK_MANAGER_CONFIG: LinkManagerConfig = {
 
 /** The longest a node below its budget waits between sample requests. */
 const MAX_REFILL_MS = 60_000
+/** A node at its budget asks for a sample to look for strangers at most once per this many refill periods. */
+const PROBE_EVERY_REFILLS = 6
 
 export type Direction = 'outbound' | 'inbound'
 
@@ -67,6 +69,12 @@ export type LinkManagerDeps = {
   reputation: Reputation
   /** A session on a new link (the node attaches its handlers). */
   session(link: RtcLink, ref: PeerRef, direction: Direction): PeerSession
+  /**
+   * Whether gossip told this node of the peer (its directory holds the peer's signed record). A
+   * node at its budget still dials one sampled peer it never heard of: in a room split in two,
+   * each half's links are full and gossip never crosses, so only such a peer joins the halves.
+   */
+  heardOf?(peerId: string): boolean
   /** What to ask the server for when refilling: known peers (the passive view) and/or a fresh sample. */
   refill(room: number, exclude: (peerId: string) => boolean): RefillPlan
   /** The server answered with these peers (so the passive view knows its lookup was fruitful). */
@@ -84,6 +92,9 @@ export class LinkManager {
   readonly events = new Emitter<LinkManagerEvents>()
   #entries = new Map<string, ManagedLink>()
   #refillDelay: number
+  /** A sample asked for at the budget, to find a stranger, is outstanding; and when the next may go. */
+  #probing = false
+  #nextProbeAt = 0
   #cancelRefill = () => {}
   #stoppers: (() => void)[] = []
   #running = false
@@ -96,6 +107,7 @@ export class LinkManager {
     if (this.#running) return
     this.#running = true
     const { signaling } = this.deps
+    this.#nextProbeAt = this.deps.clock.now() + this.#probeMs()
     this.#stoppers.push(
       signaling.events.on('peers', (refs) => this.dial(refs)),
       signaling.events.on('signal', (from, data) => this.#onSignal(from, data)),
@@ -148,17 +160,39 @@ export class LinkManager {
     let added = 0
     for (const ref of refs) {
       if (this.#dialled() >= this.deps.config.linkBudget) break
-      if (ref.peerId === this.deps.self || this.#entries.has(ref.session) || this.knows(ref.peerId)) continue
-      if (
-        this.deps.reputation.isBanned(ref.peerId) ||
-        this.deps.reputation.isBanned({ session: ref.session })
-      )
-        continue
+      if (!this.#dialable(ref)) continue
       this.#open(ref, 'outbound')
       added++
     }
+    if (this.#probing) {
+      // The answer to a sample asked for at the budget: one peer gossip never told us of, if any.
+      this.#probing = false
+      const { heardOf } = this.deps
+      const stranger = refs.find((ref) => this.#dialable(ref) && heardOf?.(ref.peerId) === false)
+      if (stranger && added === 0 && this.#belowCap()) {
+        this.#open(stranger, 'outbound')
+        added++
+      }
+    }
     const { refillMs } = this.deps.config
     this.#refillDelay = added > 0 ? refillMs : Math.min(MAX_REFILL_MS, this.#refillDelay * 2)
+  }
+
+  #dialable(ref: PeerRef): boolean {
+    if (ref.peerId === this.deps.self || this.#entries.has(ref.session) || this.knows(ref.peerId))
+      return false
+    const { reputation } = this.deps
+    return !reputation.isBanned(ref.peerId) && !reputation.isBanned({ session: ref.session })
+  }
+
+  /** Fewer links (verified or not) than the budget and slack allow. */
+  #belowCap(): boolean {
+    const { linkBudget, inboundSlack } = this.deps.config
+    return this.links.length < linkBudget + inboundSlack
+  }
+
+  #probeMs(): number {
+    return PROBE_EVERY_REFILLS * this.deps.config.refillMs
   }
 
   /** Links counted against the budget: verified ones and our own dials in progress. */
@@ -289,6 +323,11 @@ export class LinkManager {
     this.events.emit('change')
   }
 
+  /** At the budget, with room in the slack, and not probed lately: time to look for a stranger. */
+  #mayProbe(): boolean {
+    return this.deps.heardOf !== undefined && this.#belowCap() && this.deps.clock.now() >= this.#nextProbeAt
+  }
+
   /** (Re)arm the refill timer with the current delay; below budget, ask for more peers. */
   #armRefill() {
     const { clock, random, signaling } = this.deps
@@ -302,6 +341,10 @@ export class LinkManager {
           const plan = this.deps.refill(room, (id) => this.knows(id) || this.deps.reputation.isBanned(id))
           if (plan.lookup.length > 0) signaling.lookup(plan.lookup)
           if (plan.sample) signaling.requestSample()
+        } else if (signaling.state.state === 'online' && this.#mayProbe()) {
+          this.#probing = true
+          this.#nextProbeAt = clock.now() + this.#probeMs()
+          signaling.requestSample()
         }
         this.#armRefill()
       },

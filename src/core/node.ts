@@ -194,6 +194,7 @@ export class DcmxNode {
       createLink: deps.createLink,
       reputation: this.reputation,
       session: (link, ref) => this.#session(link, ref),
+      heardOf: (peerId) => this.mesh.directory.get(peerId) !== undefined,
       refill: (room, exclude) => this.passive.refill(room, exclude),
       found: (peerIds) => this.passive.found(peerIds),
       config,
