@@ -37,6 +37,16 @@ function fakeSession(): PeerSession {
   return session as unknown as PeerSession
 }
 
+/** A signaling client that is online and says nothing but what `events` carries. */
+const onlineSignaling = (events: Emitter<SignalingEvents>, requestSample = () => {}) => ({
+  events,
+  signal: () => {},
+  lookup: () => {},
+  requestSample,
+  state: { state: 'online' as const, session: 's0' },
+  iceServers: [],
+})
+
 function manager(self: string) {
   const clock = new FakeClock()
   const events = new Emitter<SignalingEvents>()
@@ -46,14 +56,7 @@ function manager(self: string) {
     self,
     clock,
     random: () => 0.5,
-    signaling: {
-      events,
-      signal: () => {},
-      lookup: () => {},
-      requestSample: () => {},
-      state: { state: 'online', session: 's0' },
-      iceServers: [],
-    },
+    signaling: onlineSignaling(events),
     createLink: (options) => {
       const link = new NotingLink(options)
       links.push(link)
@@ -121,14 +124,7 @@ function verifyingManager(self: string, heardOf: ReadonlySet<string>) {
     self,
     clock,
     random: () => 0.5,
-    signaling: {
-      events,
-      signal: () => {},
-      lookup: () => {},
-      requestSample: () => void samples++,
-      state: { state: 'online', session: 's0' },
-      iceServers: [],
-    },
+    signaling: onlineSignaling(events, () => void samples++),
     createLink: (options) => new NotingLink(options),
     reputation: new Reputation(clock),
     session: (_link, ref) => {
