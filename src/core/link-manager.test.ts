@@ -152,7 +152,7 @@ function verifyingManager(self: string, heardOf: ReadonlySet<string>) {
 
 const id = (c: string) => c.repeat(32)
 
-describe('LinkManager: a room split in two joins up', async () => {
+describe('LinkManager: a room split in two joins up', () => {
   it('at its budget, a node still dials one peer of a fresh sample that no gossip told it of', async () => {
     // Its two links are to peers of its own half; gossip told it of the third, linked elsewhere in that half.
     const { lm, clock, verify, sample, samples } = verifyingManager(
