@@ -6,6 +6,7 @@ import {
   isEnded,
   Library,
   planEviction,
+  SMALL_FILE_BYTES,
   type ImportFile,
   type ImportJob,
 } from './library.ts'
@@ -155,6 +156,35 @@ describe('Library import', () => {
     expect(library.imports.map((j) => j.state)).toEqual(['cancelled', 'cancelled'])
     expect(store.files.size).toBe(0)
     expect(library.tracks).toEqual([])
+  })
+
+  it('reads a small file from its source once (tags and bytes both come from that read); a big one is streamed', async () => {
+    const { store, library } = setup()
+    const ingested: Blob[] = []
+    const ingest = store.ingest.bind(store)
+    store.ingest = (source, options) => (ingested.push(source), ingest(source, options))
+    /** A file that counts the reads made of it: a disk-backed File's each go back to the disk. */
+    const counted = (file: Blob & { name: string }) => {
+      const reads = { n: 0 }
+      const count =
+        <A extends unknown[], R>(fn: (...args: A) => R) =>
+        (...args: A) => (reads.n++, fn(...args))
+      return Object.assign(file, {
+        reads,
+        slice: count(file.slice.bind(file)),
+        stream: count(file.stream.bind(file)),
+        arrayBuffer: count(file.arrayBuffer.bind(file)),
+        text: count(file.text.bind(file)),
+      })
+    }
+    const small = counted(fakeAudio('small.wav', 'Small|X||1', 900))
+    const big = counted(fakeAudio('big.wav', 'Big|X||1', SMALL_FILE_BYTES + 1))
+    const jobs = await importAll(library, [small, big])
+    expect(jobs.map((j) => j.state)).toEqual(['done', 'done'])
+    expect(small.reads.n).toBe(1)
+    expect(await bytesOf(ingested[0]!)).toEqual(await bytesOf(fakeAudio('small.wav', 'Small|X||1', 900)))
+    // The big file is never held whole by the library: the store reads it as it goes.
+    expect(ingested[1]).toBe(big)
   })
 
   it('reports progress while storing', async () => {

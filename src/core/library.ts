@@ -51,6 +51,13 @@ export type LibraryEvents = {
 }
 
 /** A file to import: a Blob with a name (a File in browsers). */
+/**
+ * A file at most this big is read into memory once and its tags and bytes taken from that copy:
+ * each read of a disk-backed File is a round trip to the disk, and a small file's import is
+ * mostly round trips. Imports run one at a time, so this is all an import ever holds.
+ */
+export const SMALL_FILE_BYTES = 1 << 20
+
 export type ImportFile = Blob & { readonly name: string; readonly webkitRelativePath?: string }
 
 const ENDED: ImportState[] = ['done', 'duplicate', 'failed', 'cancelled']
@@ -309,10 +316,12 @@ export class Library {
         )
       }
       this.#update(job, { state: 'reading' })
-      const tags = await this.deps.tags.read(file)
+      const source =
+        file.size <= SMALL_FILE_BYTES ? new Blob([await file.arrayBuffer()], { type: file.type }) : file
+      const tags = await this.deps.tags.read(source)
       controller.signal.throwIfAborted()
       this.#update(job, { state: 'storing' })
-      staged = await this.deps.store.ingest(file, {
+      staged = await this.deps.store.ingest(source, {
         signal: controller.signal,
         onProgress: (bytesDone) => this.#update(job, { bytesDone }),
       })
