@@ -5,6 +5,8 @@
  * version, layer and sample rate. That chain is what decoders probe for and what we require.
  */
 
+import type { ByteSource } from './byte-source.ts'
+
 export type FrameStream = 'mpeg' | 'adts'
 
 type Frame = { stream: FrameStream; length: number; key: number }
@@ -98,7 +100,7 @@ export function findFrameChain(
 }
 
 /** Where the bytes after any ID3v2 tags at the start of `blob` begin. */
-export async function afterId3v2(blob: Blob): Promise<number> {
+export async function afterId3v2(blob: ByteSource): Promise<number> {
   let at = 0
   for (let tags = 0; tags < MAX_ID3_TAGS; tags++) {
     const h = new Uint8Array(await blob.slice(at, at + 10).arrayBuffer())
@@ -119,12 +121,12 @@ export async function afterId3v2(blob: Blob): Promise<number> {
 }
 
 /** True when `blob` starts with an ID3v2 tag: the signature of an MP3 file. */
-export async function startsWithId3(blob: Blob): Promise<boolean> {
+export async function startsWithId3(blob: ByteSource): Promise<boolean> {
   return (await afterId3v2(blob)) > 0
 }
 
 /** Look for a real MPEG/ADTS frame stream after the tags at the start of `blob`. */
-export async function scanForFrames(blob: Blob): Promise<FrameStream | undefined> {
+export async function scanForFrames(blob: ByteSource): Promise<FrameStream | undefined> {
   const start = await afterId3v2(blob)
   if (start >= blob.size) return undefined
   const end = Math.min(blob.size, start + SCAN_BYTES)

@@ -5,13 +5,15 @@
  * at 48 kHz and after the encoder's pre-skip), so one small read at the end gives it.
  */
 
+import type { ByteSource } from './byte-source.ts'
+
 /** How much of the end is read: a page is at most 65,307 bytes, so the last one starts within this. */
 const TAIL_BYTES = 65_307 + 27
 const OPUS_RATE = 48_000
 
 /** Seconds of audio in an Ogg file, or undefined when its pages do not say. */
 export async function oggDuration(
-  file: Blob,
+  file: ByteSource,
   codec: string | undefined,
   sampleRate: number | undefined,
 ): Promise<number | undefined> {
