@@ -34,6 +34,21 @@ async function importAll(library: Library, files: ImportFile[]): Promise<ImportJ
   return jobs.map((j) => library.imports.find((x) => x.id === j.id)!)
 }
 
+/** A file that counts the reads made of it: a disk-backed File's each go back to the disk. */
+function counted(file: Blob & { name: string }) {
+  const reads = { n: 0 }
+  const count =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A) => (reads.n++, fn(...args))
+  return Object.assign(file, {
+    reads,
+    slice: count(file.slice.bind(file)),
+    stream: count(file.stream.bind(file)),
+    arrayBuffer: count(file.arrayBuffer.bind(file)),
+    text: count(file.text.bind(file)),
+  })
+}
+
 const bytesOf = async (blob: Blob) => new Uint8Array(await blob.arrayBuffer())
 
 describe('Library import', () => {
@@ -158,25 +173,32 @@ describe('Library import', () => {
     expect(library.tracks).toEqual([])
   })
 
+  it('reads the next small file while the current one is stored, once; a cancelled one is never stored', async () => {
+    const { store, library } = setup()
+    let release = () => {}
+    store.pause = new Promise((resolve) => (release = resolve))
+    const [a, b, c] = [1, 2, 3].map((n) => counted(fakeAudio(`${n}.wav`, `T${n}|X||1`, 900)))
+    const [, second] = library.add([a!, b!, c!])
+    await waitFor(() => library.imports[0]!.state === 'storing')
+    // The second file's bytes are read while the first is stored; the third waits its turn.
+    await waitFor(() => b!.reads.n === 1)
+    expect(library.imports.map((j) => j.state)).toEqual(['storing', 'queued', 'queued'])
+    expect(c!.reads.n).toBe(0)
+    // Cancelled after its read ahead: it is never stored, and the third is read ahead instead.
+    library.cancel(second!.id)
+    release()
+    await waitFor(() => library.imports.every(isEnded))
+    expect(library.imports.map((j) => j.state)).toEqual(['done', 'cancelled', 'done'])
+    expect([a, b, c].map((f) => f!.reads.n)).toEqual([1, 1, 1])
+    expect(library.tracks.map((t) => t.title)).toEqual(['T1', 'T3'])
+    expect(store.files.size).toBe(2)
+  })
+
   it('reads a small file from its source once (tags and bytes both come from that read); a big one is streamed', async () => {
     const { store, library } = setup()
     const ingested: Blob[] = []
     const ingest = store.ingest.bind(store)
     store.ingest = (source, options) => (ingested.push(source), ingest(source, options))
-    /** A file that counts the reads made of it: a disk-backed File's each go back to the disk. */
-    const counted = (file: Blob & { name: string }) => {
-      const reads = { n: 0 }
-      const count =
-        <A extends unknown[], R>(fn: (...args: A) => R) =>
-        (...args: A) => (reads.n++, fn(...args))
-      return Object.assign(file, {
-        reads,
-        slice: count(file.slice.bind(file)),
-        stream: count(file.stream.bind(file)),
-        arrayBuffer: count(file.arrayBuffer.bind(file)),
-        text: count(file.text.bind(file)),
-      })
-    }
     const small = counted(fakeAudio('small.wav', 'Small|X||1', 900))
     const big = counted(fakeAudio('big.wav', 'Big|X||1', SMALL_FILE_BYTES + 1))
     const jobs = await importAll(library, [small, big])

@@ -54,7 +54,8 @@ export type LibraryEvents = {
 /**
  * A file at most this big is read into memory once and its tags and bytes taken from that copy:
  * each read of a disk-backed File is a round trip to the disk, and a small file's import is
- * mostly round trips. Imports run one at a time, so this is all an import ever holds.
+ * mostly round trips. Imports run one at a time, the next small file read while one is stored,
+ * so at most two such copies are held.
  */
 export const SMALL_FILE_BYTES = 1 << 20
 
@@ -78,6 +79,8 @@ export class Library {
   #nextId = 1
   #controllers = new Map<number, AbortController>()
   #files = new Map<number, ImportFile>()
+  /** The next small file's bytes, read while the running import is stored (see `#readNext`). */
+  #readAhead = new Map<number, Promise<Blob>>()
   #jobs = new Map<number, ImportJob>()
   /** Jobs not yet started, in order, from `#head` on. */
   #queue: ImportJob[] = []
@@ -178,6 +181,7 @@ export class Library {
     const job = this.#jobs.get(id)
     if (!job || isEnded(job)) return
     this.#controllers.get(id)?.abort()
+    this.#readAhead.delete(id)
     if (job.state === 'queued') this.#end(job, 'cancelled', 'Cancelled.')
   }
 
@@ -296,6 +300,30 @@ export class Library {
     return undefined
   }
 
+  /** A small file's bytes in memory: read ahead of its turn (see `#readNext`), or now. */
+  #bytes(id: number, file: ImportFile): Promise<Blob> {
+    const read = this.#readAhead.get(id) ?? inMemory(file)
+    this.#readAhead.delete(id)
+    return read
+  }
+
+  /**
+   * Start reading the next queued file if it is small, while the running one is stored: a read of
+   * a file on disk is a round trip the import would otherwise wait for. One file ahead at most.
+   */
+  #readNext() {
+    let next: ImportJob | undefined
+    for (let i = this.#head; i < this.#queue.length && !next; i++)
+      if (this.#queue[i]!.state === 'queued') next = this.#queue[i]
+    const file = next && this.#files.get(next.id)
+    if (!next || !file || this.#readAhead.has(next.id) || file.size === 0 || file.size > SMALL_FILE_BYTES)
+      return
+    const read = inMemory(file)
+    // A failed read is told when the file's turn comes; until then it must not surface unhandled.
+    read.catch(() => {})
+    this.#readAhead.set(next.id, read)
+  }
+
   /** Whether files wait behind the running one: the batch goes on. */
   #moreQueued() {
     for (let i = this.#head; i < this.#queue.length; i++) if (this.#queue[i]!.state === 'queued') return true
@@ -316,8 +344,8 @@ export class Library {
         )
       }
       this.#update(job, { state: 'reading' })
-      const source =
-        file.size <= SMALL_FILE_BYTES ? new Blob([await file.arrayBuffer()], { type: file.type }) : file
+      const source = file.size <= SMALL_FILE_BYTES ? await this.#bytes(job.id, file) : file
+      this.#readNext()
       const tags = await this.deps.tags.read(source)
       controller.signal.throwIfAborted()
       this.#update(job, { state: 'storing' })
@@ -376,6 +404,7 @@ export class Library {
     extra: Pick<ImportJob, 'contentHash' | 'code'> = {},
   ) {
     this.#files.delete(job.id)
+    this.#readAhead.delete(job.id)
     this.#update(job, {
       state,
       message,
@@ -384,6 +413,10 @@ export class Library {
     })
   }
 }
+
+/** A copy of the file's bytes in memory, in one read. */
+const inMemory = async (file: ImportFile): Promise<Blob> =>
+  new Blob([await file.arrayBuffer()], { type: file.type })
 
 /** When a track was last wanted: its last play, or its import (or download) if it was never played. */
 export const lastUsedAt = (track: Track): number => track.lastPlayedAt ?? track.addedAt
