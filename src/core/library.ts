@@ -50,7 +50,6 @@ export type LibraryEvents = {
   committed: []
 }
 
-/** A file to import: a Blob with a name (a File in browsers). */
 /**
  * A file at most this big is read into memory once and its tags and bytes taken from that copy:
  * each read of a disk-backed File is a round trip to the disk, and a small file's import is
@@ -59,6 +58,7 @@ export type LibraryEvents = {
  */
 export const SMALL_FILE_BYTES = 1 << 20
 
+/** A file to import: a Blob with a name (a File in browsers). */
 export type ImportFile = Blob & { readonly name: string; readonly webkitRelativePath?: string }
 
 const ENDED: ImportState[] = ['done', 'duplicate', 'failed', 'cancelled']
