@@ -64,6 +64,25 @@ test('imports audio with its tags, stores it by hash under its shard, dedups, su
   await expect(row(page, 'Generated Tone')).toHaveCount(0)
 })
 
+test("imports still work after the temporaries' directory was removed under the tab (as clearing site data does)", async ({
+  openNode,
+}) => {
+  const { page } = await openNode()
+  await addFiles(page, [tagged])
+  await expect(importItem(page, 'tone.wav')).toContainText(/Added/)
+  await page.evaluate(async () => {
+    const root = await navigator.storage.getDirectory()
+    await root.removeEntry('tmp', { recursive: true })
+  })
+  await addFiles(page, [untagged])
+  await expect(importItem(page, '03 - Untitled Hum.wav')).toContainText(/Added/)
+  await expect(row(page, '03 - Untitled Hum')).toContainText('0:03')
+  expect(await storedBlob(page, sha256(untagged.buffer))).toEqual({
+    size: untagged.buffer.length,
+    sha256: sha256(untagged.buffer),
+  })
+})
+
 test('a local track plays, and seeking to 80% plays on from there', async ({ openNode }) => {
   const { page } = await openNode()
   await addFiles(page, [makeWav({ name: 'long.wav', seconds: 30, title: 'Long Tone' })])
