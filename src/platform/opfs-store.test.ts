@@ -60,3 +60,17 @@ describe('OpfsStore reads through File snapshots (no read-only handles)', () => 
     await expect(store.read('cd'.repeat(32), 0, 3)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 })
+
+describe('OpfsStore directory lookups', () => {
+  it('looks each directory up once: lookups of blobs in one shard resolve only the file', async () => {
+    const other = 'ab' + 'cd'.repeat(31)
+    const fs = fakeRoot({ [`content/ab/${HASH}`]: new Uint8Array([1]) })
+    const store = new OpfsStore(async () => fs.root, null)
+    expect(await store.has(HASH)).toBe(true)
+    const dirs = fs.lookups.dirs
+    expect(await store.has(other)).toBe(false)
+    expect(await store.has(HASH)).toBe(true)
+    expect(fs.lookups.dirs).toBe(dirs)
+    expect(fs.lookups.files).toBe(3)
+  })
+})

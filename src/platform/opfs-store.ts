@@ -74,6 +74,11 @@ export class OpfsStore implements ContentStore {
   readonly kind = 'opfs'
   readonly #getRoot: () => Promise<FileSystemDirectoryHandle>
   #root: Promise<FileSystemDirectoryHandle> | undefined
+  /**
+   * Directories looked up before, by path (`tmp`, `content`, `content/ab`): each lookup is a round
+   * trip, three of a small import's commit. Only lookups that succeeded are kept.
+   */
+  readonly #dirs = new Map<string, Promise<FileSystemDirectoryHandle>>()
   /** Snapshots of stored files (immutable blobs, so a snapshot stays right until deleted). */
   readonly #open = new Lru<string, Promise<Blob | undefined>>(OPEN_FILES)
   readonly #handles: HandleReads | null
@@ -111,11 +116,29 @@ export class OpfsStore implements ContentStore {
     })
   }
 
-  async #commit(name: string, hash: string) {
+  #commit(name: string, hash: string) {
+    return this.#again(() => this.#commitOnce(name, hash))
+  }
+
+  /**
+   * Run `step`; if it fails because a directory looked up before is gone (clearing site data
+   * removes them under a running tab), look the directories up again and run it once more.
+   */
+  async #again<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step()
+    } catch (error) {
+      if (!isNamed(error, 'NotFoundError')) throw error
+      this.#dirs.clear()
+      return step()
+    }
+  }
+
+  async #commitOnce(name: string, hash: string) {
     const tmp = await (await this.#dir(TMP_DIR)).getFileHandle(name)
     if (await this.has(hash)) return this.#removeTmp(name)
     const [, shard] = shardPath(hash).split('/') as [string, string, string]
-    const shardDir = await (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard, { create: true })
+    const shardDir = await this.#shard(shard, true)
     try {
       await (tmp as unknown as Movable).move(shardDir, hash)
     } catch (error) {
@@ -196,7 +219,7 @@ export class OpfsStore implements ContentStore {
     const [, shard] = shardPath(hash).split('/') as [string, string, string]
     for (let waited = 0; ; waited += DELETE_STEP_MS) {
       try {
-        const shardDir = await (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard)
+        const shardDir = await this.#shard(shard, false)
         await shardDir.removeEntry(hash)
         return
       } catch (error) {
@@ -266,15 +289,43 @@ export class OpfsStore implements ContentStore {
     return swept
   }
 
-  async #dir(name: string): Promise<FileSystemDirectoryHandle> {
-    this.#root ??= this.#getRoot()
-    return (await this.#root).getDirectoryHandle(name, { create: true })
+  #dir(name: string): Promise<FileSystemDirectoryHandle> {
+    return this.#lookUp(name, async () => {
+      this.#root ??= this.#getRoot()
+      return (await this.#root).getDirectoryHandle(name, { create: true })
+    })
+  }
+
+  /** `content/<shard>`; without `create`, a shard not made yet rejects with NotFoundError. */
+  #shard(shard: string, create: boolean): Promise<FileSystemDirectoryHandle> {
+    const path = `${CONTENT_DIR}/${shard}`
+    const lookUp = async () =>
+      (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard, create ? { create: true } : {})
+    const known = this.#dirs.get(path)
+    // A lookup without `create` still on its way may yet fail: then one that creates looks again.
+    if (create && known) return known.catch(() => this.#lookUp(path, lookUp))
+    return this.#lookUp(path, lookUp)
+  }
+
+  /** The kept lookup of `path`, or `lookUp()`'s, kept unless it fails. */
+  #lookUp(
+    path: string,
+    lookUp: () => Promise<FileSystemDirectoryHandle>,
+  ): Promise<FileSystemDirectoryHandle> {
+    const known = this.#dirs.get(path)
+    if (known) return known
+    const lookup = lookUp()
+    this.#dirs.set(path, lookup)
+    lookup.catch(() => {
+      if (this.#dirs.get(path) === lookup) this.#dirs.delete(path)
+    })
+    return lookup
   }
 
   async #file(hash: string): Promise<FileSystemFileHandle | undefined> {
     const [, shard] = shardPath(hash).split('/') as [string, string, string]
     try {
-      const shardDir = await (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard)
+      const shardDir = await this.#shard(shard, false)
       return await shardDir.getFileHandle(hash)
     } catch (error) {
       if (isNamed(error, 'NotFoundError', 'TypeMismatchError')) return undefined
@@ -283,7 +334,11 @@ export class OpfsStore implements ContentStore {
   }
 
   /** Every stored blob's handle (files named by a content hash, in their right shard). */
-  async #blobHandles(): Promise<FileSystemFileHandle[]> {
+  #blobHandles(): Promise<FileSystemFileHandle[]> {
+    return this.#again(() => this.#blobHandlesOnce())
+  }
+
+  async #blobHandlesOnce(): Promise<FileSystemFileHandle[]> {
     const handles: FileSystemFileHandle[] = []
     for await (const [shard, dir] of (await this.#dir(CONTENT_DIR)).entries()) {
       if (dir.kind !== 'directory') continue

@@ -64,7 +64,7 @@ test('imports audio with its tags, stores it by hash under its shard, dedups, su
   await expect(row(page, 'Generated Tone')).toHaveCount(0)
 })
 
-test("imports still work after the temporaries' directory was removed under the tab (as clearing site data does)", async ({
+test("imports still work after the store's directories were removed under the tab (as clearing site data does)", async ({
   openNode,
 }) => {
   const { page } = await openNode()
@@ -73,6 +73,7 @@ test("imports still work after the temporaries' directory was removed under the 
   await page.evaluate(async () => {
     const root = await navigator.storage.getDirectory()
     await root.removeEntry('tmp', { recursive: true })
+    await root.removeEntry('content', { recursive: true })
   })
   await addFiles(page, [untagged])
   await expect(importItem(page, '03 - Untitled Hum.wav')).toContainText(/Added/)
