@@ -76,7 +76,7 @@ export class OpfsStore implements ContentStore {
   #root: Promise<FileSystemDirectoryHandle> | undefined
   /**
    * Directories looked up before, by path (`tmp`, `content`, `content/ab`): each lookup is a round
-   * trip, three of a small import's commit. Only lookups that succeeded are kept.
+   * trip, and a small import's commit made five. Only lookups that succeeded are kept.
    */
   readonly #dirs = new Map<string, Promise<FileSystemDirectoryHandle>>()
   /** Snapshots of stored files (immutable blobs, so a snapshot stays right until deleted). */
