@@ -10,6 +10,7 @@ import {
 } from '../core/content.ts'
 import { DcmxError } from '../core/errors.ts'
 import { Lru } from '../core/lru.ts'
+import { KeptDirs } from '../workers/kept-dirs.ts'
 import type { HandleReads } from '../workers/read-handles.ts'
 import { hashInWorker, ingestInWorker, readHandlesInWorker } from './content-worker.ts'
 import { holdLock, tmpLockName, tryLock } from './locks.ts'
@@ -74,11 +75,8 @@ export class OpfsStore implements ContentStore {
   readonly kind = 'opfs'
   readonly #getRoot: () => Promise<FileSystemDirectoryHandle>
   #root: Promise<FileSystemDirectoryHandle> | undefined
-  /**
-   * Directories looked up before, by path (`tmp`, `content`, `content/ab`): each lookup is a round
-   * trip, and a small import's commit made five. Only lookups that succeeded are kept.
-   */
-  readonly #dirs = new Map<string, Promise<FileSystemDirectoryHandle>>()
+  /** Directory handles looked up before (see kept-dirs.ts). */
+  readonly #dirs = new KeptDirs()
   /** Snapshots of stored files (immutable blobs, so a snapshot stays right until deleted). */
   readonly #open = new Lru<string, Promise<Blob | undefined>>(OPEN_FILES)
   readonly #handles: HandleReads | null
@@ -117,21 +115,7 @@ export class OpfsStore implements ContentStore {
   }
 
   #commit(name: string, hash: string) {
-    return this.#again(() => this.#commitOnce(name, hash))
-  }
-
-  /**
-   * Run `step`; if it fails because a directory looked up before is gone (clearing site data
-   * removes them under a running tab), look the directories up again and run it once more.
-   */
-  async #again<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step()
-    } catch (error) {
-      if (!isNamed(error, 'NotFoundError')) throw error
-      this.#dirs.clear()
-      return step()
-    }
+    return this.#dirs.again(() => this.#commitOnce(name, hash))
   }
 
   async #commitOnce(name: string, hash: string) {
@@ -290,7 +274,7 @@ export class OpfsStore implements ContentStore {
   }
 
   #dir(name: string): Promise<FileSystemDirectoryHandle> {
-    return this.#lookUp(name, async () => {
+    return this.#dirs.get(name, async () => {
       this.#root ??= this.#getRoot()
       return (await this.#root).getDirectoryHandle(name, { create: true })
     })
@@ -301,25 +285,10 @@ export class OpfsStore implements ContentStore {
     const path = `${CONTENT_DIR}/${shard}`
     const lookUp = async () =>
       (await this.#dir(CONTENT_DIR)).getDirectoryHandle(shard, create ? { create: true } : {})
-    const known = this.#dirs.get(path)
+    const known = this.#dirs.known(path)
     // A lookup without `create` still on its way may yet fail: then one that creates looks again.
-    if (create && known) return known.catch(() => this.#lookUp(path, lookUp))
-    return this.#lookUp(path, lookUp)
-  }
-
-  /** The kept lookup of `path`, or `lookUp()`'s, kept unless it fails. */
-  #lookUp(
-    path: string,
-    lookUp: () => Promise<FileSystemDirectoryHandle>,
-  ): Promise<FileSystemDirectoryHandle> {
-    const known = this.#dirs.get(path)
-    if (known) return known
-    const lookup = lookUp()
-    this.#dirs.set(path, lookup)
-    lookup.catch(() => {
-      if (this.#dirs.get(path) === lookup) this.#dirs.delete(path)
-    })
-    return lookup
+    if (create && known) return known.catch(() => this.#dirs.get(path, lookUp))
+    return this.#dirs.get(path, lookUp)
   }
 
   async #file(hash: string): Promise<FileSystemFileHandle | undefined> {
@@ -335,7 +304,7 @@ export class OpfsStore implements ContentStore {
 
   /** Every stored blob's handle (files named by a content hash, in their right shard). */
   #blobHandles(): Promise<FileSystemFileHandle[]> {
-    return this.#again(() => this.#blobHandlesOnce())
+    return this.#dirs.again(() => this.#blobHandlesOnce())
   }
 
   async #blobHandlesOnce(): Promise<FileSystemFileHandle[]> {

@@ -8,6 +8,7 @@ import { expose, releaseProxy, transfer } from 'comlink'
 import type { Tags } from '../core/catalog.ts'
 import type { Digest } from '../core/content.ts'
 import { createDigester, warmHasher } from './digest.ts'
+import { KeptDirs } from './kept-dirs.ts'
 import { PartialFiles, type DirEntry } from './partial-files.ts'
 import { ReadHandles, RELEASE_CHANNEL, releasingAcrossTabs, type ReadableDir } from './read-handles.ts'
 import { readTags } from './tags.ts'
@@ -169,40 +170,20 @@ export type ContentWorkerApi = typeof api
 
 expose(api)
 
-/** `tmp/`, looked up once: two round trips per import otherwise (1.5 ms of a small file's 15). */
-let tmpDir: Promise<FileSystemDirectoryHandle> | undefined
+/** `tmp/`, looked up once (see kept-dirs.ts). */
+const dirs = new KeptDirs()
 
-function tmpDirectory(): Promise<FileSystemDirectoryHandle> {
-  if (!tmpDir) {
-    const lookup = (async () => {
-      const root = await navigator.storage.getDirectory()
-      return root.getDirectoryHandle(TMP_DIR, { create: true })
-    })()
-    tmpDir = lookup
-    lookup.catch(() => {
-      if (tmpDir === lookup) tmpDir = undefined
-    })
-  }
-  return tmpDir
-}
+const tmpDirectory = () =>
+  dirs.get(TMP_DIR, async () =>
+    (await navigator.storage.getDirectory()).getDirectoryHandle(TMP_DIR, { create: true }),
+  )
 
-/**
- * Create `tmp/<name>` in the directory looked up before; if that directory is gone (clearing site
- * data removes it under a running tab), look it up again, once.
- */
-async function createTmp(
-  name: string,
-): Promise<{ dir: FileSystemDirectoryHandle; file: FileSystemFileHandle }> {
-  const dir = await tmpDirectory()
-  try {
+/** Create `tmp/<name>`, in `tmp/` looked up again if it was removed since. */
+const createTmp = (name: string) =>
+  dirs.again(async () => {
+    const dir = await tmpDirectory()
     return { dir, file: await dir.getFileHandle(name, { create: true }) }
-  } catch (error) {
-    if ((error as { name?: unknown } | null)?.name !== 'NotFoundError') throw error
-    tmpDir = undefined
-    const again = await tmpDirectory()
-    return { dir: again, file: await again.getFileHandle(name, { create: true }) }
-  }
-}
+  })
 
 /** Run a call; its errors leave in a form that survives Comlink. */
 async function worker<T>(run: () => Promise<T>): Promise<T> {
