@@ -312,9 +312,7 @@ export class Library {
    * a file on disk is a round trip the import would otherwise wait for. One file ahead at most.
    */
   #readNext() {
-    let next: ImportJob | undefined
-    for (let i = this.#head; i < this.#queue.length && !next; i++)
-      if (this.#queue[i]!.state === 'queued') next = this.#queue[i]
+    const next = this.#peekQueued()
     const file = next && this.#files.get(next.id)
     if (!next || !file || this.#readAhead.has(next.id) || file.size === 0 || file.size > SMALL_FILE_BYTES)
       return
@@ -324,10 +322,16 @@ export class Library {
     this.#readAhead.set(next.id, read)
   }
 
+  /** The next job still queued, left on the queue. */
+  #peekQueued(): ImportJob | undefined {
+    for (let i = this.#head; i < this.#queue.length; i++)
+      if (this.#queue[i]!.state === 'queued') return this.#queue[i]
+    return undefined
+  }
+
   /** Whether files wait behind the running one: the batch goes on. */
   #moreQueued() {
-    for (let i = this.#head; i < this.#queue.length; i++) if (this.#queue[i]!.state === 'queued') return true
-    return false
+    return this.#peekQueued() !== undefined
   }
 
   async #run(job: ImportJob) {
