@@ -11,7 +11,11 @@ import type { ContentStats } from '../../src/core/content-stats.ts'
  * sends at most `window.__throttle.bytesPerMs` (0: unlimited). What is over the rate waits in a
  * JS queue that `bufferedAmount` includes, and `bufferedamountlow` fires when the queue and the
  * channel's own buffer together fall to the threshold, so the app's backpressure sees a slow
- * link, as it would a slow uplink. Bursts are capped at one 256 KiB piece's worth of credit.
+ * link, as it would a slow uplink. The queue is a link of that rate: each frame is handed to the
+ * channel at the time such a link would have finished sending it (it starts when the frame before
+ * it is through, or when it was queued, whichever is later). So a timer that fires late, as on a
+ * busy machine, sends what is due at once instead of losing the link's time; an idle queue
+ * accrues no credit.
  */
 export const THROTTLE = `(() => {
   if (window.__throttle) return
@@ -24,17 +28,18 @@ export const THROTTLE = `(() => {
   const release = (ch, q) => {
     q.timer = undefined
     const now = performance.now()
-    q.credit = t.bytesPerMs > 0 ? Math.min(q.credit + (now - q.last) * t.bytesPerMs, 256 * 1024) : Infinity
-    q.last = now
     while (q.frames.length > 0 && ch.readyState === 'open') {
       const n = sizeOf(q.frames[0])
-      if (n > q.credit) break
-      q.credit -= n
+      const done = t.bytesPerMs > 0 ? Math.max(q.free, q.queuedAt[0]) + n / t.bytesPerMs : now
+      if (done > now) break
+      q.free = done
       q.bytes -= n
+      q.queuedAt.shift()
       send.call(ch, q.frames.shift())
     }
     if (ch.readyState !== 'open') {
       q.frames = []
+      q.queuedAt = []
       q.bytes = 0
     }
     if (q.frames.length > 0) q.timer = setTimeout(() => release(ch, q), 2)
@@ -46,10 +51,11 @@ export const THROTTLE = `(() => {
   proto.send = function (data) {
     let q = queues.get(this)
     if (this.label === 'bench-pump' || (!(t.bytesPerMs > 0) && !(q && q.frames.length > 0))) return send.call(this, data)
-    if (!q) queues.set(this, (q = { frames: [], bytes: 0, credit: 0, last: performance.now(), timer: undefined, above: false }))
+    if (!q) queues.set(this, (q = { frames: [], queuedAt: [], bytes: 0, free: 0, timer: undefined, above: false }))
     // The real send copies what it is given at once (the app reuses its frame buffers after it
     // returns): so does this queue.
     q.frames.push(ArrayBuffer.isView(data) ? data.slice() : data instanceof ArrayBuffer ? data.slice(0) : data)
+    q.queuedAt.push(performance.now())
     q.bytes += sizeOf(data)
     if (buffered.call(this) + q.bytes > this.bufferedAmountLowThreshold) q.above = true
     if (q.timer === undefined) release(this, q)

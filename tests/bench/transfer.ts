@@ -34,10 +34,11 @@ const MiB = 1024 * 1024
 export type TransferBenchOptions = {
   /** Size of each large track and of each pump run. */
   mib: number
-  /** Large tracks: each is fetched once from one holder (A → B) and once from three (A, B, D → C). */
+  /**
+   * Large tracks: each is fetched once from one holder (A → B), right after one run of each pump
+   * variant (so the fetch and its ceiling see the same machine), and once from three (A, B, D → C).
+   */
   tracks: number
-  /** Measured pump runs (after one warm-up run). */
-  pumpRuns: number
   /** Pump message size: the app's link sends 60 KiB frames. */
   pumpChunk: number
   /**
@@ -55,6 +56,12 @@ export type TransferBenchOptions = {
   limitedMib: number
   limitedRuns: number
   /**
+   * Each rate-limited holder sends at most the ceiling pump's rate divided by this, one round per
+   * entry. The first (3) is the issue's target; a lower rate shows how the scheduler adds holders
+   * up when the machine's CPU is not what limits the three together.
+   */
+  limitedShares: number[]
+  /**
    * Where the four nodes keep their storage. 'disk': pages of one Chromium with a profile on disk,
    * each node on an origin of its own (127.0.0.1–4; storage is per origin), as a user's browser
    * keeps OPFS on disk. 'memory': one off-the-record context each, where Chromium keeps OPFS in the
@@ -66,8 +73,7 @@ export type TransferBenchOptions = {
 
 export const DEFAULT_TRANSFER_OPTIONS: TransferBenchOptions = {
   mib: 64,
-  tracks: 3,
-  pumpRuns: 3,
+  tracks: 5,
   pumpChunk: 60 * 1024,
   pumpWatermarks: [
     [1024 * 1024, 256 * 1024],
@@ -77,6 +83,7 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferBenchOptions = {
   ttfaSeconds: 36,
   limitedMib: 32,
   limitedRuns: 3,
+  limitedShares: [3, 6],
   profile: 'disk',
   log: (line) => console.log(line),
 }
@@ -162,6 +169,14 @@ export type TtfaRun = {
   readBytes?: number
 }
 
+type LimitedRound = {
+  share: number
+  bytesPerMs: number
+  trackBytes: number
+  single: FetchRun[]
+  triple: FetchRun[]
+}
+
 export type TransferResult = {
   options: Omit<TransferBenchOptions, 'log'>
   trackBytes: number
@@ -169,8 +184,8 @@ export type TransferResult = {
   pumps: PumpVariant[]
   single: FetchRun[]
   triple: FetchRun[]
-  /** Holders each limited to a third of the ceiling pump: one holder (A → C), three (A, B, D → C). */
-  limited: { bytesPerMs: number; trackBytes: number; single: FetchRun[]; triple: FetchRun[] }
+  /** Per entry of limitedShares: holders each limited to pump / share; one holder (A → C), three (A, B, D → C). */
+  limited: LimitedRound[]
   warm: TtfaRun[]
   cold: TtfaRun[]
   /** Trials that never played (described), by kind. */
@@ -630,7 +645,7 @@ async function fetchOnce(receiver: Node, holders: Node[], hash: string, bytes: n
 }
 
 /**
- * Holders rate-limited to a third of the ceiling pump each (a bench-only throttle on their data
+ * Holders rate-limited to `1 / share` of the ceiling pump each (a bench-only throttle on their data
  * channels, transfer-limits.ts): fresh tracks fetched by C from A alone, and from A, B and D,
  * alternately, so both see the same machine load.
  */
@@ -639,26 +654,29 @@ async function measureLimited(
   dir: string,
   o: TransferBenchOptions,
   pumpMbs: number,
-): Promise<TransferResult['limited']> {
+  share: number,
+): Promise<LimitedRound> {
   const [a, b, c, d] = nodes
   const trackBytes = o.limitedMib * MiB
   const files = (kind: string) =>
     Array.from({ length: o.limitedRuns }, (_, i) => {
-      const title = `Bench Limited ${kind} ${i + 1}`
-      const name = `limited-${kind}-${i + 1}.wav`
+      const title = `Bench Limited ${share} ${kind} ${i + 1}`
+      const name = `limited-${share}-${kind}-${i + 1}.wav`
       const path = join(dir, name)
       return { title, path, name, hash: writeLargeWav(path, trackBytes, title) }
     })
   const alone = files('one')
   const shared = files('three')
-  o.log(`transfer: rate-limited holders, ${o.limitedRuns} × ${o.limitedMib} MiB from A, and from A, B, D…`)
+  o.log(
+    `transfer: holders limited to 1/${share} of the pump, ${o.limitedRuns} × ${o.limitedMib} MiB from A, and from A, B, D…`,
+  )
   const names = (fs: typeof alone) => [fs.map((f) => f.path), fs.map((f) => f.name)] as const
   await importFiles(a, ...names([...alone, ...shared]))
   for (const n of [b, d]) await importFiles(n, ...names(shared))
   for (const f of alone) await seesHolders(c, f.hash, 1)
   for (const f of shared) await seesHolders(c, f.hash, 3)
   await linkedTo(c, [a, b, d])
-  const bytesPerMs = (pumpMbs * 1e6) / 1000 / 3
+  const bytesPerMs = (pumpMbs * 1e6) / 1000 / share
   for (const n of [a, b, d]) await throttle(n.page, bytesPerMs)
   const single: FetchRun[] = []
   const triple: FetchRun[] = []
@@ -678,7 +696,7 @@ async function measureLimited(
   } finally {
     for (const n of [a, b, d]) await throttle(n.page, 0)
   }
-  return { bytesPerMs, trackBytes, single, triple }
+  return { share, bytesPerMs, trackBytes, single, triple }
 }
 
 // --- time to first audio ---
@@ -788,6 +806,8 @@ const playButton = (page: Page, title: string) =>
 
 /** Link up: `listener` (linked to the holder, page loaded) presses Play on a track it has never fetched. */
 export async function warmTrial(listener: Node, title: string, hash: string): Promise<TtfaRun> {
+  // The table renders only the rows in view: search for the track first, as a user would.
+  await listener.page.getByLabel('Search network').fill(title)
   await listener.page.evaluate(`window.__ttfa.reset()`)
   await playButton(listener.page, title).click()
   let p: ProbeState
@@ -1032,17 +1052,10 @@ export async function measureTransfer(
       [...large, ...small].map((f) => f.name),
     )
 
-    log(`transfer: bare pump A → B, ${o.mib} MiB × (1 warm-up + ${o.pumpRuns}) per variant…`)
+    log(`transfer: bare pump A → B, ${o.mib} MiB, one warm-up run per variant…`)
     await pumpConnect(a, b)
-    const pumps: PumpVariant[] = []
-    for (const marks of o.pumpWatermarks) {
-      await pumpOnce(a, b, o, marks)
-      const runs: PumpRun[] = []
-      for (let i = 0; i < o.pumpRuns; i++) runs.push(await pumpOnce(a, b, o, marks))
-      pumps.push({ high: marks[0], low: marks[1], runs })
-      log(JSON.stringify({ marks, mbs: runs.map((p) => p.mbs.toFixed(1)) }))
-    }
-    await a.page.evaluate(`window.__pump.pc.close()`)
+    const pumps: PumpVariant[] = o.pumpWatermarks.map(([high, low]) => ({ high, low, runs: [] }))
+    for (const marks of o.pumpWatermarks) await pumpOnce(a, b, o, marks)
 
     await seesHolders(b, large[0]!.hash, 1)
     const pieceSize = (await b.page.evaluate(
@@ -1055,15 +1068,18 @@ export async function measureTransfer(
     }
     const single: FetchRun[] = []
     for (const t of large) {
+      for (const v of pumps) v.runs.push(await pumpOnce(a, b, o, [v.high, v.low]))
       await seesHolders(b, t.hash, 1)
       single.push(await fetchOnce(b, [a], t.hash, bytes))
       log(
         JSON.stringify({
+          pumps: pumps.map((v) => v.runs.at(-1)!.mbs.toFixed(1)),
           mbs: single.at(-1)!.mbs.toFixed(1),
           piecesMbs: single.at(-1)!.piecesMbs.toFixed(1),
         }),
       )
     }
+    await a.page.evaluate(`window.__pump.pc.close()`)
 
     log('transfer: D imports the large tracks; DCMX fetch from three holders (A, B, D → C)…')
     await importFiles(
@@ -1087,7 +1103,9 @@ export async function measureTransfer(
         ),
       ),
     )
-    const limited = await measureLimited([a, b, c, d], dir, o, ceilingMbs)
+    const limited: LimitedRound[] = []
+    for (const share of o.limitedShares)
+      limited.push(await measureLimited([a, b, c, d], dir, o, ceilingMbs, share))
 
     const { warm, warmFailed, cold, coldFailed } = await measureTtfa(browser, url, {
       listener: b,
@@ -1137,6 +1155,10 @@ export function transferMarkdown(r: TransferResult): string {
   const pumpMedian = (v: PumpVariant) => med(v.runs.map((p) => p.mbs))
   const ceiling = [...r.pumps].sort((x, y) => pumpMedian(y) - pumpMedian(x))[0]!
   const appPump = r.pumps.find((v) => v.high === 1024 * 1024 && v.low === 256 * 1024)
+  const pairs = r.single.map((f, i) => [f, ceiling.runs[i]!] as const)
+  const pairedPieces = med(pairs.map(([f, p]) => f.piecesMbs / p.mbs))
+  const pairedEnd = med(pairs.map(([f, p]) => f.mbs / p.mbs))
+  const paired = `to the last piece ${pairs.map(([f, p]) => Math.round((100 * f.piecesMbs) / p.mbs)).join(', ')} % (median ${Math.round(100 * pairedPieces)} %), end to end ${pairs.map(([f, p]) => Math.round((100 * f.mbs) / p.mbs)).join(', ')} % (median ${Math.round(100 * pairedEnd)} %)`
   const pumpMbs = pumpMedian(ceiling)
   const singleMbs = med(r.single.map((p) => p.mbs))
   const singlePieces = med(r.single.map((p) => p.piecesMbs))
@@ -1235,7 +1257,9 @@ The ceiling is a bare \`RTCDataChannel\` (ordered, reliable, as the app's links)
 same two pages A and B, on an \`RTCPeerConnection\` of its own signalled through the test driver,
 pumping ${f0(mib)} MiB in ${o.pumpChunk / 1024} KiB messages with \`bufferedAmountLowThreshold\` backpressure (send while at most
 *high* bytes are queued, then wait for the \`bufferedamountlow\` event at *low*); time from the first
-send to the receiver holding the last byte; median of ${o.pumpRuns} runs after a warm-up, per watermark pair.
+send to the receiver holding the last byte. After one warm-up run of each watermark pair, each pair
+runs once right before each single-holder fetch (${r.single.length} runs each), so that the fetches and their
+ceiling see the same machine over the section; medians per watermark pair.
 The app's link (\`src/platform/rtc-link.ts\`) uses 1 MiB / 256 KiB; the best pump is the ceiling.
 
 A DCMX fetch is \`window.dcmx.fetcher.fetch(hash).finished\` on the receiving node: holder lookup,
@@ -1265,6 +1289,7 @@ Share of the \`content-piece\` bytes each holder sent in the three-holder fetche
 \`window.dcmx.stats.sent['content-piece'].bytes\` before and after, frame headers included): ${shares}
 (per fetch, A / B / D: ${perFetchShares} %); in all ${f1(allSent / MiB)} MiB sent for ${f1(payload / MiB)} MiB of tracks
 (${Math.round((100 * (allSent - payload)) / payload)} % more: frame headers and endgame duplicates).
+Each single-holder fetch beside the ceiling pump's run just before it: ${paired}.
 
 Targets (issue 15): single-holder fetch ≥ 90 % of the bare pump to the last piece — ${met(singlePieces / pumpMbs >= 0.9)}: ${Math.round((100 * singlePieces) / pumpMbs)} %; ≥ 80 % end to end — ${met(singleRatio >= 0.8)}: ${Math.round(100 * singleRatio)} % of the ceiling${appPump && appPump !== ceiling ? ` (${Math.round((100 * singleMbs) / pumpMedian(appPump))} % of the pump with the app's watermarks)` : ''}.
 
@@ -1306,7 +1331,8 @@ worker, which answers \`/content/<hash>\` by asking the page for the bytes a pie
 first answer waits for the first piece (256 KiB) only. ${o.ttfaTrials} trials each, after a warm-up trial.
 
 - *Link up*: B, linked to A with its page loaded, plays a track it has never fetched (a distinct
-  track per trial; each trial waits for the previous download to finish).
+  track per trial; each trial waits for the previous download to finish). Before each trial B types
+  the track's title into "Search network" (the table renders only the rows in view).
 - *Link cold*: every trial is a fresh node (a new off-the-record context: new storage and key pair, a first visit,
   so the service worker installs) that opens the app in the room, clicks the Network tab and then
   Play on the track as soon as its row's button is enabled (the track is listed once gossip over a
@@ -1337,18 +1363,33 @@ ${failures}Targets (issue 15): time to first audio with the link up p50 ≤ 250 
 
 /** Rate-limited holders, the holders' buffer drains and what content-cancel saved (issue 15). */
 function pipeMarkdown(r: TransferResult, pumpMbs: number): string {
-  const l = r.limited
-  const one = med(l.single.map((x) => x.mbs))
-  const three = med(l.triple.map((x) => x.mbs))
-  const onePieces = med(l.single.map((x) => x.piecesMbs))
-  const threePieces = med(l.triple.map((x) => x.piecesMbs))
   const range = (xs: number[]) => (xs.length > 1 ? ` (${f1(Math.min(...xs))}–${f1(Math.max(...xs))})` : '')
-  const limit = (l.bytesPerMs * 1000) / 1e6
+  const figures = (l: LimitedRound) => ({
+    one: med(l.single.map((x) => x.mbs)),
+    three: med(l.triple.map((x) => x.mbs)),
+    onePieces: med(l.single.map((x) => x.piecesMbs)),
+    threePieces: med(l.triple.map((x) => x.piecesMbs)),
+    limit: (l.bytesPerMs * 1000) / 1e6,
+  })
+  const shareName = (share: number) => (share === 3 ? 'a third' : share === 6 ? 'a sixth' : `1/${share}`)
+  const limitedRows = r.limited.flatMap((l) => {
+    const f = figures(l)
+    const each = `each ≤ ${shareName(l.share)} of the pump (${f1(f.limit)} MB/s)`
+    return [
+      `| one holder (A → C), ${each} | ${f1(f.one)} MB/s${range(l.single.map((x) => x.mbs))} | ${f1(f.onePieces)} MB/s${range(l.single.map((x) => x.piecesMbs))} | — |`,
+      `| three holders (A, B, D → C), ${each} | ${f1(f.three)} MB/s${range(l.triple.map((x) => x.mbs))} | ${f1(f.threePieces)} MB/s${range(l.triple.map((x) => x.piecesMbs))} | ${(f.three / f.one).toFixed(2)}× (${(f.threePieces / f.onePieces).toFixed(2)}×) |`,
+    ]
+  })
+  const target = r.limited.find((l) => l.share === 3)
+  const t = target && figures(target)
+  const lower = r.limited.filter((l) => l.share > 3)
   const rows: [string, FetchRun[]][] = [
     ['one holder (A → B)', r.single],
     ['three holders (A, B, D → C)', r.triple],
-    ['one rate-limited holder (A → C)', l.single],
-    ['three rate-limited holders (A, B, D → C)', l.triple],
+    ...r.limited.flatMap((l): [string, FetchRun[]][] => [
+      [`one holder limited to ${shareName(l.share)} (A → C)`, l.single],
+      [`three holders limited to ${shareName(l.share)} (A, B, D → C)`, l.triple],
+    ]),
   ]
   const sum = (runs: FetchRun[], f: (x: FetchRun) => number) => runs.reduce((n, x) => n + f(x), 0)
   const pipeRow = ([name, runs]: [string, FetchRun[]]) => {
@@ -1363,20 +1404,20 @@ function pipeMarkdown(r: TransferResult, pumpMbs: number): string {
     const late = sum(runs, (x) => x.receiverStats.lateBytes)
     return `| ${name} | ${runs.length} | ${frames} | ${drains} (${((100 * drains) / Math.max(1, frames)).toFixed(2)} %) | ${idle} | ${reads} / ${pieces} | ${cancels} | ${f1(saved / MiB)} / ${f1(savedHere / MiB)} | ${f1(late / MiB)} |`
   }
+  const first = r.limited[0]!
   return `### Rate-limited holders
 
-Holders A, B and D each limited to a third of the ceiling pump (${f1(limit)} MB/s) by a bench-only
-throttle on their pages' data channels (\`tests/bench/transfer-limits.ts\`, installed from the test
-driver: data over the rate waits in a queue that \`bufferedAmount\` counts, so the app's
-backpressure sees a slow uplink; nothing of it is in the app). ${l.single.length} fresh ${f0(l.trackBytes / MiB)} MiB tracks each fetched by
-C from A alone and ${l.triple.length} from A, B and D, alternately. Medians, ranges in brackets.
+Holders A, B and D each limited to a share of the ceiling pump by a bench-only throttle on their
+pages' data channels (\`tests/bench/transfer-limits.ts\`, installed from the test driver: data over
+the rate waits in a queue that \`bufferedAmount\` counts, so the app's backpressure sees a slow
+uplink; nothing of it is in the app). For each share, ${first.single.length} fresh ${f0(first.trackBytes / MiB)} MiB tracks each fetched by C
+from A alone and ${first.triple.length} from A, B and D, alternately. Medians, ranges in brackets.
 
-| what | end to end | to last piece |
-| --- | ---: | ---: |
-| one rate-limited holder (A → C) | ${f1(one)} MB/s${range(l.single.map((x) => x.mbs))} | ${f1(onePieces)} MB/s${range(l.single.map((x) => x.piecesMbs))} |
-| three rate-limited holders (A, B, D → C) | ${f1(three)} MB/s${range(l.triple.map((x) => x.mbs))} | ${f1(threePieces)} MB/s${range(l.triple.map((x) => x.piecesMbs))} |
+| what | end to end | to last piece | three ÷ one, end to end (to last piece) |
+| --- | ---: | ---: | ---: |
+${limitedRows.join('\n')}
 
-Target: three rate-limited holders ≥ 2.5× one — ${three >= 2.5 * one ? '**met**' : '**not met**'}: ${(three / one).toFixed(2)}× end to end (${(threePieces / onePieces).toFixed(2)}× to the last piece); the three together reached ${Math.round((100 * three) / pumpMbs)} % of the unlimited pump.
+${t ? `Target: three rate-limited holders ≥ 2.5× one — ${t.three >= 2.5 * t.one ? '**met**' : '**not met**'}: ${(t.three / t.one).toFixed(2)}× end to end (${(t.threePieces / t.onePieces).toFixed(2)}× to the last piece); the three together reached ${Math.round((100 * t.three) / pumpMbs)} % of the unlimited pump, beside ${Math.round((100 * med(r.triple.map((x) => x.mbs))) / pumpMbs)} % for the same three holders unlimited.` : ''}${lower.length > 0 ? ` At ${lower.map((l) => shareName(l.share)).join(' and ')} of the pump each, where the three together need less of the machine: ${lower.map((l) => `${(figures(l).three / figures(l).one).toFixed(2)}×`).join(' and ')}.` : ''}
 
 ### The holder's pipe, and what content-cancel saved
 
