@@ -204,3 +204,91 @@ describe('LinkManager: a room split in two joins up', () => {
     expect(lm.links).toHaveLength(3)
   })
 })
+
+/** A manager whose sessions (keyed by the remote's signaling session) verify on demand. */
+function sessionManager(self: string) {
+  const clock = new FakeClock()
+  const events = new Emitter<SignalingEvents>()
+  const sessions = new Map<string, PeerSession>()
+  const links: NotingLink[] = []
+  const closed: [session: string, reason: string][] = []
+  const lm = new LinkManager({
+    self,
+    clock,
+    random: () => 0.5,
+    signaling: onlineSignaling(events),
+    createLink: (options) => {
+      const link = new NotingLink(options)
+      links.push(link)
+      return link
+    },
+    reputation: new Reputation(clock),
+    session: (_link, ref) => {
+      const session = fakeSession()
+      sessions.set(ref.session, session)
+      return session
+    },
+    refill: () => ({ lookup: [], sample: false }),
+    config: DEFAULT_LINK_MANAGER_CONFIG,
+  })
+  lm.events.on('closed', (entry, reason) => closed.push([entry.session, reason]))
+  lm.start()
+  const verify = (ref: PeerRef) => {
+    const session = sessions.get(ref.session)! as {
+      state: SessionState
+      provenId?: string
+      remoteId?: string
+    }
+    Object.assign(session, { state: 'connected', provenId: ref.peerId, remoteId: ref.peerId })
+    ;(session as unknown as PeerSession).events.emit('state', 'connected')
+  }
+  const from = (ref: PeerRef, data: SignalData) => events.emit('signal', ref, data)
+  return { lm, links, closed, verify, from }
+}
+
+describe('LinkManager: a peer comes back under a new session (a reload) before its old link is seen to close', () => {
+  it.each([
+    ['smaller', 'outbound'],
+    ['smaller', 'inbound'],
+    ['larger', 'outbound'],
+    ['larger', 'inbound'],
+  ] as const)(
+    'with its own id the %s and the old link %s, it answers the new offer and keeps the new link once proven',
+    (size, oldDirection) => {
+      const { lm, links, closed, verify, from } = sessionManager(size === 'smaller' ? small : large)
+      const peerId = size === 'smaller' ? large : small
+      const before = { peerId, session: 's1' }
+      if (oldDirection === 'outbound') {
+        lm.dial([before])
+        from(before, answer)
+      } else from(before, offer)
+      verify(before)
+      expect(lm.verified.map((e) => e.session)).toEqual(['s1'])
+
+      // The reloaded page dials from its new session; the old link has not noticed the page went.
+      const after = { peerId, session: 's2' }
+      from(after, offer)
+      expect(links).toHaveLength(2)
+      expect(links[1]!.options.initiator).toBe(false)
+      expect(links[1]!.signals).toEqual([offer])
+      // Unproven, it displaces nothing.
+      expect(lm.verified.map((e) => e.session)).toEqual(['s1'])
+
+      verify(after)
+      expect(closed).toEqual([['s1', 'peer re-joined']])
+      expect(lm.verified.map((e) => e.session)).toEqual(['s2'])
+      expect(lm.connected(peerId)?.session).toBe('s2')
+    },
+  )
+
+  it('a new session whose proof fails leaves the old link alone', () => {
+    const { lm, closed, from, verify } = sessionManager(small)
+    const before = { peerId: large, session: 's1' }
+    from(before, offer)
+    verify(before)
+    from({ peerId: large, session: 's2' }, offer)
+    lm.links.find((e) => e.session === 's2')!.peer.close('identity handshake timed out')
+    expect(closed).toEqual([['s2', 'identity handshake timed out']])
+    expect(lm.verified.map((e) => e.session)).toEqual(['s1'])
+  })
+})

@@ -52,6 +52,8 @@ export type ManagedLink = {
 }
 
 /** Why a dial of ours was dropped for the other side's, when both dialled at once. */
+/** The reason the older of two proven links to one peer closes. */
+export const PEER_REJOINED = 'peer re-joined'
 export const CROSSED_DIAL = 'both dialled at once; answering theirs'
 
 export type LinkManagerEvents = {
@@ -205,7 +207,7 @@ export class LinkManager {
     if (entry?.direction === 'outbound' && entry.peer.state !== 'connected') {
       if (data.type === 'offer') {
         // They dialled us while we dialled them (glare): each offer would break the other link.
-        // Both sides keep the one dialled by the smaller peer id, as duplicate links collapse.
+        // Both sides keep the one dialled by the smaller peer id.
         if (this.deps.self < from.peerId) {
           entry.crossed = true
           return
@@ -220,8 +222,10 @@ export class LinkManager {
       }
     }
     if (!entry) {
-      // Only an offer opens an inbound link; stray ICE for a link we dropped is ignored.
-      if (data.type !== 'offer' || from.peerId === this.deps.self || this.connected(from.peerId)) return
+      // Only an offer opens an inbound link; stray ICE for a link we dropped is ignored. An offer
+      // from a peer we are linked to comes from a new session of it (a reload, whose old page we
+      // have not yet seen go): it is answered, and replaces the old link once it proves itself.
+      if (data.type !== 'offer' || from.peerId === this.deps.self) return
       const { reputation } = this.deps
       if (reputation.isBanned(from.peerId) || reputation.isBanned({ session: from.session })) return
       this.#makePendingRoom()
@@ -277,12 +281,10 @@ export class LinkManager {
     entry.verifiedAt = this.deps.clock.now()
     for (const other of this.#entries.values()) {
       if (other === entry || other.peer.state !== 'connected' || other.peer.provenId !== remoteId) continue
-      // Two links to one peer (both dialled at once, or a re-join): both sides keep the link
-      // dialled by the smaller peer id, so they agree without talking about it.
-      const dialler = (e: ManagedLink) => (e.direction === 'outbound' ? this.deps.self : remoteId)
-      const loser = dialler(entry) <= dialler(other) ? other : entry
-      loser.peer.close('duplicate link')
-      if (loser === entry) return
+      // Links are keyed by the remote's session, so this one reaches the peer under a new session:
+      // it dials only peers it is not linked to (a crossing dial of one session collapses in
+      // #onSignal), so its old page is gone. The proven newcomer replaces the old link.
+      other.peer.close(PEER_REJOINED)
     }
     const { linkBudget, inboundSlack } = this.deps.config
     if (this.verified.length > linkBudget + inboundSlack) this.#evictFor(entry)

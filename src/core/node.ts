@@ -424,7 +424,7 @@ export class DcmxNode {
     } else if (entry.direction === 'outbound' && !proven && reason !== CROSSED_DIAL) {
       this.passive.failed(entry.expectedPeerId)
       this.#info(`Could not link with ${who}: ${reason}`)
-    } else if (reason !== 'duplicate link' && reason !== 'node stopped' && reason !== CROSSED_DIAL)
+    } else if (reason !== 'node stopped' && reason !== CROSSED_DIAL)
       this.#info(`Link to ${who} closed: ${reason}`)
   }
 
@@ -470,6 +470,8 @@ function knownPeers(links: PeerView[], mesh: Mesh, self: string): KnownPeer[] {
   const out = new Map<string, KnownPeer>()
   const { directory } = mesh
   for (const link of links) {
+    // A peer back under a new session has a second link being proven: the connected one shows.
+    if (out.has(link.peerId)) continue
     const origin = directory.get(link.peerId)
     out.set(link.peerId, {
       peerId: link.peerId,
