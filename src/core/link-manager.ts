@@ -51,9 +51,9 @@ export type ManagedLink = {
   crossed: boolean
 }
 
-/** Why a dial of ours was dropped for the other side's, when both dialled at once. */
 /** The reason the older of two proven links to one peer closes. */
 export const PEER_REJOINED = 'peer re-joined'
+/** Why a dial of ours was dropped for the other side's, when both dialled at once. */
 export const CROSSED_DIAL = 'both dialled at once; answering theirs'
 
 export type LinkManagerEvents = {
