@@ -47,11 +47,13 @@ const onlineSignaling = (events: Emitter<SignalingEvents>, requestSample = () =>
   iceServers: [],
 })
 
+/** A manager whose sessions (keyed by the remote's signaling session) verify on demand. */
 function manager(self: string) {
   const clock = new FakeClock()
   const events = new Emitter<SignalingEvents>()
+  const sessions = new Map<string, PeerSession>()
   const links: NotingLink[] = []
-  const closed: string[] = []
+  const closed: [session: string, reason: string][] = []
   const lm = new LinkManager({
     self,
     clock,
@@ -63,14 +65,27 @@ function manager(self: string) {
       return link
     },
     reputation: new Reputation(clock),
-    session: () => fakeSession(),
+    session: (_link, ref) => {
+      const session = fakeSession()
+      sessions.set(ref.session, session)
+      return session
+    },
     refill: () => ({ lookup: [], sample: false }),
     config: DEFAULT_LINK_MANAGER_CONFIG,
   })
-  lm.events.on('closed', (_entry, reason) => closed.push(reason))
+  lm.events.on('closed', (entry, reason) => closed.push([entry.session, reason]))
   lm.start()
+  const verify = (ref: PeerRef) => {
+    const session = sessions.get(ref.session)! as {
+      state: SessionState
+      provenId?: string
+      remoteId?: string
+    }
+    Object.assign(session, { state: 'connected', provenId: ref.peerId, remoteId: ref.peerId })
+    ;(session as unknown as PeerSession).events.emit('state', 'connected')
+  }
   const from = (ref: PeerRef, data: SignalData) => events.emit('signal', ref, data)
-  return { lm, links, closed, from }
+  return { lm, links, closed, verify, from }
 }
 
 const small = 'a'.repeat(32)
@@ -105,7 +120,7 @@ describe('LinkManager: both ends dial each other at once', () => {
     lm.dial([them])
     from(them, offer)
     from(them, candidate('ice for their link'))
-    expect(closed).toEqual([CROSSED_DIAL])
+    expect(closed.map(([, reason]) => reason)).toEqual([CROSSED_DIAL])
     expect(links).toHaveLength(2)
     expect(links[0]!.signals).toEqual([])
     expect(links[1]!.options.initiator).toBe(false)
@@ -205,47 +220,6 @@ describe('LinkManager: a room split in two joins up', () => {
   })
 })
 
-/** A manager whose sessions (keyed by the remote's signaling session) verify on demand. */
-function sessionManager(self: string) {
-  const clock = new FakeClock()
-  const events = new Emitter<SignalingEvents>()
-  const sessions = new Map<string, PeerSession>()
-  const links: NotingLink[] = []
-  const closed: [session: string, reason: string][] = []
-  const lm = new LinkManager({
-    self,
-    clock,
-    random: () => 0.5,
-    signaling: onlineSignaling(events),
-    createLink: (options) => {
-      const link = new NotingLink(options)
-      links.push(link)
-      return link
-    },
-    reputation: new Reputation(clock),
-    session: (_link, ref) => {
-      const session = fakeSession()
-      sessions.set(ref.session, session)
-      return session
-    },
-    refill: () => ({ lookup: [], sample: false }),
-    config: DEFAULT_LINK_MANAGER_CONFIG,
-  })
-  lm.events.on('closed', (entry, reason) => closed.push([entry.session, reason]))
-  lm.start()
-  const verify = (ref: PeerRef) => {
-    const session = sessions.get(ref.session)! as {
-      state: SessionState
-      provenId?: string
-      remoteId?: string
-    }
-    Object.assign(session, { state: 'connected', provenId: ref.peerId, remoteId: ref.peerId })
-    ;(session as unknown as PeerSession).events.emit('state', 'connected')
-  }
-  const from = (ref: PeerRef, data: SignalData) => events.emit('signal', ref, data)
-  return { lm, links, closed, verify, from }
-}
-
 describe('LinkManager: a peer comes back under a new session (a reload) before its old link is seen to close', () => {
   it.each([
     ['smaller', 'outbound'],
@@ -255,7 +229,7 @@ describe('LinkManager: a peer comes back under a new session (a reload) before i
   ] as const)(
     'with its own id the %s and the old link %s, it answers the new offer and keeps the new link once proven',
     (size, oldDirection) => {
-      const { lm, links, closed, verify, from } = sessionManager(size === 'smaller' ? small : large)
+      const { lm, links, closed, verify, from } = manager(size === 'smaller' ? small : large)
       const peerId = size === 'smaller' ? large : small
       const before = { peerId, session: 's1' }
       if (oldDirection === 'outbound') {
@@ -282,7 +256,7 @@ describe('LinkManager: a peer comes back under a new session (a reload) before i
   )
 
   it('a new session whose proof fails leaves the old link alone', () => {
-    const { lm, closed, from, verify } = sessionManager(small)
+    const { lm, closed, from, verify } = manager(small)
     const before = { peerId: large, session: 's1' }
     from(before, offer)
     verify(before)
