@@ -38,9 +38,13 @@ function fakeSession(): PeerSession {
 }
 
 /** A signaling client that is online and says nothing but what `events` carries. */
-const onlineSignaling = (events: Emitter<SignalingEvents>, requestSample = () => {}) => ({
+const onlineSignaling = (
+  events: Emitter<SignalingEvents>,
+  requestSample = () => {},
+  signal: (to: string, data: SignalData) => void = () => {},
+) => ({
   events,
-  signal: () => {},
+  signal,
   lookup: () => {},
   requestSample,
   state: { state: 'online' as const, session: 's0' },
@@ -54,11 +58,12 @@ function manager(self: string) {
   const sessions = new Map<string, PeerSession>()
   const links: NotingLink[] = []
   const closed: [session: string, reason: string][] = []
+  const sent: [to: string, data: SignalData][] = []
   const lm = new LinkManager({
     self,
     clock,
     random: () => 0.5,
-    signaling: onlineSignaling(events),
+    signaling: onlineSignaling(events, undefined, (to, data) => sent.push([to, data])),
     createLink: (options) => {
       const link = new NotingLink(options)
       links.push(link)
@@ -85,7 +90,7 @@ function manager(self: string) {
     ;(session as unknown as PeerSession).events.emit('state', 'connected')
   }
   const from = (ref: PeerRef, data: SignalData) => events.emit('signal', ref, data)
-  return { lm, links, closed, verify, from }
+  return { lm, links, closed, sent, verify, from }
 }
 
 const small = 'a'.repeat(32)
@@ -126,6 +131,29 @@ describe('LinkManager: both ends dial each other at once', () => {
     expect(links[1]!.options.initiator).toBe(false)
     expect(links[1]!.signals).toEqual([offer, candidate('ice for their link')])
     expect(lm.links).toHaveLength(1)
+  })
+
+  it('relays nothing more from the dropped dial: its late ICE would reach the link that answers theirs', () => {
+    const { lm, links, sent, from } = manager(large)
+    const them = { peerId: small, session: 's1' }
+    lm.dial([them])
+    links[0]!.options.onSignal(offer)
+    from(them, offer)
+    // The dropped connection still gathers for a moment after it is told to close.
+    links[0]!.options.onSignal(candidate('late ice of our dropped dial'))
+    links[1]!.options.onSignal(answer)
+    expect(sent).toEqual([
+      ['s1', offer],
+      ['s1', answer],
+    ])
+  })
+
+  it('relays nothing from a link once it closed', () => {
+    const { lm, links, sent } = manager(small)
+    lm.dial([{ peerId: large, session: 's1' }])
+    lm.links[0]!.peer.close('identity handshake timed out')
+    links[0]!.options.onSignal(candidate('late ice'))
+    expect(sent).toEqual([])
   })
 })
 

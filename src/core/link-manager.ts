@@ -248,13 +248,20 @@ export class LinkManager {
 
   #open(ref: PeerRef, direction: Direction): ManagedLink {
     const { signaling } = this.deps
+    let opened: ManagedLink | undefined
     const link = this.deps.createLink({
       initiator: direction === 'outbound',
       iceServers: signaling.iceServers,
-      onSignal: (data) => signaling.signal(ref.session, data),
+      // Only the live link for the session speaks: a closed one still gathers ICE for a moment,
+      // and its late candidates would reach whatever link the remote holds for us by then (the
+      // one answering theirs, after both dialled at once), which fails on them.
+      onSignal: (data) => {
+        const dead = opened && (this.#entries.get(ref.session) !== opened || opened.peer.state === 'closed')
+        if (!dead) signaling.signal(ref.session, data)
+      },
     })
     const peer = this.deps.session(link, ref, direction)
-    const entry: ManagedLink = {
+    const entry: ManagedLink = (opened = {
       session: ref.session,
       expectedPeerId: ref.peerId,
       direction,
@@ -264,7 +271,7 @@ export class LinkManager {
       verifiedAt: undefined,
       useful: 0,
       crossed: false,
-    }
+    })
     this.#entries.set(ref.session, entry)
     peer.events.on('state', (state) => {
       if (state === 'connected') this.#onVerified(entry)
