@@ -9,7 +9,7 @@ import { Fetcher, type FetcherConfig, type FetchPeer } from './fetcher.ts'
 import type { GossipPeer } from './gossip.ts'
 import type { PartialStore } from './partial.ts'
 import type { LinkFactory, LinkRoute, RtcLink } from './link.ts'
-import { CROSSED_DIAL, LinkManager, type ManagedLink } from './link-manager.ts'
+import { CROSSED_DIAL, LinkManager, type Direction, type ManagedLink } from './link-manager.ts'
 import { consoleDevLog, type DevLog } from './dev-log.ts'
 import { Reputation, type PenaltyKind } from './reputation.ts'
 import { Mesh, type MeshConfig } from './mesh.ts'
@@ -193,7 +193,7 @@ export class DcmxNode {
       signaling: deps.signaling,
       createLink: deps.createLink,
       reputation: this.reputation,
-      session: (link, ref) => this.#session(link, ref),
+      session: (link, ref, direction) => this.#session(link, ref, direction),
       heardOf: (peerId) => this.mesh.directory.get(peerId) !== undefined,
       refill: (room, exclude) => this.passive.refill(room, exclude),
       found: (peerIds) => this.passive.found(peerIds),
@@ -350,7 +350,7 @@ export class DcmxNode {
   }
 
   /** A session for a new link, with the ports gossip and content use to talk through it. */
-  #session(link: RtcLink, ref: PeerRef): PeerSession {
+  #session(link: RtcLink, ref: PeerRef, direction: Direction): PeerSession {
     const { deps } = this
     const peer = new PeerSession(link, {
       identity: deps.identity,
@@ -359,6 +359,7 @@ export class DcmxNode {
       random: deps.random,
       config: this.config.session,
       expectedPeerId: ref.peerId,
+      answering: direction === 'inbound',
       session: ref.session,
       reputation: this.reputation,
       meter: this.mesh.meter,

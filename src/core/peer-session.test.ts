@@ -3,13 +3,19 @@ import { toBase64 } from './bytes.ts'
 import { DEFAULT_SESSION_CONFIG, PeerSession, type SessionConfig } from './peer-session.ts'
 import { FakeClock, settle, waitFor } from './testing/fake-clock.ts'
 import { nodeCrypto, testIdentity } from './testing/crypto.ts'
-import { linkPair, type MemoryLink } from './testing/memory-link.ts'
+import { linkPair, MemoryLink } from './testing/memory-link.ts'
 import { proofTranscript, type Identity } from './identity.ts'
 import { decodeWire, encodeWire } from './wire.ts'
 
 const config: SessionConfig = { ...DEFAULT_SESSION_CONFIG, pingIntervalMs: 1000, deadAfterMs: 3500 }
 
-function session(link: MemoryLink, identity: Identity, clock: FakeClock, expectedPeerId?: string) {
+function session(
+  link: MemoryLink,
+  identity: Identity,
+  clock: FakeClock,
+  expectedPeerId?: string,
+  answering = false,
+) {
   const closed: { reason: string; rejected: boolean }[] = []
   const s = new PeerSession(link, {
     identity,
@@ -17,6 +23,7 @@ function session(link: MemoryLink, identity: Identity, clock: FakeClock, expecte
     clock,
     random: () => 0.5,
     config,
+    answering,
     ...(expectedPeerId ? { expectedPeerId } : {}),
   })
   s.events.on('closed', (reason, rejected) => closed.push({ reason, rejected }))
@@ -55,6 +62,23 @@ describe('PeerSession handshake', () => {
     expect(b.s.state).toBe('connected')
     expect(a.s.remoteId).toBe(ib.peerId)
     expect(b.s.remoteId).toBe(ia.peerId)
+  })
+
+  it('completes when the dialling end opens after the answering end and loses what came before', async () => {
+    // Here the dialler's end opens later and loses what came before, as a hello sent at the
+    // answering end's open was lost in Chromium: the dialler then saw a proof with no hello before
+    // it and banned an honest session. The answering end speaks second, so nothing is lost.
+    const clock = new FakeClock()
+    const dialling = new MemoryLink()
+    const answering = new MemoryLink()
+    const [ia, ib] = await Promise.all([testIdentity(), testIdentity()])
+    const a = session(dialling, ia, clock, ib.peerId)
+    const b = session(answering, ib, clock, ia.peerId, true)
+    answering.connect(dialling, { otherOpensAfterMs: 20 })
+    const connected = () => a.s.state === 'connected' && b.s.state === 'connected'
+    await waitFor(() => connected() || a.closed.length + b.closed.length > 0)
+    expect([a.closed, b.closed]).toEqual([[], []])
+    expect(connected()).toBe(true)
   })
 
   it('rejects and closes a link whose proof signature is forged', async () => {

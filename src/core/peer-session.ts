@@ -124,6 +124,7 @@ export class PeerSession {
   /** Bytes handed to the link and not yet accepted by it (held in JS). */
   #queued = 0
   #timers: (() => void)[] = []
+  #helloSent = false
 
   constructor(
     readonly link: Link,
@@ -135,6 +136,13 @@ export class PeerSession {
       config: SessionConfig
       /** The peer id the signaling server said this session belongs to, if any. */
       expectedPeerId?: string
+      /**
+       * This end answered the other's offer. It sends its hello in reply to the dialler's, never
+       * at open: a hello sent at this end's open could be lost on the way in Chromium, and the
+       * dialler then got our proof with no hello before it (which it must refuse). Once the
+       * dialler has spoken, its end is surely open.
+       */
+      answering?: boolean
       /** The signaling session the link came through: what is charged before the proof. */
       session?: string
       /** The node's ledger; a session on its own keeps one of its own. */
@@ -284,6 +292,12 @@ export class PeerSession {
   #opened() {
     if (this.state !== 'connecting') return
     this.#setState('verifying')
+    if (!this.deps.answering) this.#sendHello()
+  }
+
+  #sendHello() {
+    if (this.#helloSent) return
+    this.#helloSent = true
     this.#send({
       type: 'hello',
       peerId: this.deps.identity.peerId,
@@ -330,6 +344,8 @@ export class PeerSession {
 
   async #onHello(msg: WireOf<'hello'>) {
     if (this.#remote) return this.penalise('handshake', 'second hello on one link')
+    // The dialler's end is open (it sent this): ours goes now, before we check theirs.
+    this.#sendHello()
     const publicKey = fromBase64(msg.publicKey)
     const nonce = fromBase64(msg.nonce)
     if (!publicKey || !nonce || nonce.length !== NONCE_BYTES)

@@ -52,12 +52,18 @@ export class MemoryLink implements RtcLink {
     if (other) other.#flush()
   }
 
-  connect(other: MemoryLink): void {
+  /**
+   * Pair this end with `other`; both open in a microtask, or `other` only `otherOpensAfterMs`
+   * later, as the dialling end of a data channel can open after the answering end: what reaches
+   * an end before it opens is lost.
+   */
+  connect(other: MemoryLink, { otherOpensAfterMs }: { otherOpensAfterMs?: number } = {}): void {
     this.other = other
     other.other = this
     queueMicrotask(() => {
       this.#opened()
-      other.#opened()
+      if (otherOpensAfterMs === undefined) other.#opened()
+      else setTimeout(() => other.#opened(), otherOpensAfterMs)
     })
   }
 
