@@ -65,9 +65,8 @@ describe('PeerSession handshake', () => {
   })
 
   it('completes when the dialling end opens after the answering end and loses what came before', async () => {
-    // Here the dialler's end opens later and loses what came before, as a hello sent at the
-    // answering end's open was lost in Chromium: the dialler then saw a proof with no hello before
-    // it and banned an honest session. The answering end speaks second, so nothing is lost.
+    // A hello sent at the answering end's open was lost so in Chromium: the dialler then saw a
+    // proof with no hello before it and banned an honest session. The answering end speaks second.
     const clock = new FakeClock()
     const dialling = new MemoryLink()
     const answering = new MemoryLink()
