@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { toBase64 } from './bytes.ts'
 import { DEFAULT_SESSION_CONFIG, PeerSession, type SessionConfig } from './peer-session.ts'
 import { FakeClock, settle, waitFor } from './testing/fake-clock.ts'
@@ -159,6 +159,22 @@ describe('PeerSession liveness', () => {
       await settle()
       expect(received).toEqual(bodies)
       expect(new Set(handed).size).toBe(copies ? 1 : 3)
+    }
+  })
+
+  it('tells the developer log of a frame the link lost while it stayed open', async () => {
+    const { a, la } = await pair()
+    const debug = vi.spyOn(console, 'debug').mockImplementation(() => {})
+    try {
+      la.send = () => Promise.reject(new Error('send queue is full'))
+      a.s.send({ type: 'ping', id: 7 })
+      await settle()
+      expect(debug).toHaveBeenCalledWith(
+        expect.stringMatching(/^\[dcmx:link:local-\d+\] ping frame lost$/),
+        new Error('send queue is full'),
+      )
+    } finally {
+      debug.mockRestore()
     }
   })
 

@@ -117,6 +117,8 @@ export class PeerSession {
   readonly #gate: InboundGate
   readonly #reputation: Reputation
   readonly #session: string
+  readonly #log: DevLog
+  readonly #namespace: string
   #remote: { alg: KeyAlg; publicKey: Uint8Array; nonce: Uint8Array } | undefined
   #pings: RequestTable<Uint8Array>
   #requests: RequestTable<Wire, ResponseType>
@@ -156,6 +158,8 @@ export class PeerSession {
     const { clock, config } = deps
     this.#nonce = deps.crypto.randomBytes(NONCE_BYTES)
     this.#session = deps.session ?? `local-${nextLocalSession++}`
+    this.#log = deps.log ?? consoleDevLog
+    this.#namespace = `dcmx:link:${this.#session}`
     this.#reputation = deps.reputation ?? new Reputation(clock, { limit: config.maxStrikes })
     this.#pings = new RequestTable(clock)
     this.#requests = new RequestTable(clock)
@@ -169,8 +173,8 @@ export class PeerSession {
       clock,
       config,
       meter: deps.meter,
-      log: deps.log ?? consoleDevLog,
-      namespace: `dcmx:link:${this.#session}`,
+      log: this.#log,
+      namespace: this.#namespace,
       expectsContent: () => this.state === 'connected' && this.#pieces.expecting,
       handle: (msg) => this.#handle(msg),
       penalise: (kind, detail) => this.penalise(kind, detail),
@@ -423,7 +427,11 @@ export class PeerSession {
     this.#queued += frame.length
     this.link.send(frame).then(
       () => (this.#queued -= frame.length),
-      () => (this.#queued -= frame.length), // the link closed under us; its close event tidies up
+      (error: unknown) => {
+        this.#queued -= frame.length
+        // The link closed under us (its close event tidies up); anything else is a lost frame.
+        if (this.link.open) this.#log(this.#namespace, `${msg.type} frame lost`, error)
+      },
     )
   }
 
