@@ -252,12 +252,12 @@ export class LinkManager {
     const link = this.deps.createLink({
       initiator: direction === 'outbound',
       iceServers: signaling.iceServers,
-      // Only the live link for the session speaks: a closed one still gathers ICE for a moment,
-      // and its late candidates would reach whatever link the remote holds for us by then (the
-      // one answering theirs, after both dialled at once), which fails on them.
+      // Only the live link for the session speaks (a closed one leaves #entries at once): a closed
+      // one still gathers ICE for a moment, and its late candidates would reach whatever link the
+      // remote holds for us by then (the one answering theirs, after both dialled at once), which
+      // fails on them.
       onSignal: (data) => {
-        const dead = opened && (this.#entries.get(ref.session) !== opened || opened.peer.state === 'closed')
-        if (!dead) signaling.signal(ref.session, data)
+        if (!opened || this.#entries.get(ref.session) === opened) signaling.signal(ref.session, data)
       },
     })
     const peer = this.deps.session(link, ref, direction)
