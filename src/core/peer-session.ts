@@ -126,7 +126,6 @@ export class PeerSession {
   /** Bytes handed to the link and not yet accepted by it (held in JS). */
   #queued = 0
   #timers: (() => void)[] = []
-  #helloSent = false
 
   constructor(
     readonly link: Link,
@@ -300,8 +299,6 @@ export class PeerSession {
   }
 
   #sendHello() {
-    if (this.#helloSent) return
-    this.#helloSent = true
     this.#send({
       type: 'hello',
       peerId: this.deps.identity.peerId,
@@ -349,7 +346,7 @@ export class PeerSession {
   async #onHello(msg: WireOf<'hello'>) {
     if (this.#remote) return this.penalise('handshake', 'second hello on one link')
     // The dialler's end is open (it sent this): ours goes now, before we check theirs.
-    this.#sendHello()
+    if (this.deps.answering) this.#sendHello()
     const publicKey = fromBase64(msg.publicKey)
     const nonce = fromBase64(msg.nonce)
     if (!publicKey || !nonce || nonce.length !== NONCE_BYTES)
